@@ -1,0 +1,185 @@
+"""The catalogue of problems a client can be told about, with stable codes and messages in Thai and English.
+
+Domain code raises :class:`Problem`; the HTTP layer renders it once, as the OpenRosa response envelope on
+OpenRosa routes and as JSON elsewhere. Codes are ``<http status>.<number>`` and never change meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    """One kind of problem: ``code`` like ``"409.1"``, the HTTP status, and message templates."""
+
+    code: str
+    status: int
+    en: str
+    th: str
+
+
+class Problem(Exception):
+    """A problem with a request that the client can act on.
+
+    ``details`` fill the message templates (``{form_id}`` and the like) and are kept for logs and JSON.
+    """
+
+    def __init__(self, kind: ProblemType, **details: Any) -> None:
+        self.kind = kind
+        self.details = details
+        super().__init__(self.message_en)
+
+    @property
+    def status(self) -> int:
+        return self.kind.status
+
+    @property
+    def code(self) -> str:
+        return self.kind.code
+
+    @property
+    def message_en(self) -> str:
+        return self.kind.en.format(**self.details)
+
+    @property
+    def message_th(self) -> str:
+        return self.kind.th.format(**self.details)
+
+    @property
+    def message(self) -> str:
+        """Thai first, then English: field developers read Thai, support staff often English."""
+        return f"{self.message_th} / {self.message_en}"
+
+
+def _p(code: str, en: str, th: str) -> ProblemType:
+    return ProblemType(code=code, status=int(code.split(".")[0]), en=en, th=th)
+
+
+# 400: the request cannot be read
+MULTIPART_MALFORMED = _p(
+    "400.1",
+    "The upload could not be read as multipart/form-data ({detail}). Send it again from ODK Collect.",
+    "อ่านข้อมูลที่ส่งมาไม่ได้ ({detail}) กรุณาส่งใหม่อีกครั้งจาก ODK Collect",
+)
+XML_SUBMISSION_FILE_MISSING = _p(
+    "400.2",
+    "Required multipart field xml_submission_file is missing.",
+    "ไม่พบไฟล์แบบฟอร์ม (xml_submission_file) ในข้อมูลที่ส่งมา",
+)
+XML_MALFORMED = _p(
+    "400.3",
+    "The submission XML could not be read: {detail}.",
+    "อ่านไฟล์ XML ของแบบฟอร์มที่ส่งมาไม่ได้: {detail}",
+)
+XML_FORBIDDEN_CONSTRUCT = _p(
+    "400.4",
+    "The XML contains a document type declaration (DTD) or entities, which are not accepted.",
+    "ไฟล์ XML มีการประกาศ DTD หรือ entity ซึ่งระบบไม่รับ",
+)
+FORM_ID_MISSING = _p(
+    "400.5",
+    "The submission XML has no form id: its root element <{root}> needs an id attribute.",
+    "ไฟล์ XML ที่ส่งมาไม่ระบุรหัสแบบฟอร์ม (แอตทริบิวต์ id ของ <{root}>)",
+)
+INSTANCE_ID_REQUIRED = _p(
+    "400.6",
+    "An encrypted submission must carry meta/instanceID.",
+    "แบบฟอร์มที่เข้ารหัสต้องมี meta/instanceID",
+)
+BAD_REQUEST = _p("400.7", "{detail}", "{detail}")
+
+# 401/403: who may do what
+AUTH_REQUIRED = _p(
+    "401.1",
+    "Sign in with your user name and password for this server.",
+    "กรุณาเข้าสู่ระบบด้วยชื่อผู้ใช้และรหัสผ่านของเซิร์ฟเวอร์นี้",
+)
+AUTH_FAILED = _p(
+    "401.2",
+    "The user name or password is not correct.",
+    "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง",
+)
+BASIC_NEEDS_HTTPS = _p(
+    "401.3",
+    "Basic authentication is only accepted over HTTPS; use Digest or an app-user link.",
+    "รับการยืนยันตัวตนแบบ Basic ผ่าน HTTPS เท่านั้น กรุณาใช้ Digest หรือลิงก์ผู้ใช้แอป",
+)
+KEY_INVALID = _p(
+    "403.1",
+    "This app-user link is not valid or has been revoked. Ask your supervisor for a new QR code.",
+    "ลิงก์ผู้ใช้แอปนี้ใช้ไม่ได้หรือถูกยกเลิกแล้ว กรุณาขอ QR code ใหม่จากผู้ดูแล",
+)
+NOT_ALLOWED = _p(
+    "403.2",
+    "Your account is not allowed to {action}.",
+    "บัญชีของท่านไม่มีสิทธิ์{action_th}",
+)
+
+# 404: what is asked for is not here
+PROJECT_NOT_FOUND = _p(
+    "404.1",
+    "Project {project_id} does not exist on this server.",
+    "ไม่พบโครงการหมายเลข {project_id} บนเซิร์ฟเวอร์นี้",
+)
+FORM_NOT_FOUND = _p(
+    "404.2",
+    "Form '{form_id}' is not on this server. Check the server address in ODK Collect.",
+    "ไม่พบแบบฟอร์ม '{form_id}' บนเซิร์ฟเวอร์นี้ กรุณาตรวจสอบที่อยู่เซิร์ฟเวอร์ใน ODK Collect",
+)
+FORM_VERSION_NOT_FOUND = _p(
+    "404.3",
+    "Form '{form_id}' has no version '{version}' on this server. Download the form again (Get Blank Form) "
+    "and fill it in again.",
+    "แบบฟอร์ม '{form_id}' ไม่มีรุ่น '{version}' บนเซิร์ฟเวอร์นี้ กรุณาดาวน์โหลดแบบฟอร์มใหม่แล้วกรอกอีกครั้ง",
+)
+DEPRECATED_NOT_FOUND = _p(
+    "404.4",
+    "This is an edit of submission {deprecated_id}, which is not on this server; send the original first.",
+    "ข้อมูลนี้เป็นการแก้ไขของ {deprecated_id} ซึ่งไม่มีบนเซิร์ฟเวอร์ กรุณาส่งข้อมูลต้นฉบับก่อน",
+)
+MEDIA_NOT_FOUND = _p(
+    "404.5",
+    "Form '{form_id}' has no media file '{name}' on this server.",
+    "แบบฟอร์ม '{form_id}' ไม่มีไฟล์ประกอบ '{name}' บนเซิร์ฟเวอร์นี้",
+)
+
+# 409: conflicts with what is stored
+SUBMISSION_CONFLICT = _p(
+    "409.1",
+    "A submission with instanceID {instance_id} already exists for form '{form_id}' with different content. "
+    "Nothing was changed.",
+    "มีข้อมูลรหัส {instance_id} ของแบบฟอร์ม '{form_id}' อยู่แล้วแต่เนื้อหาต่างกัน ระบบไม่ได้เปลี่ยนแปลงข้อมูลใด",
+)
+EDIT_OUTDATED = _p(
+    "409.2",
+    "Submission {instance_id} has been edited since this copy was made; the copy you edited is out of date.",
+    "ข้อมูล {instance_id} ถูกแก้ไขไปแล้ว สำเนาที่ท่านแก้ไขเป็นฉบับเก่า",
+)
+FORM_ID_TAKEN = _p(
+    "409.3",
+    "Form id '{form_id}' is already used by another form in this project.",
+    "รหัสแบบฟอร์ม '{form_id}' ถูกใช้โดยแบบฟอร์มอื่นในโครงการนี้แล้ว",
+)
+
+# 413: too large
+TOO_LARGE = _p(
+    "413.1",
+    "The upload is larger than this server accepts ({limit} bytes).",
+    "ข้อมูลที่ส่งมีขนาดใหญ่เกินกว่าที่เซิร์ฟเวอร์รับได้ ({limit} ไบต์)",
+)
+
+# 422: a form that cannot be published
+FORM_INVALID = _p(
+    "422.1",
+    "The form could not be published: {detail}",
+    "ไม่สามารถเผยแพร่แบบฟอร์มได้: {detail}",
+)
+
+# 5xx: our side
+STORAGE_FAILED = _p(
+    "503.1",
+    "The server could not store the upload right now ({detail}). Nothing was saved; send it again later.",
+    "เซิร์ฟเวอร์บันทึกข้อมูลไม่ได้ในขณะนี้ ({detail}) ยังไม่มีการบันทึกข้อมูลใด กรุณาส่งใหม่ภายหลัง",
+)
