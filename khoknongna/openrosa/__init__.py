@@ -1,0 +1,1 @@
+"""OpenRosa and XForm semantics without I/O: XML hardening, XForm and instance reading, XLSForm conversion."""

@@ -1,0 +1,159 @@
+"""Reading an XForm: its identity and the facts ingest needs (field types, repeats, media files).
+
+Paths are relative to the primary instance's root and use local names only: ``/data/plot/boundary``
+becomes ``plot/boundary``. Submissions from older tools name the root differently (``<nested_repeats>``
+instead of ``<data>``), so nothing relies on the root's name.
+
+Source: ODK XForms spec (binds, repeats, ``jr://`` media URIs); OpenRosa metadata (form identity).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from khoknongna.openrosa.xml import child_elements, local_name, parse_xml
+from khoknongna.problems import FORM_INVALID, Problem
+
+XF = "http://www.w3.org/2002/xforms"
+XHTML = "http://www.w3.org/1999/xhtml"
+JR = "http://openrosa.org/javarosa"
+
+GEO_TYPES = frozenset({"geopoint", "geotrace", "geoshape"})
+
+_MEDIA_URI = re.compile(r"jr://(?:images|audio|video|file|file-csv)/([^\s\"'<>)]+)")
+_PULLDATA = re.compile(r"pulldata\(\s*['\"]([^'\"]+)['\"]")
+_FORBIDDEN_ID_SUFFIXES = (".xml", ".xls", ".xlsx")
+
+
+@dataclass(frozen=True)
+class FormDefinition:
+    """What the server knows of one XForm version.
+
+    ``fields`` maps relative path -> bind type (``string``, ``int``, ``geopoint``, ``binary``, ...);
+    ``repeats`` holds the relative paths of repeat groups; ``media`` the file names the form expects as
+    attachments (images, audio, CSV and GeoJSON for choices and ``pulldata``), in order of appearance.
+    """
+
+    form_id: str
+    version: str
+    title: str
+    root_name: str
+    encrypted: bool
+    fields: dict[str, str] = field(default_factory=dict)
+    repeats: frozenset[str] = frozenset()
+    media: tuple[str, ...] = ()
+
+    def field_type(self, path: str) -> str | None:
+        return self.fields.get(path)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable form of the definition, kept with the form version in the database."""
+        return {
+            "form_id": self.form_id,
+            "version": self.version,
+            "title": self.title,
+            "root_name": self.root_name,
+            "encrypted": self.encrypted,
+            "fields": self.fields,
+            "repeats": sorted(self.repeats),
+            "media": list(self.media),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FormDefinition:
+        return cls(
+            form_id=data["form_id"],
+            version=data["version"],
+            title=data["title"],
+            root_name=data["root_name"],
+            encrypted=data["encrypted"],
+            fields=dict(data["fields"]),
+            repeats=frozenset(data["repeats"]),
+            media=tuple(data["media"]),
+        )
+
+
+def relative_path(nodeset: str, root_name: str) -> str | None:
+    """``/data/g/x`` -> ``g/x`` (prefixes dropped); ``None`` when the path is not under the root."""
+    steps = [s.split(":")[-1] for s in nodeset.strip().split("/") if s]
+    if not steps or steps[0] != root_name or not nodeset.strip().startswith("/"):
+        return None
+    return "/".join(steps[1:])
+
+
+def read_xform(data: bytes) -> FormDefinition:
+    """Read an XForm document.
+
+    Raises :class:`Problem` ``FORM_INVALID`` when the document is not an XForm (no ``h:head/model``,
+    no primary instance, no form id) or when the form id cannot be served (ends with ``.xml``/``.xls``/
+    ``.xlsx``, contains ``/``); ``XML_MALFORMED``/``XML_FORBIDDEN_CONSTRUCT`` for unreadable XML.
+    """
+    doc = parse_xml(data)
+    model = doc.find(f"{{{XHTML}}}head/{{{XF}}}model")
+    if local_name(doc) != "html" or model is None:
+        raise Problem(FORM_INVALID, detail="this is not an XForm (no <h:head>/<model>)")
+    primary = next((i for i in model.findall(f"{{{XF}}}instance") if i.get("id") is None), None)
+    roots = child_elements(primary) if primary is not None else []
+    if not roots:
+        raise Problem(FORM_INVALID, detail="the XForm has no primary instance")
+    root = roots[0]
+    root_name = local_name(root) or ""
+    form_id = (root.get("id") or "").strip()
+    if not form_id:
+        raise Problem(FORM_INVALID, detail=f"the primary instance <{root_name}> has no id attribute (form ID)")
+    if "/" in form_id or form_id.lower().endswith(_FORBIDDEN_ID_SUFFIXES):
+        raise Problem(FORM_INVALID, detail=f"form ID '{form_id}' cannot contain '/' or end in .xml/.xls/.xlsx")
+    version = (root.get("version") or "").strip()
+    title = (doc.findtext(f"{{{XHTML}}}head/{{{XHTML}}}title") or "").strip() or form_id
+    submission = model.find(f"{{{XF}}}submission")
+    encrypted = submission is not None and bool((submission.get("base64RsaPublicKey") or "").strip())
+
+    fields: dict[str, str] = {}
+    for bind in model.iter(f"{{{XF}}}bind"):
+        path = relative_path(bind.get("nodeset") or "", root_name)
+        if path:
+            fields[path] = (bind.get("type") or "string").split(":")[-1]
+    repeats: set[str] = set()
+    body = doc.find(f"{{{XHTML}}}body")
+    if body is not None:
+        for ctl in body.iter(f"{{{XF}}}repeat", f"{{{XF}}}upload"):
+            path = relative_path(ctl.get("nodeset") or ctl.get("ref") or "", root_name)
+            if path and local_name(ctl) == "repeat":
+                repeats.add(path)
+            elif path:
+                fields[path] = "binary"
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.get(f"{{{JR}}}template") is not None:
+            path = _element_path(el, root)
+            if path:
+                repeats.add(path)
+
+    return FormDefinition(
+        form_id=form_id,
+        version=version,
+        title=title,
+        root_name=root_name,
+        encrypted=encrypted,
+        fields=fields,
+        repeats=frozenset(repeats),
+        media=_media_names(data),
+    )
+
+
+def _element_path(el: etree._Element, root: etree._Element) -> str:
+    steps: list[str] = []
+    while el is not None and el is not root:
+        steps.append(local_name(el) or "")
+        el = el.getparent()
+    return "/".join(reversed(steps))
+
+
+def _media_names(data: bytes) -> tuple[str, ...]:
+    text = data.decode("utf-8", "replace")
+    names = [m.group(1) for m in _MEDIA_URI.finditer(text)]
+    names += [f"{m.group(1)}.csv" for m in _PULLDATA.finditer(text)]
+    return tuple(dict.fromkeys(n.rsplit("/", 1)[-1] for n in names if n.rsplit("/", 1)[-1]))
