@@ -1,0 +1,1 @@
+"""Persistence: PostGIS through SQLAlchemy, Alembic migrations, blob stores, the private PostGIS cluster."""

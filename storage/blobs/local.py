@@ -1,0 +1,97 @@
+"""Blob store in a local folder: ``<root>/ab/cd/abcd…`` for the blob whose SHA-256 is ``abcd…``.
+
+Durability: the staged file is fsynced, renamed into place (atomic on one filesystem) and its folder
+fsynced, so a committed blob survives a crash or power cut. Staged files live in ``<root>/.staging`` on
+the same filesystem; leftovers from a crash are safe to delete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from khoknongna.storage.blobs import BlobNotFound, BlobStore, BlobStoreError, StagedBlob, check_key
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBlobStore(BlobStore):
+    """Blobs as files under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.staging = root / ".staging"
+        self.staging.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        """Where the blob with this key is (or would be) stored."""
+        check_key(sha256)
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def stage(self) -> StagedBlob:
+        try:
+            fd, name = tempfile.mkstemp(dir=self.staging, prefix="up-")
+        except OSError as exc:
+            raise BlobStoreError(f"cannot create a file in {self.staging}: {exc.strerror}") from exc
+        return StagedBlob(os.fdopen(fd, "w+b"), self, name)
+
+    def commit(self, staged: StagedBlob) -> str:
+        if staged.committed_key:
+            return staged.committed_key
+        key = staged.sha256
+        final = self.path(key)
+        src = Path(staged.location)
+        try:
+            staged.fileobj.flush()
+            os.fsync(staged.fileobj.fileno())
+            if final.exists() and final.stat().st_size == staged.size:
+                src.unlink()
+            else:
+                self._make_dirs(final.parent)
+                os.replace(src, final)
+                _fsync_dir(final.parent)
+        except OSError as exc:
+            raise BlobStoreError(f"cannot store blob {key[:12]}…: {exc.strerror or exc}") from exc
+        finally:
+            staged.fileobj.close()
+        staged.committed_key = key
+        return key
+
+    def _make_dirs(self, folder: Path) -> None:
+        if folder.is_dir():
+            return
+        self._make_dirs(folder.parent)
+        folder.mkdir(exist_ok=True)
+        _fsync_dir(folder.parent)
+
+    def discard(self, staged: StagedBlob) -> None:
+        if staged.committed_key:
+            return
+        staged.fileobj.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staged.location)
+
+    def open(self, sha256: str) -> IO[bytes]:
+        try:
+            return open(self.path(sha256), "rb")
+        except FileNotFoundError:
+            raise BlobNotFound(sha256) from None
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).is_file()
+
+    def keys(self) -> Iterator[str]:
+        for first in sorted(self.root.glob("[0-9a-f][0-9a-f]")):
+            for f in sorted(first.glob("[0-9a-f][0-9a-f]/*")):
+                if f.is_file():
+                    yield f.name

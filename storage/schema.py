@@ -1,0 +1,194 @@
+"""The database schema as SQLAlchemy Core tables (the migrations in ``storage/migrations`` create it).
+
+Naming follows ODK Central where it has a word for the thing: a *form* has *form versions* (each one an
+XForm), a *submission* has *submission versions* (each one an instance with its own instanceID; an edit
+names the one it replaces in ``meta/deprecatedID``).
+"""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _created_at() -> Column:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("name", Text, nullable=False),
+    _created_at(),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("username", Text, nullable=False, unique=True),
+    Column("role", Text, nullable=False),
+    Column("password_hash", Text, nullable=False, comment="argon2id hash of the password"),
+    Column(
+        "digest_ha1",
+        Text,
+        nullable=True,
+        comment="MD5(username:realm:password) for HTTP Digest; password-equivalent for that realm",
+    ),
+    _created_at(),
+    CheckConstraint("role IN ('admin', 'collector')", name="role"),
+)
+
+app_users = Table(
+    "app_users",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("display_name", Text, nullable=False),
+    Column("token_sha256", Text, nullable=True, unique=True, comment="SHA-256 of the URL token; NULL once revoked"),
+    _created_at(),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+forms = Table(
+    "forms",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("xml_form_id", Text, nullable=False),
+    _created_at(),
+    UniqueConstraint("project_id", "xml_form_id"),
+)
+
+form_versions = Table(
+    "form_versions",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("form_id", Integer, ForeignKey("forms.id"), nullable=False),
+    Column("version", Text, nullable=False, comment="the XForm's version attribute, '' when it has none"),
+    Column("title", Text, nullable=False),
+    Column("xform_sha256", Text, nullable=False, comment="blob key of the XForm bytes served to Collect"),
+    Column("xform_md5", Text, nullable=False),
+    Column("xlsform_sha256", Text, nullable=True, comment="blob key of the XLSForm it was converted from"),
+    Column("xlsform_name", Text, nullable=True),
+    Column("encrypted", Boolean, nullable=False),
+    Column("definition", JSONB, nullable=False, comment="field types, repeats and media names of the XForm"),
+    Column("published_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_by", Integer, ForeignKey("users.id"), nullable=True),
+    UniqueConstraint("form_id", "xform_sha256"),
+)
+
+form_attachments = Table(
+    "form_attachments",
+    metadata,
+    Column("form_version_id", Integer, ForeignKey("form_versions.id"), primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("blob_sha256", Text, nullable=True, comment="NULL while the file has not been uploaded"),
+    Column("md5", Text, nullable=True),
+    Column("size", BigInteger, nullable=True),
+    Column("content_type", Text, nullable=True),
+)
+
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("form_id", Integer, ForeignKey("forms.id"), nullable=False),
+    Column("instance_id", Text, nullable=False, comment="instanceID of the first version"),
+    _created_at(),
+    Column("review_state", Text, nullable=False, server_default=text("'received'")),
+    UniqueConstraint("form_id", "instance_id"),
+)
+
+submission_versions = Table(
+    "submission_versions",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
+    Column("form_id", Integer, ForeignKey("forms.id"), nullable=False),
+    Column("form_version_id", Integer, ForeignKey("form_versions.id"), nullable=False),
+    Column("instance_id", Text, nullable=False),
+    Column("instance_id_made_up", Boolean, nullable=False, server_default=text("false")),
+    Column("deprecated_id", Text, nullable=True),
+    Column("current", Boolean, nullable=False),
+    Column("claimed_version", Text, nullable=True, comment="version attribute as sent, NULL when absent"),
+    Column("instance_name", Text, nullable=True),
+    Column("encrypted", Boolean, nullable=False),
+    Column("xml", Text, nullable=False),
+    Column("xml_sha256", Text, nullable=False),
+    Column("data", JSONB, nullable=True, comment="the answers; NULL for encrypted submissions"),
+    Column("submitter_id", Integer, ForeignKey("users.id"), nullable=True),
+    Column("app_user_id", Integer, ForeignKey("app_users.id"), nullable=True),
+    Column("device_id", Text, nullable=True),
+    Column("user_agent", Text, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("form_id", "instance_id"),
+    Index("uq_submission_versions_current", "submission_id", unique=True, postgresql_where=text("current")),
+)
+
+submission_attachments = Table(
+    "submission_attachments",
+    metadata,
+    Column("submission_version_id", BigInteger, ForeignKey("submission_versions.id"), primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("blob_sha256", Text, nullable=True, comment="NULL until the file arrives (split uploads)"),
+    Column("size", BigInteger, nullable=True),
+    Column("content_type", Text, nullable=True),
+    Column("received_at", DateTime(timezone=True), nullable=True),
+)
+
+submission_geometries = Table(
+    "submission_geometries",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("submission_version_id", BigInteger, ForeignKey("submission_versions.id"), nullable=False),
+    Column("field_path", Text, nullable=False, comment="path from the instance root, e.g. parts/part_shape"),
+    Column(
+        "repeat_position",
+        ARRAY(Integer),
+        nullable=False,
+        server_default=text("'{}'"),
+        comment="1-based positions of the enclosing repeats, outermost first",
+    ),
+    Column("geo_type", Text, nullable=False),
+    Column(
+        "geom",
+        Geometry("GEOMETRYZM", srid=4326, spatial_index=False),
+        nullable=True,
+        comment="x longitude, y latitude, z altitude m, m accuracy m; NULL when raw_value is not valid",
+    ),
+    Column("raw_value", Text, nullable=False),
+    Column("problem", Text, nullable=True, comment="why raw_value is not a valid ODK geo value"),
+    CheckConstraint("geo_type IN ('geopoint', 'geotrace', 'geoshape')", name="geo_type"),
+    CheckConstraint("(geom IS NULL) = (problem IS NOT NULL)", name="geom_or_problem"),
+    Index("ix_submission_geometries_geom", "geom", postgresql_using="gist"),
+    Index("ix_submission_geometries_submission_version_id", "submission_version_id"),
+)

@@ -1,0 +1,78 @@
+"""Queries on web/Collect users and app users (token holders). Hashing is done by the caller."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Row, func, select, update
+
+from khoknongna.storage.schema import app_users, users
+
+
+def insert_user(conn: Connection, username: str, role: str, password_hash: str, digest_ha1: str | None) -> int:
+    """Create a user; raises ``sqlalchemy.exc.IntegrityError`` when the name is taken."""
+    return conn.execute(
+        users.insert()
+        .values(username=username, role=role, password_hash=password_hash, digest_ha1=digest_ha1)
+        .returning(users.c.id)
+    ).scalar_one()
+
+
+def update_password(conn: Connection, username: str, password_hash: str, digest_ha1: str | None) -> bool:
+    """Replace a user's credentials; ``False`` when there is no such user."""
+    result = conn.execute(
+        update(users).where(users.c.username == username).values(password_hash=password_hash, digest_ha1=digest_ha1)
+    )
+    return result.rowcount == 1
+
+
+def user_by_name(conn: Connection, username: str) -> Row | None:
+    """``(id, username, role, password_hash, digest_ha1)`` of the user, or ``None``."""
+    return conn.execute(
+        select(users.c.id, users.c.username, users.c.role, users.c.password_hash, users.c.digest_ha1).where(
+            users.c.username == username
+        )
+    ).one_or_none()
+
+
+def count_users(conn: Connection, role: str | None = None) -> int:
+    query = select(func.count()).select_from(users)
+    if role is not None:
+        query = query.where(users.c.role == role)
+    return conn.execute(query).scalar_one()
+
+
+def insert_app_user(conn: Connection, project_id: int, display_name: str, token_sha256: str) -> int:
+    return conn.execute(
+        app_users.insert()
+        .values(project_id=project_id, display_name=display_name, token_sha256=token_sha256)
+        .returning(app_users.c.id)
+    ).scalar_one()
+
+
+def app_user_by_token(conn: Connection, token_sha256: str) -> Row | None:
+    """``(id, project_id, display_name)`` of the live app user holding the token, or ``None``."""
+    return conn.execute(
+        select(app_users.c.id, app_users.c.project_id, app_users.c.display_name).where(
+            app_users.c.token_sha256 == token_sha256
+        )
+    ).one_or_none()
+
+
+def revoke_app_user(conn: Connection, app_user_id: int) -> bool:
+    """Forget the app user's token so its URL stops working; ``False`` when there is none to revoke."""
+    result = conn.execute(
+        update(app_users)
+        .where(app_users.c.id == app_user_id, app_users.c.token_sha256.is_not(None))
+        .values(token_sha256=None, revoked_at=func.now())
+    )
+    return result.rowcount == 1
+
+
+def list_app_users(conn: Connection, project_id: int) -> list[Row]:
+    """``(id, display_name, created_at, revoked_at)`` of the project's app users, oldest first."""
+    return list(
+        conn.execute(
+            select(app_users.c.id, app_users.c.display_name, app_users.c.created_at, app_users.c.revoked_at)
+            .where(app_users.c.project_id == project_id)
+            .order_by(app_users.c.id)
+        )
+    )
