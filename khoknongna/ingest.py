@@ -1,0 +1,306 @@
+"""Accepting a submission: the rules that decide what an OpenRosa POST does to the database.
+
+One POST carries the instance XML and some of its attachments (Collect splits large submissions over
+several POSTs, repeating the identical XML in each). The decision, per form and instanceID:
+
+=============================================  =====================================================
+incoming                                       result
+=============================================  =====================================================
+new instanceID, no ``meta/deprecatedID``       new submission (201)
+known instanceID, byte-identical XML           files the XML names are filled in, nothing else (201)
+known instanceID, any byte different           409, nothing changed
+known instanceID of a version since edited     409, nothing changed
+``deprecatedID`` = a current version           new version of that submission (an edit); files not
+                                               re-sent are carried over by name (201)
+``deprecatedID`` of an older version           409; unknown ``deprecatedID``: 404
+=============================================  =====================================================
+
+Attachments are written to the blob store, durably, before the transaction that refers to them commits;
+the 201 is sent only after that commit. Parts the XML does not name are ignored.
+
+Source: OpenRosa form submission API; ODK Central's submission rules (PROTOCOL notes, section 6.5).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from enum import Enum
+
+from lxml import etree
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from khoknongna.openrosa.instance import (
+    InstanceContent,
+    InstanceHeader,
+    read_content,
+    read_encrypted,
+    read_header,
+)
+from khoknongna.openrosa.xform import FormDefinition
+from khoknongna.openrosa.xml import parse_xml
+from khoknongna.problems import (
+    DEPRECATED_NOT_FOUND,
+    EDIT_OUTDATED,
+    FORM_NOT_FOUND,
+    FORM_VERSION_NOT_FOUND,
+    STORAGE_FAILED,
+    SUBMISSION_CONFLICT,
+    Problem,
+)
+from khoknongna.spatial.odk_geo import parse_odk_geo
+from khoknongna.storage import forms as form_queries
+from khoknongna.storage import submissions as queries
+from khoknongna.storage.blobs import BlobStore, BlobStoreError, StagedBlob
+from khoknongna.storage.submissions import GeometryRow
+
+logger = logging.getLogger(__name__)
+
+#: Central cuts stored user agents to this many characters.
+MAX_USER_AGENT = 255
+
+
+@dataclass
+class ReceivedFile:
+    """An uploaded part, already staged in the blob store (streamed, not in memory)."""
+
+    staged: StagedBlob
+    content_type: str | None = None
+
+
+@dataclass
+class Upload:
+    """What one POST brought: the instance XML and the other parts, keyed by part name (= file name)."""
+
+    xml: bytes
+    files: dict[str, ReceivedFile] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Submitter:
+    """Who sent the POST and from what: a user or an app user, Collect's deviceID and User-Agent."""
+
+    user_id: int | None = None
+    app_user_id: int | None = None
+    device_id: str | None = None
+    user_agent: str | None = None
+
+
+class Outcome(Enum):
+    CREATED = "created"
+    RESENT = "resent"
+    EDITED = "edited"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What the POST did. ``missing_attachments`` are files the XML names that have not arrived yet."""
+
+    outcome: Outcome
+    xml_form_id: str
+    instance_id: str
+    submission_id: int
+    version_id: int
+    missing_attachments: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        """The text Collect shows the field developer."""
+        if self.missing_attachments:
+            names = ", ".join(self.missing_attachments[:5])
+            return (
+                f"ได้รับข้อมูลแล้ว รอไฟล์อีก {len(self.missing_attachments)} ไฟล์ ({names}) / "
+                f"Submission received; waiting for {len(self.missing_attachments)} file(s): {names}"
+            )
+        return "ส่งข้อมูลเรียบร้อยแล้ว / full submission upload was successful!"
+
+
+class _Definitions:
+    """Form definitions by form version id; versions never change, so they are cached for good."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._cache: OrderedDict[int, FormDefinition] = OrderedDict()
+        self._size = size
+
+    def get(self, conn: Connection, form_version_id: int) -> FormDefinition:
+        found = self._cache.get(form_version_id)
+        if found is None:
+            found = FormDefinition.from_json(form_queries.definition_json(conn, form_version_id))
+            self._cache[form_version_id] = found
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return found
+
+
+_definitions = _Definitions()
+
+
+def resolve_form_version(conn: Connection, project_id: int, header: InstanceHeader) -> tuple[int, int]:
+    """``(form_id, form_version_id)`` the submission belongs to.
+
+    The version named by the submission's ``version`` attribute. A submission without that attribute
+    (as older tools send) goes to the current version, and so does any submission to a form that has
+    never declared a version, since there is nothing to tell its versions apart by.
+    Raises :class:`Problem` ``FORM_NOT_FOUND`` or ``FORM_VERSION_NOT_FOUND``.
+    """
+    if header.version is not None:
+        found = form_queries.find_version_id(conn, project_id, header.form_id, header.version)
+        if found is not None:
+            return found.form_id, found.form_version_id
+    form_id = form_queries.form_id_of(conn, project_id, header.form_id)
+    if form_id is None:
+        raise Problem(FORM_NOT_FOUND, form_id=header.form_id)
+    if header.version is not None and form_queries.declares_versions(conn, form_id):
+        raise Problem(FORM_VERSION_NOT_FOUND, form_id=header.form_id, version=header.version)
+    version_id = form_queries.current_version_id(conn, form_id)
+    assert version_id is not None  # a form row exists only with a version
+    return form_id, version_id
+
+
+def geometry_rows(content: InstanceContent) -> list[GeometryRow]:
+    """Every geo answer as a row to store: a geometry when valid, the text and the problem otherwise."""
+    rows = []
+    for g in content.geo_values:
+        parsed = parse_odk_geo(g.geo_type, g.value)
+        rows.append(
+            GeometryRow(
+                field_path=g.path,
+                repeat_position=g.repeat_position,
+                geo_type=g.geo_type,
+                raw_value=g.value,
+                ewkt=parsed.geometry.ewkt() if parsed.geometry else None,
+                problem=parsed.problem,
+            )
+        )
+    return rows
+
+
+@dataclass
+class _Parsed:
+    root: etree._Element
+    header: InstanceHeader
+    xml_text: str
+    xml_sha256: str
+
+
+def _parse(xml: bytes) -> _Parsed:
+    root = parse_xml(xml)
+    header = read_header(root, xml)
+    encoding = root.getroottree().docinfo.encoding or "utf-8"
+    return _Parsed(root, header, xml.decode(encoding, "replace"), hashlib.sha256(xml).hexdigest())
+
+
+def accept_submission(
+    engine: Engine, blobs: BlobStore, project_id: int, upload: Upload, submitter: Submitter
+) -> Accepted:
+    """Apply one POST to the database and blob store (see the module docstring for the rules).
+
+    Raises :class:`Problem` for anything the client must be told (unreadable XML, unknown form or
+    version, conflicts, storage failure); in that case nothing was changed.
+    """
+    parsed = _parse(upload.xml)
+    for attempt in range(3):
+        try:
+            with engine.begin() as conn:
+                return _accept(conn, blobs, project_id, parsed, upload, submitter)
+        except _ConcurrentInsert:
+            logger.info(
+                "instance %s arrived twice at once; re-reading (attempt %d)", parsed.header.instance_id, attempt + 1
+            )
+        except IntegrityError as exc:
+            if attempt == 2:
+                raise
+            logger.info("retrying %s after a concurrent write: %s", parsed.header.instance_id, exc.orig)
+    raise Problem(STORAGE_FAILED, detail="the same submission is being written by another request")
+
+
+class _ConcurrentInsert(Exception):
+    """Another request created the same submission first; the transaction must be redone."""
+
+
+def _accept(
+    conn: Connection, blobs: BlobStore, project_id: int, parsed: _Parsed, upload: Upload, submitter: Submitter
+) -> Accepted:
+    header = parsed.header
+    form_id, form_version_id = resolve_form_version(conn, project_id, header)
+    if header.encrypted:
+        content = read_encrypted(parsed.root)
+    else:
+        content = read_content(parsed.root, _definitions.get(conn, form_version_id))
+
+    existing = queries.version_by_instance_id(conn, form_id, header.instance_id, lock=True)
+    carried: dict[str, tuple[str, int, str | None]] = {}
+    if existing is not None:
+        if existing.xml_sha256 != parsed.xml_sha256:
+            raise Problem(SUBMISSION_CONFLICT, instance_id=header.instance_id, form_id=header.form_id)
+        if not existing.current:
+            raise Problem(EDIT_OUTDATED, instance_id=header.instance_id)
+        outcome, submission_id, version_id = Outcome.RESENT, existing.submission_id, existing.id
+    else:
+        if header.deprecated_id:
+            old = queries.version_by_instance_id(conn, form_id, header.deprecated_id, lock=True)
+            if old is None:
+                raise Problem(DEPRECATED_NOT_FOUND, deprecated_id=header.deprecated_id)
+            if not old.current:
+                raise Problem(EDIT_OUTDATED, instance_id=header.deprecated_id)
+            queries.retire_version(conn, old.id)
+            outcome, submission_id = Outcome.EDITED, old.submission_id
+            carried = {
+                s.name: (s.blob_sha256, s.size, s.content_type)
+                for s in queries.attachment_slots(conn, old.id)
+                if s.blob_sha256 is not None
+            }
+        else:
+            new_id = queries.insert_submission(conn, form_id, header.instance_id)
+            if new_id is None:
+                raise _ConcurrentInsert
+            outcome, submission_id = Outcome.CREATED, new_id
+        version_id = queries.insert_version(
+            conn,
+            submission_id=submission_id,
+            form_id=form_id,
+            form_version_id=form_version_id,
+            instance_id=header.instance_id,
+            instance_id_made_up=header.instance_id_made_up,
+            deprecated_id=header.deprecated_id,
+            current=True,
+            claimed_version=header.version,
+            instance_name=header.instance_name,
+            encrypted=header.encrypted,
+            xml=parsed.xml_text,
+            xml_sha256=parsed.xml_sha256,
+            data=content.data,
+            submitter_id=submitter.user_id,
+            app_user_id=submitter.app_user_id,
+            device_id=submitter.device_id,
+            user_agent=(submitter.user_agent or "")[:MAX_USER_AGENT] or None,
+        )
+        queries.add_attachment_slots(conn, version_id, content.attachments)
+        queries.insert_geometries(conn, version_id, geometry_rows(content))
+
+    missing = []
+    for slot in queries.attachment_slots(conn, version_id):
+        received = upload.files.get(slot.name)
+        if received is not None:
+            try:
+                key = blobs.commit(received.staged)
+            except BlobStoreError as exc:
+                raise Problem(STORAGE_FAILED, detail=str(exc)) from exc
+            if key != slot.blob_sha256:
+                queries.fill_attachment(conn, version_id, slot.name, key, received.staged.size, received.content_type)
+        elif slot.name in carried:
+            key, size, content_type = carried[slot.name]
+            queries.fill_attachment(conn, version_id, slot.name, key, size, content_type)
+        elif slot.blob_sha256 is None:
+            missing.append(slot.name)
+    return Accepted(
+        outcome=outcome,
+        xml_form_id=header.form_id,
+        instance_id=header.instance_id,
+        submission_id=submission_id,
+        version_id=version_id,
+        missing_attachments=tuple(missing),
+    )
