@@ -1,0 +1,1 @@
+"""HTTP: the Flask app (OpenRosa routes, auth) and the command line."""

@@ -1,0 +1,109 @@
+"""The Flask application factory: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask, Response, request
+from sqlalchemy import Engine
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from khoknongna.problems import TOO_LARGE, Problem
+from khoknongna.server import openrosa, openrosa_xml
+from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_headers
+from khoknongna.server.uploads import StagingRequest
+from khoknongna.settings import Settings, secret_key
+from khoknongna.storage.blobs import BlobStore, open_blob_store
+from khoknongna.storage.db import make_engine
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What request handlers use, found at ``current_app.extensions["knn"]``."""
+
+    settings: Settings
+    engine: Engine
+    blobs: BlobStore
+    nonces: DigestNonces
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
+    """Build the WSGI application for ``settings``.
+
+    ``settings.database_url`` must name the database (the CLI resolves the private cluster's URL before
+    calling this); ``engine`` may be given to share one, as the tests do.
+    """
+    if engine is None:
+        if not settings.database_url:
+            raise ValueError("create_app needs settings.database_url; 'khoknongna serve' sets it")
+        engine = make_engine(settings.database_url)
+    app = Flask(__name__)
+    app.request_class = StagingRequest
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        MAX_FORM_PARTS=settings.max_form_parts,
+        MAX_FORM_MEMORY_SIZE=settings.max_instance_bytes,
+    )
+    app.extensions["knn"] = Services(
+        settings=settings,
+        engine=engine,
+        blobs=open_blob_store(settings),
+        nonces=DigestNonces(secret_key(settings), settings.nonce_lifetime_s),
+    )
+    for name, prefix in openrosa.PREFIXES:
+        app.register_blueprint(openrosa.bp, name=name, url_prefix=prefix)
+    app.add_url_rule("/", "index", _index)
+    app.register_error_handler(Problem, _problem_response)
+    app.register_error_handler(HTTPException, _http_error_response)
+    app.teardown_request(_discard_staged_files)
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+            x_prefix=settings.trusted_proxies,
+        )
+    return app
+
+
+def _index() -> Response:
+    return Response(
+        "This is an ODK server for the Khok Nong Na programme.\n"
+        "นี่คือเซิร์ฟเวอร์ ODK ของโครงการโคก หนอง นา\n\n"
+        "Enter this address in ODK Collect: Settings > Project settings > Server.\n"
+        "ใส่ที่อยู่นี้ใน ODK Collect: ตั้งค่า > ตั้งค่าโครงการ > เซิร์ฟเวอร์\n",
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+def _problem_response(problem: Problem) -> Response:
+    response = Response(
+        openrosa_xml.response(problem.message, error=True), status=problem.status, content_type=openrosa.XML_TYPE
+    )
+    if isinstance(problem, AuthChallenge):
+        for name, value in challenge_headers(stale=problem.stale):
+            response.headers.add(name, value)
+    if problem.status >= 500:
+        logger.error("%s %s: %s", request.method, request.path, problem.message_en)
+    return openrosa.openrosa_headers(response)
+
+
+def _http_error_response(error: HTTPException) -> Response:
+    if isinstance(error, RequestEntityTooLarge):
+        return _problem_response(Problem(TOO_LARGE, limit=request.max_content_length))
+    message = f"{error.code} {error.name}: {error.description}"
+    response = Response(
+        openrosa_xml.response(message, error=True), status=error.code or 500, content_type=openrosa.XML_TYPE
+    )
+    return openrosa.openrosa_headers(response)
+
+
+def _discard_staged_files(_exc: BaseException | None) -> None:
+    req = request._get_current_object()
+    if isinstance(req, StagingRequest):
+        req.discard_staged()

@@ -1,0 +1,174 @@
+"""Who is asking: app-user tokens in the URL, HTTP Digest, and Basic over HTTPS.
+
+ODK Collect answers only a 401 that carries a challenge: Digest always, Basic only over https. So every
+unauthenticated OpenRosa request gets a Digest challenge (and a Basic one over https). Nonces are signed
+and timestamped instead of stored, so any worker process can check them; Collect reuses a nonce with a
+growing ``nc``, and an expired one is answered with ``stale=true`` so Collect retries without asking the
+user again.
+
+Source: RFC 7616 (Digest, qop=auth), RFC 7617 (Basic), OpenRosa authentication; PROTOCOL notes §8.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from flask import current_app, request
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from werkzeug.datastructures import Authorization, WWWAuthenticate
+from werkzeug.http import quote_header_value
+
+from khoknongna import accounts
+from khoknongna.problems import AUTH_FAILED, AUTH_REQUIRED, BASIC_NEEDS_HTTPS, KEY_INVALID, Problem
+from khoknongna.storage import users as user_queries
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated party: a user (``role`` admin/collector) or an app user of ``project_id``."""
+
+    kind: str  # "user" | "app_user"
+    id: int
+    name: str
+    role: str
+    project_id: int | None = None
+
+    def may_use_project(self, project_id: int) -> bool:
+        return self.kind == "user" or self.project_id == project_id
+
+
+class AuthChallenge(Problem):
+    """A 401 that must carry ``WWW-Authenticate`` challenges (``stale`` when only the nonce expired)."""
+
+    def __init__(self, kind, *, stale: bool = False, **details) -> None:
+        super().__init__(kind, **details)
+        self.stale = stale
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+class DigestNonces:
+    """Signed, timestamped nonces: valid for ``lifetime_s`` seconds in every worker sharing the key."""
+
+    def __init__(self, secret_key: str, lifetime_s: int) -> None:
+        self._signer = TimestampSigner(secret_key, salt="knn-digest-nonce")
+        self.lifetime_s = lifetime_s
+        self.opaque = hashlib.sha256(f"opaque:{secret_key}".encode()).hexdigest()[:32]
+
+    def new(self) -> str:
+        return self._signer.sign(secrets.token_hex(8)).decode()
+
+    def check(self, nonce: str) -> str:
+        """``"ok"``, ``"stale"`` (well signed but too old) or ``"bad"``."""
+        try:
+            self._signer.unsign(nonce, max_age=self.lifetime_s)
+        except SignatureExpired:
+            return "stale"
+        except BadSignature:
+            return "bad"
+        return "ok"
+
+
+def challenge_headers(stale: bool = False) -> list[tuple[str, str]]:
+    """``WWW-Authenticate`` headers for a 401: Digest first, then Basic when the request came over https."""
+    services = current_app.extensions["knn"]
+    realm = services.settings.realm
+    params = {
+        "realm": realm,
+        "qop": "auth",
+        "nonce": services.nonces.new(),
+        "opaque": services.nonces.opaque,
+        "algorithm": "MD5",
+    }
+    if stale:
+        params["stale"] = "true"
+    headers = [("WWW-Authenticate", WWWAuthenticate("digest", params).to_header())]
+    if request.scheme == "https" or services.settings.allow_basic_over_http:
+        headers.append(
+            ("WWW-Authenticate", f'Basic realm={quote_header_value(realm, allow_token=False)}, charset="UTF-8"')
+        )
+    return headers
+
+
+def _request_uri() -> str:
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        return raw
+    query = request.query_string.decode("latin-1")
+    return request.path + (f"?{query}" if query else "")
+
+
+def _digest_user(auth: Authorization) -> Actor:
+    services = current_app.extensions["knn"]
+    p = auth.parameters
+    required = ("username", "realm", "nonce", "uri", "response")
+    if any(not p.get(k) for k in required) or p["realm"] != services.settings.realm:
+        raise AuthChallenge(AUTH_FAILED)
+    nonce_state = services.nonces.check(p["nonce"])
+    if nonce_state != "ok":
+        raise AuthChallenge(AUTH_REQUIRED, stale=nonce_state == "stale")
+    if unquote(p["uri"]) != unquote(_request_uri()):
+        raise AuthChallenge(AUTH_FAILED)
+    qop = p.get("qop")
+    if qop not in (None, "auth") or (qop and not (p.get("nc") and p.get("cnonce"))):
+        raise AuthChallenge(AUTH_FAILED)
+    with services.engine.connect() as conn:
+        user = user_queries.user_by_name(conn, p["username"])
+    if user is None or not user.digest_ha1:
+        raise AuthChallenge(AUTH_FAILED)
+    ha1 = user.digest_ha1
+    if (p.get("algorithm") or "MD5").upper() == "MD5-SESS":
+        ha1 = _md5(f"{ha1}:{p['nonce']}:{p.get('cnonce', '')}")
+    ha2 = _md5(f"{request.method}:{p['uri']}")
+    if qop == "auth":
+        expected = _md5(f"{ha1}:{p['nonce']}:{p['nc']}:{p['cnonce']}:auth:{ha2}")
+    else:
+        expected = _md5(f"{ha1}:{p['nonce']}:{ha2}")
+    if not hmac.compare_digest(expected, p["response"].lower()):
+        raise AuthChallenge(AUTH_FAILED)
+    return Actor("user", user.id, user.username, user.role)
+
+
+def _basic_user(auth: Authorization) -> Actor:
+    services = current_app.extensions["knn"]
+    if request.scheme != "https" and not services.settings.allow_basic_over_http:
+        raise AuthChallenge(BASIC_NEEDS_HTTPS)
+    with services.engine.connect() as conn:
+        user = user_queries.user_by_name(conn, auth.username or "")
+    if user is None or not accounts.verify_password(user.password_hash, auth.password or ""):
+        raise AuthChallenge(AUTH_FAILED)
+    return Actor("user", user.id, user.username, user.role)
+
+
+def app_user_actor(token: str) -> Actor:
+    """The app user holding ``token`` (from a ``/key/<token>/`` URL); 403 ``KEY_INVALID`` otherwise."""
+    services = current_app.extensions["knn"]
+    with services.engine.connect() as conn:
+        found = user_queries.app_user_by_token(conn, accounts.token_sha256(token))
+    if found is None:
+        raise Problem(KEY_INVALID)
+    return Actor("app_user", found.id, found.display_name, "collector", found.project_id)
+
+
+def authenticate(token: str | None) -> Actor:
+    """The actor of the current request, by URL token or ``Authorization`` header.
+
+    Raises :class:`AuthChallenge` (401, with challenges) when credentials are missing or wrong and
+    :class:`Problem` ``KEY_INVALID`` (403) for an unknown or revoked app-user token.
+    """
+    if token is not None:
+        return app_user_actor(token)
+    auth = request.authorization
+    if auth is None:
+        raise AuthChallenge(AUTH_REQUIRED)
+    if auth.type == "digest":
+        return _digest_user(auth)
+    if auth.type == "basic":
+        return _basic_user(auth)
+    raise AuthChallenge(AUTH_REQUIRED)

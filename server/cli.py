@@ -1,0 +1,273 @@
+"""The ``khoknongna`` command: serve, users and app users, forms, database.
+
+Every command takes ``--data-dir`` (environment ``KNN_DATA_DIR``, default ``./var``). Without
+``KNN_DATABASE_URL`` the commands work on the private PostGIS cluster of that folder, starting it if
+needed and stopping it afterwards unless another command (such as ``serve``) still uses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import Engine
+
+from khoknongna import accounts
+from khoknongna.collect_settings import collect_settings, encode_settings
+from khoknongna.problems import Problem
+from khoknongna.publishing import publish_bundled_forms, publish_form
+from khoknongna.server import serve as serving
+from khoknongna.settings import Settings
+from khoknongna.storage import forms as form_queries
+from khoknongna.storage import users as user_queries
+from khoknongna.storage.blobs import BlobStore, open_blob_store
+from khoknongna.storage.db import database_url, make_engine
+from khoknongna.storage.embedded import EmbeddedPostgresError
+from khoknongna.storage.migrations import current_revision, upgrade
+from khoknongna.storage.projects import DEFAULT_PROJECT_ID, ensure_default_project, project_name
+
+
+def _data_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        envvar="KNN_DATA_DIR",
+        default="var",
+        show_default=True,
+        help="Folder of the private PostGIS cluster, the blobs and the secret key.",
+    )(f)
+
+
+def _settings(data_dir: Path) -> Settings:
+    try:
+        return Settings(data_dir=data_dir.resolve())
+    except ValueError as exc:
+        raise click.ClickException(f"bad KNN_* setting: {exc}") from None
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[tuple[str, Engine, BlobStore]]:
+    """The database (migrated, with project 1) and the blob store, for the duration of a command."""
+    try:
+        with database_url(settings) as url:
+            engine = make_engine(url, pool_size=2)
+            try:
+                upgrade(engine)
+                with engine.begin() as conn:
+                    ensure_default_project(conn, settings.default_project_name)
+                yield url, engine, open_blob_store(settings)
+            finally:
+                engine.dispose()
+    except EmbeddedPostgresError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Show what the server does in more detail.")
+def main(verbose: bool) -> None:
+    """Khok Nong Na field data server: an ODK-compatible server on PostGIS."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")  # noqa: S104
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: one per CPU core).")
+@click.option("--threads", type=int, default=8, show_default=True, help="Threads per worker.")
+@click.option("--create-admin", metavar="NAME", help="Create this admin account if none exists; prints its password.")
+@_data_dir_option
+def serve(host: str, port: int, workers: int | None, threads: int, create_admin: str | None, data_dir: Path) -> None:
+    """Run the server: database, bundled forms, then HTTP for ODK Collect until Ctrl-C."""
+    settings = _settings(data_dir)
+    try:
+        serving.check_port_free(host, port)
+    except (serving.PortInUse, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    with _database(settings) as (url, engine, blobs):
+        where = "KNN_DATABASE_URL" if settings.database_url else f"private PostGIS in {settings.pg_path}"
+        click.echo(f"database ready ({where})")
+        click.echo(f"blobs in {settings.blobs_path}")
+        if create_admin:
+            _create_first_admin(engine, settings, create_admin)
+        if settings.publish_bundled_forms:
+            try:
+                publish_bundled_forms(engine, blobs, settings, progress=click.echo)
+            except Problem as exc:
+                raise click.ClickException(f"a bundled form could not be published: {exc.message_en}") from None
+        with engine.connect() as conn:
+            name = project_name(conn, DEFAULT_PROJECT_ID) or settings.default_project_name
+            forms = form_queries.current_versions(conn, DEFAULT_PROJECT_ID)
+        engine.dispose()  # the workers open their own connections
+        server_url = serving.collect_url(settings, host, port)
+        click.echo("")
+        click.echo(f"ODK Collect server URL: {server_url}")
+        click.echo("In Collect: Settings > Project settings > Server (user name and password of a collector),")
+        click.echo("or scan this QR code with 'Configure with QR code':")
+        click.echo(serving.terminal_qr(server_url, name))
+        click.echo("Forms: " + (", ".join(f"{f.xml_form_id} ({f.version or 'no version'})" for f in forms) or "none"))
+        click.echo(f"Listening on {host}:{port}. Stop with Ctrl-C.")
+        sys.stdout.flush()
+        serving.run_gunicorn(
+            settings.model_copy(update={"database_url": url}),
+            host,
+            port,
+            workers or serving.default_workers(),
+            threads,
+        )
+
+
+def _create_first_admin(engine: Engine, settings: Settings, name: str) -> None:
+    with engine.begin() as conn:
+        if user_queries.count_users(conn, "admin"):
+            return
+        password = accounts.new_password()
+        accounts.create_user(conn, name, password, "admin", settings.realm)
+    click.echo(f"created admin account '{name}' with password: {password}")
+    click.echo("  (shown once; change it with 'khoknongna user password')")
+
+
+@main.group()
+def user() -> None:
+    """Accounts that sign in with a user name and password (Collect with Digest, admins)."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--password", help="Password (default: a random one, printed once).")
+@click.option("--role", type=click.Choice(accounts.ROLES), default="collector", show_default=True)
+@_data_dir_option
+def user_add(name: str, password: str | None, role: str, data_dir: Path) -> None:
+    """Create the account NAME."""
+    settings = _settings(data_dir)
+    shown = password is None
+    password = password or accounts.new_password()
+    with _database(settings) as (_, engine, _blobs), engine.begin() as conn:
+        try:
+            accounts.create_user(conn, name, password, role, settings.realm)
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"created {role} '{name}'" + (f" with password: {password}" if shown else ""))
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password", help="New password (default: a random one, printed once).")
+@_data_dir_option
+def user_password(name: str, password: str | None, data_dir: Path) -> None:
+    """Give the account NAME a new password."""
+    settings = _settings(data_dir)
+    shown = password is None
+    password = password or accounts.new_password()
+    with _database(settings) as (_, engine, _blobs), engine.begin() as conn:
+        if not accounts.set_password(conn, name, password, settings.realm):
+            raise click.ClickException(f"there is no user named '{name}'")
+    click.echo(f"password of '{name}' changed" + (f" to: {password}" if shown else ""))
+
+
+@main.group()
+def appuser() -> None:
+    """App users: phones configured by a QR code whose URL holds a secret token."""
+
+
+@appuser.command("add")
+@click.argument("name")
+@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@click.option("--server-url", help="Public URL of the server (default: KNN_PUBLIC_URL or http://<this machine>:8000).")
+@_data_dir_option
+def appuser_add(name: str, project_id: int, server_url: str | None, data_dir: Path) -> None:
+    """Create the app user NAME and print its URL and QR code (shown once)."""
+    settings = _settings(data_dir)
+    with _database(settings) as (_, engine, _blobs), engine.begin() as conn:
+        project = project_name(conn, project_id)
+        if project is None:
+            raise click.ClickException(f"there is no project {project_id}")
+        try:
+            _, token = accounts.create_app_user(conn, project_id, name)
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+    base = (server_url or serving.collect_url(settings, "0.0.0.0", 8000)).rstrip("/")  # noqa: S104
+    url = f"{base}/v1/key/{token}/projects/{project_id}"
+    click.echo(f"created app user '{name}' in project {project_id} ({project})")
+    click.echo(f"ODK Collect server URL: {url}")
+    click.echo("Scan this QR code in Collect ('Configure with QR code'); anyone holding it can submit:")
+    click.echo(serving.terminal_qr(url, project))
+    click.echo(f"settings payload: {encode_settings(collect_settings(url, project))}")
+
+
+@main.group()
+def forms() -> None:
+    """Publish and list forms."""
+
+
+@forms.command("publish")
+@click.argument("form_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("media_files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@click.option("--no-validate", is_flag=True, help="Skip ODK Validate (needs Java) for this form.")
+@_data_dir_option
+def forms_publish(
+    form_file: Path, media_files: tuple[Path, ...], project_id: int, no_validate: bool, data_dir: Path
+) -> None:
+    """Publish FORM_FILE (XLSForm .xlsx/.xls or XForm .xml) with its MEDIA_FILES."""
+    settings = _settings(data_dir)
+    if no_validate:
+        settings = settings.model_copy(update={"validate_forms": False})
+    media = {p.name: p.read_bytes() for p in media_files}
+    with _database(settings) as (_, engine, blobs):
+        click.echo(f"publishing {form_file.name} …")
+        try:
+            result = publish_form(
+                engine, blobs, settings, form_file.name, form_file.read_bytes(), media, project_id=project_id
+            )
+        except Problem as exc:
+            raise click.ClickException(exc.message_en) from None
+    state = "published new version" if result.created else "already published, version"
+    click.echo(f"{state} {result.version or '(none)'} of {result.xml_form_id}: {result.title}")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@forms.command("list")
+@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@_data_dir_option
+def forms_list(project_id: int, data_dir: Path) -> None:
+    """List the forms with their current version, submissions and missing media."""
+    settings = _settings(data_dir)
+    with _database(settings) as (_, engine, _blobs), engine.connect() as conn:
+        rows = form_queries.form_summaries(conn, project_id)
+    if not rows:
+        click.echo("no forms published")
+        return
+    click.echo(f"{'formID':<32} {'version':<16} {'versions':>8} {'submissions':>11}  title")
+    for r in rows:
+        click.echo(
+            f"{r['xml_form_id']:<32} {r['version'] or '-':<16} {r['versions']:>8} {r['submissions']:>11}  {r['title']}"
+        )
+        if r["missing_media"]:
+            click.echo(f"{'':<32} missing media: {r['missing_media']}")
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@_data_dir_option
+def db_upgrade(data_dir: Path) -> None:
+    """Apply any pending migrations (every command also does this first)."""
+    settings = _settings(data_dir)
+    with _database(settings) as (_, engine, _blobs):
+        click.echo(f"database is at revision {current_revision(engine)}")
+
+
+if __name__ == "__main__":
+    main()

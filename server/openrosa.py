@@ -1,0 +1,192 @@
+"""OpenRosa routes for ODK Collect: form list, form download, manifest and media, submission.
+
+The blueprint is registered three times, so a phone can be pointed at any of:
+
+* ``http://host:port`` (project 1, user name and password),
+* ``http://host:port/v1/projects/<id>`` (ODK Central's layout, user name and password),
+* ``http://host:port/v1/key/<token>/projects/<id>`` (an app user; the secret is in the URL).
+
+Every URL the server writes is absolute and keeps the prefix the request came in with; Collect adds
+``?deviceID=…`` to all of them, which changes nothing here.
+
+Source: OpenRosa form list, form submission and authentication APIs; PROTOCOL notes §1–§8.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, g, request, send_file, url_for
+from werkzeug.http import http_date
+
+from khoknongna.ingest import Submitter, accept_submission
+from khoknongna.problems import FORM_NOT_FOUND, KEY_INVALID, MEDIA_NOT_FOUND, PROJECT_NOT_FOUND, Problem
+from khoknongna.server import openrosa_xml
+from khoknongna.server.auth import Actor, authenticate
+from khoknongna.server.uploads import StagingRequest, read_upload
+from khoknongna.storage import forms as form_queries
+from khoknongna.storage.projects import DEFAULT_PROJECT_ID, project_name
+
+bp = Blueprint("openrosa", __name__)
+
+#: (registration name, URL prefix) of the three ways in.
+PREFIXES = (
+    ("openrosa", ""),
+    ("openrosa_project", "/v1/projects/<int:project_id>"),
+    ("openrosa_key", "/v1/key/<token>/projects/<int:project_id>"),
+)
+XML_TYPE = "text/xml; charset=utf-8"
+
+
+def openrosa_headers(response: Response) -> Response:
+    """Headers Collect expects on OpenRosa answers (it rejects a form list without the version header)."""
+    services = current_app.extensions["knn"]
+    response.headers["X-OpenRosa-Version"] = "1.0"
+    response.headers["X-OpenRosa-Accept-Content-Length"] = str(services.settings.accept_content_length)
+    response.headers.setdefault("Date", http_date())
+    return response
+
+
+@bp.url_value_preprocessor
+def _pull_prefix(endpoint: str | None, values: dict | None) -> None:
+    values = values if values is not None else {}
+    g.project_id = values.pop("project_id", DEFAULT_PROJECT_ID)
+    g.token = values.pop("token", None)
+
+
+@bp.url_defaults
+def _keep_prefix(endpoint: str, values: dict) -> None:
+    if request.blueprint != "openrosa" and "project_id" not in values:
+        values["project_id"] = g.project_id
+    if request.blueprint == "openrosa_key" and "token" not in values:
+        values["token"] = g.token
+
+
+@bp.after_request
+def _add_headers(response: Response) -> Response:
+    return openrosa_headers(response)
+
+
+def _actor() -> Actor:
+    """Authenticate, then check that the project exists and that the actor may use it."""
+    actor = authenticate(g.token)
+    if not actor.may_use_project(g.project_id):
+        raise Problem(KEY_INVALID)
+    with current_app.extensions["knn"].engine.connect() as conn:
+        if project_name(conn, g.project_id) is None:
+            raise Problem(PROJECT_NOT_FOUND, project_id=g.project_id)
+    return actor
+
+
+def _url(endpoint: str, **values: str) -> str:
+    return url_for(f"{request.blueprint}.{endpoint}", _external=True, **values)
+
+
+def _xml(body: bytes, status: int = 200) -> Response:
+    response = Response(body, status=status, content_type=XML_TYPE)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/formList")
+def form_list() -> Response:
+    """The current version of every form (or of ``?formID=``), with its hash and absolute URLs."""
+    _actor()
+    with current_app.extensions["knn"].engine.connect() as conn:
+        rows = form_queries.current_versions(conn, g.project_id, request.args.get("formID"))
+    entries = [
+        openrosa_xml.FormListEntry(
+            form_id=r.xml_form_id,
+            name=r.title,
+            version=r.version,
+            hash_md5=r.xform_md5,
+            download_url=_url("form_xml", form_id=r.xml_form_id),
+            manifest_url=_url("form_manifest", form_id=r.xml_form_id) if r.attachment_count else None,
+        )
+        for r in rows
+    ]
+    return _xml(openrosa_xml.form_list(entries))
+
+
+def _current_version(form_id: str):
+    with current_app.extensions["knn"].engine.connect() as conn:
+        rows = form_queries.current_versions(conn, g.project_id, form_id)
+    if not rows:
+        raise Problem(FORM_NOT_FOUND, form_id=form_id)
+    return rows[0]
+
+
+def _send_blob(sha256: str, md5: str, content_type: str, download_name: str) -> Response:
+    blobs = current_app.extensions["knn"].blobs
+    response = send_file(
+        blobs.open(sha256),
+        mimetype=content_type,
+        as_attachment=True,
+        download_name=download_name,
+        etag=md5,
+        conditional=True,
+        max_age=None,
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/forms/<form_id>.xml")
+def form_xml(form_id: str) -> Response:
+    """The XForm bytes whose MD5 the form list gives."""
+    _actor()
+    version = _current_version(form_id)
+    return _send_blob(version.xform_sha256, version.xform_md5, XML_TYPE, f"{form_id}.xml")
+
+
+@bp.get("/forms/<form_id>/manifest")
+def form_manifest(form_id: str) -> Response:
+    """The media files of the current version that have been uploaded."""
+    _actor()
+    version = _current_version(form_id)
+    with current_app.extensions["knn"].engine.connect() as conn:
+        media = form_queries.attachments(conn, version.form_version_id)
+    entries = [
+        openrosa_xml.MediaEntry(
+            filename=m.name,
+            hash_md5=m.md5,
+            download_url=_url("form_media", form_id=form_id, name=m.name),
+        )
+        for m in media
+        if m.blob_sha256
+    ]
+    return _xml(openrosa_xml.manifest(entries))
+
+
+@bp.get("/forms/<form_id>/attachments/<name>")
+def form_media(form_id: str, name: str) -> Response:
+    """One media file of the current version."""
+    _actor()
+    version = _current_version(form_id)
+    with current_app.extensions["knn"].engine.connect() as conn:
+        media = form_queries.attachment(conn, version.form_version_id, name)
+    if media is None or media.blob_sha256 is None:
+        raise Problem(MEDIA_NOT_FOUND, form_id=form_id, name=name)
+    return _send_blob(media.blob_sha256, media.md5, media.content_type or "application/octet-stream", name)
+
+
+@bp.route("/submission", methods=["GET", "HEAD"])
+def submission_probe() -> Response:
+    """Collect's HEAD before each upload: 204 and the size it may send per POST."""
+    _actor()
+    return Response(status=204)
+
+
+@bp.post("/submission")
+def submission() -> Response:
+    """One POST of a submission (the whole of it, or one part of a split upload)."""
+    actor = _actor()
+    services = current_app.extensions["knn"]
+    req: StagingRequest = request  # type: ignore[assignment]
+    upload = read_upload(req, services.settings.max_instance_bytes)
+    submitter = Submitter(
+        user_id=actor.id if actor.kind == "user" else None,
+        app_user_id=actor.id if actor.kind == "app_user" else None,
+        device_id=request.args.get("deviceID"),
+        user_agent=request.headers.get("User-Agent"),
+    )
+    accepted = accept_submission(services.engine, services.blobs, g.project_id, upload, submitter)
+    return _xml(openrosa_xml.response(accepted.message), status=201)

@@ -1,0 +1,77 @@
+"""The OpenRosa documents the server writes: form list, manifest and the response envelope.
+
+Source: OpenRosa form list API, form submission API ("Server Response Format"); what Collect parses is in
+the PROTOCOL notes §3, §5 and §6.4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lxml import etree
+from lxml.builder import ElementMaker
+
+XFORMS_LIST_NS = "http://openrosa.org/xforms/xformsList"
+MANIFEST_NS = "http://openrosa.org/xforms/xformsManifest"
+RESPONSE_NS = "http://openrosa.org/http/response"
+
+
+@dataclass(frozen=True)
+class FormListEntry:
+    form_id: str
+    name: str
+    version: str
+    hash_md5: str
+    download_url: str
+    manifest_url: str | None
+
+
+@dataclass(frozen=True)
+class MediaEntry:
+    filename: str
+    hash_md5: str
+    download_url: str
+
+
+def _serialise(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def form_list(entries: Iterable[FormListEntry]) -> bytes:
+    """``<xforms>`` with one ``<xform>`` per form; ``<version>`` always written, empty without one."""
+    e = ElementMaker(namespace=XFORMS_LIST_NS, nsmap={None: XFORMS_LIST_NS})
+    items = []
+    for entry in entries:
+        parts = [
+            e.formID(entry.form_id),
+            e.name(entry.name or entry.form_id),
+            e.version(entry.version),
+            e.hash(f"md5:{entry.hash_md5}"),
+            e.downloadUrl(entry.download_url),
+        ]
+        if entry.manifest_url:
+            parts.append(e.manifestUrl(entry.manifest_url))
+        items.append(e.xform(*parts))
+    return _serialise(e.xforms(*items))
+
+
+def manifest(entries: Iterable[MediaEntry]) -> bytes:
+    """``<manifest>`` with one ``<mediaFile>`` per uploaded media file."""
+    e = ElementMaker(namespace=MANIFEST_NS, nsmap={None: MANIFEST_NS})
+    return _serialise(
+        e.manifest(
+            *(
+                e.mediaFile(e.filename(m.filename), e.hash(f"md5:{m.hash_md5}"), e.downloadUrl(m.download_url))
+                for m in entries
+            )
+        )
+    )
+
+
+def response(message: str, *, error: bool = False) -> bytes:
+    """``<OpenRosaResponse>`` carrying one message (``nature="error"`` for errors)."""
+    e = ElementMaker(namespace=RESPONSE_NS, nsmap={None: RESPONSE_NS})
+    msg = e.message(message)
+    msg.set("nature", "error" if error else "")
+    return _serialise(e.OpenRosaResponse(msg, items="0"))

@@ -1,0 +1,104 @@
+"""Running the app under gunicorn from ``khoknongna serve``, and telling the user how to reach it.
+
+gunicorn runs in this process (its arbiter forks the workers); each worker builds its own app and
+database engine, so no connection is shared across a fork.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import socket
+from typing import Any
+
+import segno
+from gunicorn.app.base import BaseApplication
+
+from khoknongna.collect_settings import collect_settings, encode_settings
+from khoknongna.settings import Settings
+
+
+class PortInUse(RuntimeError):
+    """The address to listen on is taken."""
+
+
+def lan_address() -> str:
+    """This machine's address on the local network (what a phone on the same Wi-Fi can reach)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1: no packet is sent, only a route is chosen
+            return s.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+def collect_url(settings: Settings, host: str, port: int) -> str:
+    """The server URL to enter in ODK Collect."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    shown = lan_address() if host in ("0.0.0.0", "", "::") else host  # noqa: S104 - compares, does not bind
+    return f"http://{shown}:{port}"
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise :class:`PortInUse` when ``host:port`` cannot be listened on."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(f"port {port} on {host} is already in use; choose another with --port") from None
+            raise
+
+
+def terminal_qr(server_url: str, project_name: str) -> str:
+    """A QR code, drawn with text characters, that configures ODK Collect for ``server_url``."""
+    out = io.StringIO()
+    payload = encode_settings(collect_settings(server_url, project_name))
+    segno.make(payload, error="l", micro=False).terminal(out=out, compact=True, border=2)
+    return out.getvalue()
+
+
+def default_workers() -> int:
+    """One worker process per CPU core (threads inside each handle slow phones)."""
+    return max(2, len(os.sched_getaffinity(0)))
+
+
+class GunicornServer(BaseApplication):
+    """gunicorn with our settings; the WSGI app is built in each worker by ``create_app``."""
+
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from khoknongna.server.app import create_app
+
+        return create_app(self.settings)
+
+
+def run_gunicorn(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve until stopped (Ctrl-C or SIGTERM); returns by raising ``SystemExit``."""
+    GunicornServer(
+        settings,
+        {
+            "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+            "workers": workers,
+            "worker_class": "gthread",
+            "threads": threads,
+            "timeout": 120,
+            "graceful_timeout": 5,
+            "keepalive": 75,
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": "warning",
+            "proc_name": "khoknongna",
+        },
+    ).run()
