@@ -1,0 +1,95 @@
+"""Fixtures: a private PostGIS cluster for the session, a clean database per test, the app and clients.
+
+The cluster is started with the server's own launcher (``storage.embedded``), so the tests exercise it
+too. Tables are emptied before each test; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, text
+
+from khoknongna.server.app import create_app
+from khoknongna.settings import Settings
+from khoknongna.storage.db import make_engine
+from khoknongna.storage.embedded import running_cluster
+from khoknongna.storage.migrations import upgrade
+from khoknongna.storage.projects import ensure_default_project
+from khoknongna.storage.schema import metadata
+from tests.collect import CollectClient
+
+USER, PASSWORD = "nopparat", "field-pass-2026"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    base = Path(tempfile.mkdtemp(prefix="knn-test-"))
+    base.chmod(0o755)  # the postgres user must be able to enter it when the tests run as root
+    try:
+        with running_cluster(base / "pg", database="knn_test") as cluster:
+            engine = make_engine(cluster.url)
+            upgrade(engine)
+            engine.dispose()
+            yield cluster.url
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def engine(pg_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db(engine: Engine) -> Engine:
+    """The test database, emptied, with project 1."""
+    tables = ", ".join(t.name for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        ensure_default_project(conn, "Khok Nong Na")
+    return engine
+
+
+@pytest.fixture
+def settings(tmp_path: Path, pg_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=pg_url,
+        secret_key="test-secret-key",
+        validate_forms=False,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, db: Engine) -> Flask:
+    return create_app(settings, engine=db)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def collector(db: Engine, settings: Settings) -> tuple[str, str]:
+    """A collector account: (user name, password)."""
+    from khoknongna.accounts import create_user
+
+    with db.begin() as conn:
+        create_user(conn, USER, PASSWORD, "collector", settings.realm)
+    return USER, PASSWORD
+
+
+@pytest.fixture
+def collect(app: Flask, collector: tuple[str, str]) -> CollectClient:
+    """A client that behaves like ODK Collect, signed in as the collector with Digest."""
+    return CollectClient(app.test_client(), *collector)
