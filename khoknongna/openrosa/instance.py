@@ -122,7 +122,8 @@ def read_content(root: etree._Element, definition: FormDefinition) -> InstanceCo
     """Walk the instance against its form definition.
 
     ``data`` nests groups as objects and repeats as lists of objects (a repeat answered once is still a
-    list); element attributes other than the root's appear as ``"@name"`` keys. Elements unknown to the
+    list); element attributes other than the root's appear as ``"@name"`` keys (with the text of such an
+    element under ``"#text"``). Elements unknown to the
     definition are kept; an element name seen twice among siblings becomes a list so nothing is lost.
     """
     content = InstanceContent(data=None)
@@ -152,6 +153,8 @@ def _walk(
     if path:
         for key, value in el.attrib.items():
             out["@" + etree.QName(key).localname] = value
+        if not kids and text is not None:
+            out["#text"] = text
     names = [local_name(k) or "" for k in kids]
     seen: dict[str, int] = {}
     for kid, name in zip(kids, names, strict=True):

@@ -24,7 +24,8 @@ JR = "http://openrosa.org/javarosa"
 
 GEO_TYPES = frozenset({"geopoint", "geotrace", "geoshape"})
 
-_MEDIA_URI = re.compile(r"jr://(?:images|audio|video|file|file-csv)/([^\s\"'<>)]+)")
+# A name runs to the end of the text or attribute value holding it, and may contain spaces.
+_MEDIA_URI = re.compile(r"jr://(?:images|audio|video|file|file-csv)/([^\"'<>]+)")
 _PULLDATA = re.compile(r"pulldata\(\s*['\"]([^'\"]+)['\"]")
 _FORBIDDEN_ID_SUFFIXES = (".xml", ".xls", ".xlsx")
 
@@ -156,4 +157,5 @@ def _media_names(data: bytes) -> tuple[str, ...]:
     text = data.decode("utf-8", "replace")
     names = [m.group(1) for m in _MEDIA_URI.finditer(text)]
     names += [f"{m.group(1)}.csv" for m in _PULLDATA.finditer(text)]
-    return tuple(dict.fromkeys(n.rsplit("/", 1)[-1] for n in names if n.rsplit("/", 1)[-1]))
+    bases = (n.strip().rsplit("/", 1)[-1] for n in names)
+    return tuple(dict.fromkeys(b for b in bases if b))

@@ -34,6 +34,9 @@ def parse_xml(data: bytes) -> etree._Element:
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
+        if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+            # libxml2 may stop on entity amplification before our DOCTYPE check runs
+            raise Problem(XML_FORBIDDEN_CONSTRUCT) from None
         raise Problem(XML_MALFORMED, detail=str(exc.msg or exc)) from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:

@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO
 if TYPE_CHECKING:
     from khoknongna.settings import Settings
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class BlobStoreError(OSError):
@@ -29,7 +29,7 @@ class BlobNotFound(KeyError):
 
 def check_key(sha256: str) -> str:
     """Return ``sha256`` if it is 64 lowercase hex digits; raise ``ValueError`` otherwise (no path tricks)."""
-    if not _SHA256.match(sha256):
+    if not _SHA256.fullmatch(sha256):
         raise ValueError(f"not a SHA-256 blob key: {sha256!r}")
     return sha256
 

@@ -1,0 +1,233 @@
+"""khoknongna.storage.blobs.local: blobs stored as <root>/ab/cd/<sha256>, committed durably or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from khoknongna.storage.blobs import BlobNotFound, BlobStoreError
+from khoknongna.storage.blobs.local import LocalBlobStore
+
+PHOTO = b"\xff\xd8\xff\xe0 a small JPEG-looking photo of a pond"
+PHOTO_SHA = hashlib.sha256(PHOTO).hexdigest()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "blobs")
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def test_new_store_creates_its_folder_and_staging_folder(tmp_path):
+    LocalBlobStore(tmp_path / "a" / "b")
+
+    assert (tmp_path / "a" / "b" / ".staging").is_dir()
+
+
+def test_put_bytes_returns_the_sha256_hex_of_the_content(store):
+    assert store.put_bytes(PHOTO) == PHOTO_SHA
+
+
+def test_blob_is_stored_at_root_first_two_next_two_then_the_full_hash(store):
+    store.put_bytes(PHOTO)
+
+    path = store.root / PHOTO_SHA[:2] / PHOTO_SHA[2:4] / PHOTO_SHA
+    assert path.read_bytes() == PHOTO
+    assert store.path(PHOTO_SHA) == path
+
+
+def test_stored_blob_reads_back_the_same_bytes(store):
+    key = store.put_bytes(PHOTO)
+
+    with store.open(key) as f:
+        assert f.read() == PHOTO
+    assert store.read_bytes(key) == PHOTO
+
+
+def test_empty_content_is_a_blob_too(store):
+    key = store.put_bytes(b"")
+
+    assert key == hashlib.sha256(b"").hexdigest()
+    assert store.read_bytes(key) == b""
+
+
+def test_committing_the_same_content_twice_keeps_one_file(store):
+    first = store.put_bytes(PHOTO)
+    second = store.put_bytes(PHOTO)
+
+    assert first == second
+    assert files_under(store.root) == [store.path(PHOTO_SHA)]
+
+
+def test_committing_the_same_content_twice_leaves_staging_empty(store):
+    store.put_bytes(PHOTO)
+    store.put_bytes(PHOTO)
+
+    assert list(store.staging.iterdir()) == []
+
+
+def test_exists_is_true_only_after_commit(store):
+    with store.stage() as staged:
+        staged.write(PHOTO)
+        assert not store.exists(PHOTO_SHA)
+        store.commit(staged)
+
+    assert store.exists(PHOTO_SHA)
+
+
+def test_committing_a_staged_blob_twice_returns_the_same_key(store):
+    with store.stage() as staged:
+        staged.write(PHOTO)
+        assert store.commit(staged) == store.commit(staged) == PHOTO_SHA
+
+
+def test_staged_blob_closed_without_commit_leaves_nothing_behind(store):
+    staged = store.stage()
+    staged.write(PHOTO)
+    staged.close()
+
+    assert list(store.staging.iterdir()) == []
+    assert not store.exists(PHOTO_SHA)
+    assert list(store.keys()) == []
+
+
+def test_staged_blob_abandoned_by_an_exception_leaves_nothing_behind(store):
+    with pytest.raises(RuntimeError), store.stage() as staged:
+        staged.write(PHOTO)
+        raise RuntimeError("upload interrupted")
+
+    assert list(store.staging.iterdir()) == []
+
+
+def test_staged_blob_can_be_read_back_before_commit(store):
+    with store.stage() as staged:
+        staged.write(b"hello ")
+        staged.write(b"world")
+        staged.flush()
+        staged.seek(0)
+
+        assert staged.read() == b"hello world"
+        assert staged.tell() == 11
+
+
+def test_streaming_20_mb_in_64_kib_writes_gives_the_right_hash_and_size(store):
+    block = bytes(range(256)) * 256  # 64 KiB
+    expected = hashlib.sha256()
+    with store.stage() as staged:
+        for i in range(320):  # 20 MiB
+            chunk = block[i % 256 :] + block[: i % 256]
+            staged.write(chunk)
+            expected.update(chunk)
+        key = store.commit(staged)
+
+    assert key == expected.hexdigest()
+    assert staged.size == 20 * 1024 * 1024
+    assert store.path(key).stat().st_size == 20 * 1024 * 1024
+    with store.open(key) as f:
+        assert hashlib.file_digest(f, "sha256").hexdigest() == key
+
+
+def test_open_of_a_missing_key_raises_blob_not_found(store):
+    with pytest.raises(BlobNotFound):
+        store.open("0" * 64)
+
+
+def test_exists_of_a_missing_key_is_false(store):
+    assert store.exists("0" * 64) is False
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../../etc/passwd",
+        "",
+        "0" * 63,
+        "0" * 65,
+        "A" * 64,
+        "g" * 64,
+        "../" + "0" * 61,
+        "0" * 64 + "/x",
+        " " + "0" * 64,
+    ],
+)
+def test_key_that_is_not_64_lowercase_hex_is_refused(store, key):
+    with pytest.raises(ValueError, match="not a SHA-256 blob key"):
+        store.open(key)
+    with pytest.raises(ValueError):
+        store.exists(key)
+    with pytest.raises(ValueError):
+        store.path(key)
+
+
+def test_key_with_a_trailing_newline_is_refused(store):
+    with pytest.raises(ValueError, match="not a SHA-256 blob key"):
+        store.path("0" * 64 + "\n")
+
+
+def test_keys_lists_every_stored_blob(store):
+    stored = {store.put_bytes(b"one"), store.put_bytes(b"two"), store.put_bytes(b"three")}
+
+    assert set(store.keys()) == stored
+
+
+def test_keys_of_an_empty_store_is_empty(store):
+    assert list(store.keys()) == []
+
+
+def test_keys_leaves_out_staged_uploads(store):
+    staged = store.stage()
+    staged.write(PHOTO)
+
+    assert list(store.keys()) == []
+    staged.close()
+
+
+def test_a_file_where_the_shard_folder_should_be_makes_commit_fail_with_blob_store_error(store):
+    (store.root / PHOTO_SHA[:2]).write_bytes(b"in the way")
+
+    with pytest.raises(BlobStoreError), store.stage() as staged:
+        staged.write(PHOTO)
+        store.commit(staged)
+
+    assert not store.exists(PHOTO_SHA)
+
+
+def test_failed_commit_leaves_staging_empty_once_closed(store):
+    (store.root / PHOTO_SHA[:2]).write_bytes(b"in the way")
+
+    with pytest.raises(BlobStoreError):
+        store.put_bytes(PHOTO)
+
+    assert list(store.staging.iterdir()) == []
+
+
+def test_blob_store_error_is_an_os_error_naming_the_blob(store):
+    (store.root / PHOTO_SHA[:2]).write_bytes(b"in the way")
+
+    with pytest.raises(OSError, match=PHOTO_SHA[:12]):
+        store.put_bytes(PHOTO)
+
+
+def test_a_file_where_the_staging_folder_should_be_makes_stage_fail_with_blob_store_error(store):
+    shutil.rmtree(store.staging)
+    store.staging.write_bytes(b"in the way")
+
+    with pytest.raises(BlobStoreError, match="cannot create a file"):
+        store.stage()
+
+
+def test_store_keeps_working_after_a_failed_commit(store):
+    blocker = store.root / PHOTO_SHA[:2]
+    blocker.write_bytes(b"in the way")
+    with pytest.raises(BlobStoreError):
+        store.put_bytes(PHOTO)
+    blocker.unlink()
+
+    assert store.put_bytes(PHOTO) == PHOTO_SHA
+    assert store.read_bytes(PHOTO_SHA) == PHOTO
