@@ -28,9 +28,10 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from lxml import etree
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from khoknongna.openrosa.instance import (
@@ -118,46 +119,54 @@ class Accepted:
         return "ส่งข้อมูลเรียบร้อยแล้ว / full submission upload was successful!"
 
 
-class _Definitions:
-    """Form definitions by form version id; versions never change, so they are cached for good."""
+class FormVersions:
+    """Which form version a submission belongs to, and that version's definition, cached per process.
 
-    def __init__(self, size: int = 256) -> None:
-        self._cache: OrderedDict[int, FormDefinition] = OrderedDict()
+    Form versions are never changed or deleted once published, so what is found once stays true; a
+    lookup that finds nothing is not cached (the form may be published a moment later).
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self._versions: OrderedDict[tuple[int, str, str], tuple[int, int]] = OrderedDict()
+        self._definitions: OrderedDict[int, FormDefinition] = OrderedDict()
         self._size = size
 
-    def get(self, conn: Connection, form_version_id: int) -> FormDefinition:
-        found = self._cache.get(form_version_id)
+    def _remember(self, cache: OrderedDict, key: Any, value: Any) -> None:
+        cache[key] = value
+        if len(cache) > self._size:
+            cache.popitem(last=False)
+
+    def resolve(self, conn: Connection, project_id: int, header: InstanceHeader) -> tuple[int, int]:
+        """``(form_id, form_version_id)`` the submission belongs to.
+
+        The version named by the submission's ``version`` attribute. A submission without that attribute
+        (as older tools send) goes to the current version, and so does any submission to a form that has
+        never declared a version, since there is nothing to tell its versions apart by.
+        Raises :class:`Problem` ``FORM_NOT_FOUND`` or ``FORM_VERSION_NOT_FOUND``.
+        """
+        if header.version is not None:
+            key = (project_id, header.form_id, header.version)
+            if key in self._versions:
+                return self._versions[key]
+            found = form_queries.find_version_id(conn, project_id, header.form_id, header.version)
+            if found is not None:
+                self._remember(self._versions, key, (found.form_id, found.form_version_id))
+                return found.form_id, found.form_version_id
+        form_id = form_queries.form_id_of(conn, project_id, header.form_id)
+        if form_id is None:
+            raise Problem(FORM_NOT_FOUND, form_id=header.form_id)
+        if header.version is not None and form_queries.declares_versions(conn, form_id):
+            raise Problem(FORM_VERSION_NOT_FOUND, form_id=header.form_id, version=header.version)
+        version_id = form_queries.current_version_id(conn, form_id)
+        assert version_id is not None  # a form row exists only with a version
+        return form_id, version_id
+
+    def definition(self, conn: Connection, form_version_id: int) -> FormDefinition:
+        found = self._definitions.get(form_version_id)
         if found is None:
             found = FormDefinition.from_json(form_queries.definition_json(conn, form_version_id))
-            self._cache[form_version_id] = found
-            if len(self._cache) > self._size:
-                self._cache.popitem(last=False)
+            self._remember(self._definitions, form_version_id, found)
         return found
-
-
-_definitions = _Definitions()
-
-
-def resolve_form_version(conn: Connection, project_id: int, header: InstanceHeader) -> tuple[int, int]:
-    """``(form_id, form_version_id)`` the submission belongs to.
-
-    The version named by the submission's ``version`` attribute. A submission without that attribute
-    (as older tools send) goes to the current version, and so does any submission to a form that has
-    never declared a version, since there is nothing to tell its versions apart by.
-    Raises :class:`Problem` ``FORM_NOT_FOUND`` or ``FORM_VERSION_NOT_FOUND``.
-    """
-    if header.version is not None:
-        found = form_queries.find_version_id(conn, project_id, header.form_id, header.version)
-        if found is not None:
-            return found.form_id, found.form_version_id
-    form_id = form_queries.form_id_of(conn, project_id, header.form_id)
-    if form_id is None:
-        raise Problem(FORM_NOT_FOUND, form_id=header.form_id)
-    if header.version is not None and form_queries.declares_versions(conn, form_id):
-        raise Problem(FORM_VERSION_NOT_FOUND, form_id=header.form_id, version=header.version)
-    version_id = form_queries.current_version_id(conn, form_id)
-    assert version_id is not None  # a form row exists only with a version
-    return form_id, version_id
 
 
 def geometry_rows(content: InstanceContent) -> list[GeometryRow]:
@@ -193,54 +202,95 @@ def _parse(xml: bytes) -> _Parsed:
     return _Parsed(root, header, xml.decode(encoding, "replace"), hashlib.sha256(xml).hexdigest())
 
 
+class _ConcurrentWrite(Exception):
+    """What was just read changed before it could be written; decide again."""
+
+
 def accept_submission(
-    engine: Engine, blobs: BlobStore, project_id: int, upload: Upload, submitter: Submitter
+    conn: Connection,
+    blobs: BlobStore,
+    form_versions: FormVersions,
+    project_id: int,
+    upload: Upload,
+    submitter: Submitter,
 ) -> Accepted:
     """Apply one POST to the database and blob store (see the module docstring for the rules).
 
-    Raises :class:`Problem` for anything the client must be told (unreadable XML, unknown form or
-    version, conflicts, storage failure); in that case nothing was changed.
+    Works in the connection's transaction and commits it before returning, so the caller answers 201
+    only for what is durably stored. Raises :class:`Problem` for anything the client must be told
+    (unreadable XML, unknown form or version, conflicts, storage failure); nothing is changed then.
     """
     parsed = _parse(upload.xml)
+    optimistic = True
     for attempt in range(3):
         try:
-            with engine.begin() as conn:
-                return _accept(conn, blobs, project_id, parsed, upload, submitter)
-        except _ConcurrentInsert:
-            logger.info(
-                "instance %s arrived twice at once; re-reading (attempt %d)", parsed.header.instance_id, attempt + 1
-            )
-        except IntegrityError as exc:
-            if attempt == 2:
-                raise
-            logger.info("retrying %s after a concurrent write: %s", parsed.header.instance_id, exc.orig)
-    raise Problem(STORAGE_FAILED, detail="the same submission is being written by another request")
-
-
-class _ConcurrentInsert(Exception):
-    """Another request created the same submission first; the transaction must be redone."""
+            accepted = _accept(conn, blobs, form_versions, project_id, parsed, upload, submitter, optimistic)
+            conn.commit()
+            return accepted
+        except (IntegrityError, _ConcurrentWrite) as exc:
+            # Another request wrote the same instanceID meanwhile, or it names an edited version:
+            # read what is there before deciding again.
+            conn.rollback()
+            optimistic = False
+            logger.info("re-reading %s (attempt %d): %s", parsed.header.instance_id, attempt + 1, exc)
+        except BaseException:
+            conn.rollback()
+            raise
+    raise Problem(STORAGE_FAILED, detail="the same submission is being written by other requests")
 
 
 def _accept(
-    conn: Connection, blobs: BlobStore, project_id: int, parsed: _Parsed, upload: Upload, submitter: Submitter
+    conn: Connection,
+    blobs: BlobStore,
+    form_versions: FormVersions,
+    project_id: int,
+    parsed: _Parsed,
+    upload: Upload,
+    submitter: Submitter,
+    optimistic: bool,
 ) -> Accepted:
     header = parsed.header
-    form_id, form_version_id = resolve_form_version(conn, project_id, header)
+    form_id, form_version_id = form_versions.resolve(conn, project_id, header)
     if header.encrypted:
         content = read_encrypted(parsed.root)
     else:
-        content = read_content(parsed.root, _definitions.get(conn, form_version_id))
+        content = read_content(parsed.root, form_versions.definition(conn, form_version_id))
+    version = {
+        "form_id": form_id,
+        "form_version_id": form_version_id,
+        "instance_id": header.instance_id,
+        "instance_id_made_up": header.instance_id_made_up,
+        "deprecated_id": header.deprecated_id,
+        "current": True,
+        "claimed_version": header.version,
+        "instance_name": header.instance_name,
+        "encrypted": header.encrypted,
+        "xml": parsed.xml_text,
+        "xml_sha256": parsed.xml_sha256,
+        "data": content.data,
+        "submitter_id": submitter.user_id,
+        "app_user_id": submitter.app_user_id,
+        "device_id": submitter.device_id,
+        "user_agent": (submitter.user_agent or "")[:MAX_USER_AGENT] or None,
+    }
 
-    existing = queries.version_by_instance_id(conn, form_id, header.instance_id, lock=True)
+    created = None
+    if optimistic and not header.deprecated_id:
+        created = queries.create_submission(conn, **version)
     carried: dict[str, tuple[str, int, str | None]] = {}
-    if existing is not None:
-        if existing.xml_sha256 != parsed.xml_sha256:
-            raise Problem(SUBMISSION_CONFLICT, instance_id=header.instance_id, form_id=header.form_id)
-        if not existing.current:
-            raise Problem(EDIT_OUTDATED, instance_id=header.instance_id)
-        outcome, submission_id, version_id = Outcome.RESENT, existing.submission_id, existing.id
+    if created is not None:
+        outcome, submission_id, version_id = Outcome.CREATED, created.submission_id, created.id
+        slots: dict[str, str | None] = dict.fromkeys(content.attachments)
     else:
-        if header.deprecated_id:
+        existing = queries.version_by_instance_id(conn, form_id, header.instance_id, lock=True)
+        if existing is not None:
+            if existing.xml_sha256 != parsed.xml_sha256:
+                raise Problem(SUBMISSION_CONFLICT, instance_id=header.instance_id, form_id=header.form_id)
+            if not existing.current:
+                raise Problem(EDIT_OUTDATED, instance_id=header.instance_id)
+            outcome, submission_id, version_id = Outcome.RESENT, existing.submission_id, existing.id
+            slots = {s.name: s.blob_sha256 for s in queries.attachment_slots(conn, version_id)}
+        elif header.deprecated_id:
             old = queries.version_by_instance_id(conn, form_id, header.deprecated_id, lock=True)
             if old is None:
                 raise Problem(DEPRECATED_NOT_FOUND, deprecated_id=header.deprecated_id)
@@ -248,54 +298,38 @@ def _accept(
                 raise Problem(EDIT_OUTDATED, instance_id=header.deprecated_id)
             queries.retire_version(conn, old.id)
             outcome, submission_id = Outcome.EDITED, old.submission_id
+            version_id = queries.insert_version(conn, submission_id=submission_id, **version)
             carried = {
                 s.name: (s.blob_sha256, s.size, s.content_type)
                 for s in queries.attachment_slots(conn, old.id)
                 if s.blob_sha256 is not None
             }
+            slots = dict.fromkeys(content.attachments)
         else:
-            new_id = queries.insert_submission(conn, form_id, header.instance_id)
-            if new_id is None:
-                raise _ConcurrentInsert
-            outcome, submission_id = Outcome.CREATED, new_id
-        version_id = queries.insert_version(
-            conn,
-            submission_id=submission_id,
-            form_id=form_id,
-            form_version_id=form_version_id,
-            instance_id=header.instance_id,
-            instance_id_made_up=header.instance_id_made_up,
-            deprecated_id=header.deprecated_id,
-            current=True,
-            claimed_version=header.version,
-            instance_name=header.instance_name,
-            encrypted=header.encrypted,
-            xml=parsed.xml_text,
-            xml_sha256=parsed.xml_sha256,
-            data=content.data,
-            submitter_id=submitter.user_id,
-            app_user_id=submitter.app_user_id,
-            device_id=submitter.device_id,
-            user_agent=(submitter.user_agent or "")[:MAX_USER_AGENT] or None,
-        )
-        queries.add_attachment_slots(conn, version_id, content.attachments)
+            created = queries.create_submission(conn, **version)
+            if created is None:
+                raise _ConcurrentWrite("created by another request between reading and writing")
+            outcome, submission_id, version_id = Outcome.CREATED, created.submission_id, created.id
+            slots = dict.fromkeys(content.attachments)
+    if outcome is not Outcome.RESENT:
+        queries.add_attachment_slots(conn, version_id, slots)
         queries.insert_geometries(conn, version_id, geometry_rows(content))
 
     missing = []
-    for slot in queries.attachment_slots(conn, version_id):
-        received = upload.files.get(slot.name)
+    for name, stored in slots.items():
+        received = upload.files.get(name)
         if received is not None:
             try:
                 key = blobs.commit(received.staged)
             except BlobStoreError as exc:
                 raise Problem(STORAGE_FAILED, detail=str(exc)) from exc
-            if key != slot.blob_sha256:
-                queries.fill_attachment(conn, version_id, slot.name, key, received.staged.size, received.content_type)
-        elif slot.name in carried:
-            key, size, content_type = carried[slot.name]
-            queries.fill_attachment(conn, version_id, slot.name, key, size, content_type)
-        elif slot.blob_sha256 is None:
-            missing.append(slot.name)
+            if key != stored:
+                queries.fill_attachment(conn, version_id, name, key, received.staged.size, received.content_type)
+        elif name in carried:
+            key, size, content_type = carried[name]
+            queries.fill_attachment(conn, version_id, name, key, size, content_type)
+        elif stored is None:
+            missing.append(name)
     return Accepted(
         outcome=outcome,
         xml_form_id=header.form_id,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from flask import Flask, Response, request
 from sqlalchemy import Engine
@@ -13,22 +12,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from khoknongna.problems import TOO_LARGE, Problem
 from khoknongna.server import openrosa, openrosa_xml
 from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_headers
-from khoknongna.server.uploads import StagingRequest
+from khoknongna.server.context import Services, close_db
 from khoknongna.settings import Settings, secret_key
-from khoknongna.storage.blobs import BlobStore, open_blob_store
+from khoknongna.storage.blobs import open_blob_store
 from khoknongna.storage.db import make_engine
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    """What request handlers use, found at ``current_app.extensions["knn"]``."""
-
-    settings: Settings
-    engine: Engine
-    blobs: BlobStore
-    nonces: DigestNonces
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
@@ -42,12 +31,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
             raise ValueError("create_app needs settings.database_url; 'khoknongna serve' sets it")
         engine = make_engine(settings.database_url)
     app = Flask(__name__)
-    app.request_class = StagingRequest
-    app.config.update(
-        MAX_CONTENT_LENGTH=settings.max_request_bytes,
-        MAX_FORM_PARTS=settings.max_form_parts,
-        MAX_FORM_MEMORY_SIZE=settings.max_instance_bytes,
-    )
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.extensions["knn"] = Services(
         settings=settings,
         engine=engine,
@@ -59,7 +43,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
     app.add_url_rule("/", "index", _index)
     app.register_error_handler(Problem, _problem_response)
     app.register_error_handler(HTTPException, _http_error_response)
-    app.teardown_request(_discard_staged_files)
+    app.teardown_appcontext(close_db)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app,
@@ -101,9 +85,3 @@ def _http_error_response(error: HTTPException) -> Response:
         openrosa_xml.response(message, error=True), status=error.code or 500, content_type=openrosa.XML_TYPE
     )
     return openrosa.openrosa_headers(response)
-
-
-def _discard_staged_files(_exc: BaseException | None) -> None:
-    req = request._get_current_object()
-    if isinstance(req, StagingRequest):
-        req.discard_staged()

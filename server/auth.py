@@ -17,13 +17,14 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from flask import current_app, request
+from flask import request
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from werkzeug.datastructures import Authorization, WWWAuthenticate
 from werkzeug.http import quote_header_value
 
 from khoknongna import accounts
 from khoknongna.problems import AUTH_FAILED, AUTH_REQUIRED, BASIC_NEEDS_HTTPS, KEY_INVALID, Problem
+from khoknongna.server.context import db, services
 from khoknongna.storage import users as user_queries
 
 
@@ -77,19 +78,19 @@ class DigestNonces:
 
 def challenge_headers(stale: bool = False) -> list[tuple[str, str]]:
     """``WWW-Authenticate`` headers for a 401: Digest first, then Basic when the request came over https."""
-    services = current_app.extensions["knn"]
-    realm = services.settings.realm
+    svc = services()
+    realm = svc.settings.realm
     params = {
         "realm": realm,
         "qop": "auth",
-        "nonce": services.nonces.new(),
-        "opaque": services.nonces.opaque,
+        "nonce": svc.nonces.new(),
+        "opaque": svc.nonces.opaque,
         "algorithm": "MD5",
     }
     if stale:
         params["stale"] = "true"
     headers = [("WWW-Authenticate", WWWAuthenticate("digest", params).to_header())]
-    if request.scheme == "https" or services.settings.allow_basic_over_http:
+    if request.scheme == "https" or svc.settings.allow_basic_over_http:
         headers.append(
             ("WWW-Authenticate", f'Basic realm={quote_header_value(realm, allow_token=False)}, charset="UTF-8"')
         )
@@ -105,12 +106,12 @@ def _request_uri() -> str:
 
 
 def _digest_user(auth: Authorization) -> Actor:
-    services = current_app.extensions["knn"]
+    svc = services()
     p = auth.parameters
     required = ("username", "realm", "nonce", "uri", "response")
-    if any(not p.get(k) for k in required) or p["realm"] != services.settings.realm:
+    if any(not p.get(k) for k in required) or p["realm"] != svc.settings.realm:
         raise AuthChallenge(AUTH_FAILED)
-    nonce_state = services.nonces.check(p["nonce"])
+    nonce_state = svc.nonces.check(p["nonce"])
     if nonce_state != "ok":
         raise AuthChallenge(AUTH_REQUIRED, stale=nonce_state == "stale")
     if unquote(p["uri"]) != unquote(_request_uri()):
@@ -118,8 +119,7 @@ def _digest_user(auth: Authorization) -> Actor:
     qop = p.get("qop")
     if qop not in (None, "auth") or (qop and not (p.get("nc") and p.get("cnonce"))):
         raise AuthChallenge(AUTH_FAILED)
-    with services.engine.connect() as conn:
-        user = user_queries.user_by_name(conn, p["username"])
+    user = svc.users.get(db, p["username"])
     if user is None or not user.digest_ha1:
         raise AuthChallenge(AUTH_FAILED)
     ha1 = user.digest_ha1
@@ -136,11 +136,10 @@ def _digest_user(auth: Authorization) -> Actor:
 
 
 def _basic_user(auth: Authorization) -> Actor:
-    services = current_app.extensions["knn"]
-    if request.scheme != "https" and not services.settings.allow_basic_over_http:
+    svc = services()
+    if request.scheme != "https" and not svc.settings.allow_basic_over_http:
         raise AuthChallenge(BASIC_NEEDS_HTTPS)
-    with services.engine.connect() as conn:
-        user = user_queries.user_by_name(conn, auth.username or "")
+    user = svc.users.get(db, auth.username or "")
     if user is None or not accounts.verify_password(user.password_hash, auth.password or ""):
         raise AuthChallenge(AUTH_FAILED)
     return Actor("user", user.id, user.username, user.role)
@@ -148,9 +147,7 @@ def _basic_user(auth: Authorization) -> Actor:
 
 def app_user_actor(token: str) -> Actor:
     """The app user holding ``token`` (from a ``/key/<token>/`` URL); 403 ``KEY_INVALID`` otherwise."""
-    services = current_app.extensions["knn"]
-    with services.engine.connect() as conn:
-        found = user_queries.app_user_by_token(conn, accounts.token_sha256(token))
+    found = user_queries.app_user_by_token(db(), accounts.token_sha256(token))
     if found is None:
         raise Problem(KEY_INVALID)
     return Actor("app_user", found.id, found.display_name, "collector", found.project_id)

@@ -81,10 +81,25 @@ def main(verbose: bool) -> None:
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")  # noqa: S104
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: one per CPU core).")
-@click.option("--threads", type=int, default=8, show_default=True, help="Threads per worker.")
+@click.option("--threads", type=int, default=8, show_default=True, help="Threads per gthread worker.")
+@click.option(
+    "--worker-class",
+    type=click.Choice(["gthread", "sync"]),
+    default="gthread",
+    show_default=True,
+    help="gthread when phones connect directly; sync behind a reverse proxy that buffers uploads.",
+)
 @click.option("--create-admin", metavar="NAME", help="Create this admin account if none exists; prints its password.")
 @_data_dir_option
-def serve(host: str, port: int, workers: int | None, threads: int, create_admin: str | None, data_dir: Path) -> None:
+def serve(
+    host: str,
+    port: int,
+    workers: int | None,
+    threads: int,
+    worker_class: str,
+    create_admin: str | None,
+    data_dir: Path,
+) -> None:
     """Run the server: database, bundled forms, then HTTP for ODK Collect until Ctrl-C."""
     settings = _settings(data_dir)
     try:
@@ -119,8 +134,9 @@ def serve(host: str, port: int, workers: int | None, threads: int, create_admin:
             settings.model_copy(update={"database_url": url}),
             host,
             port,
-            workers or serving.default_workers(),
+            workers or serving.default_workers(worker_class),
             threads,
+            worker_class,
         )
 
 

@@ -14,14 +14,15 @@ Source: OpenRosa form list, form submission and authentication APIs; PROTOCOL no
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, request, send_file, url_for
+from flask import Blueprint, Response, g, request, send_file, url_for
 from werkzeug.http import http_date
 
 from khoknongna.ingest import Submitter, accept_submission
 from khoknongna.problems import FORM_NOT_FOUND, KEY_INVALID, MEDIA_NOT_FOUND, PROJECT_NOT_FOUND, Problem
 from khoknongna.server import openrosa_xml
 from khoknongna.server.auth import Actor, authenticate
-from khoknongna.server.uploads import StagingRequest, read_upload
+from khoknongna.server.context import db, services
+from khoknongna.server.uploads import read_upload
 from khoknongna.storage import forms as form_queries
 from khoknongna.storage.projects import DEFAULT_PROJECT_ID, project_name
 
@@ -38,9 +39,8 @@ XML_TYPE = "text/xml; charset=utf-8"
 
 def openrosa_headers(response: Response) -> Response:
     """Headers Collect expects on OpenRosa answers (it rejects a form list without the version header)."""
-    services = current_app.extensions["knn"]
     response.headers["X-OpenRosa-Version"] = "1.0"
-    response.headers["X-OpenRosa-Accept-Content-Length"] = str(services.settings.accept_content_length)
+    response.headers["X-OpenRosa-Accept-Content-Length"] = str(services().settings.accept_content_length)
     response.headers.setdefault("Date", http_date())
     return response
 
@@ -70,9 +70,11 @@ def _actor() -> Actor:
     actor = authenticate(g.token)
     if not actor.may_use_project(g.project_id):
         raise Problem(KEY_INVALID)
-    with current_app.extensions["knn"].engine.connect() as conn:
-        if project_name(conn, g.project_id) is None:
+    known = services().known_projects
+    if g.project_id not in known:
+        if project_name(db(), g.project_id) is None:
             raise Problem(PROJECT_NOT_FOUND, project_id=g.project_id)
+        known.add(g.project_id)  # projects are never deleted
     return actor
 
 
@@ -90,8 +92,7 @@ def _xml(body: bytes, status: int = 200) -> Response:
 def form_list() -> Response:
     """The current version of every form (or of ``?formID=``), with its hash and absolute URLs."""
     _actor()
-    with current_app.extensions["knn"].engine.connect() as conn:
-        rows = form_queries.current_versions(conn, g.project_id, request.args.get("formID"))
+    rows = form_queries.current_versions(db(), g.project_id, request.args.get("formID"))
     entries = [
         openrosa_xml.FormListEntry(
             form_id=r.xml_form_id,
@@ -107,17 +108,15 @@ def form_list() -> Response:
 
 
 def _current_version(form_id: str):
-    with current_app.extensions["knn"].engine.connect() as conn:
-        rows = form_queries.current_versions(conn, g.project_id, form_id)
+    rows = form_queries.current_versions(db(), g.project_id, form_id)
     if not rows:
         raise Problem(FORM_NOT_FOUND, form_id=form_id)
     return rows[0]
 
 
 def _send_blob(sha256: str, md5: str, content_type: str, download_name: str) -> Response:
-    blobs = current_app.extensions["knn"].blobs
     response = send_file(
-        blobs.open(sha256),
+        services().blobs.open(sha256),
         mimetype=content_type,
         as_attachment=True,
         download_name=download_name,
@@ -142,8 +141,7 @@ def form_manifest(form_id: str) -> Response:
     """The media files of the current version that have been uploaded."""
     _actor()
     version = _current_version(form_id)
-    with current_app.extensions["knn"].engine.connect() as conn:
-        media = form_queries.attachments(conn, version.form_version_id)
+    media = form_queries.attachments(db(), version.form_version_id)
     entries = [
         openrosa_xml.MediaEntry(
             filename=m.name,
@@ -161,8 +159,7 @@ def form_media(form_id: str, name: str) -> Response:
     """One media file of the current version."""
     _actor()
     version = _current_version(form_id)
-    with current_app.extensions["knn"].engine.connect() as conn:
-        media = form_queries.attachment(conn, version.form_version_id, name)
+    media = form_queries.attachment(db(), version.form_version_id, name)
     if media is None or media.blob_sha256 is None:
         raise Problem(MEDIA_NOT_FOUND, form_id=form_id, name=name)
     return _send_blob(media.blob_sha256, media.md5, media.content_type or "application/octet-stream", name)
@@ -179,14 +176,17 @@ def submission_probe() -> Response:
 def submission() -> Response:
     """One POST of a submission (the whole of it, or one part of a split upload)."""
     actor = _actor()
-    services = current_app.extensions["knn"]
-    req: StagingRequest = request  # type: ignore[assignment]
-    upload = read_upload(req, services.settings.max_instance_bytes)
+    svc = services()
+    upload = read_upload(request, svc.settings, svc.blobs)
     submitter = Submitter(
         user_id=actor.id if actor.kind == "user" else None,
         app_user_id=actor.id if actor.kind == "app_user" else None,
         device_id=request.args.get("deviceID"),
         user_agent=request.headers.get("User-Agent"),
     )
-    accepted = accept_submission(services.engine, services.blobs, g.project_id, upload, submitter)
+    try:
+        accepted = accept_submission(db(), svc.blobs, svc.form_versions, g.project_id, upload, submitter)
+    finally:
+        for received in upload.files.values():
+            received.staged.close()  # no-op for the ones ingest committed
     return _xml(openrosa_xml.response(accepted.message), status=201)

@@ -61,9 +61,10 @@ def terminal_qr(server_url: str, project_name: str) -> str:
     return out.getvalue()
 
 
-def default_workers() -> int:
-    """One worker process per CPU core (threads inside each handle slow phones)."""
-    return max(2, len(os.sched_getaffinity(0)))
+def default_workers(worker_class: str) -> int:
+    """One process per CPU core with threads; with sync workers, two per core to cover I/O waits."""
+    cores = len(os.sched_getaffinity(0))
+    return max(2, cores if worker_class == "gthread" else 2 * cores)
 
 
 class GunicornServer(BaseApplication):
@@ -84,14 +85,19 @@ class GunicornServer(BaseApplication):
         return create_app(self.settings)
 
 
-def run_gunicorn(settings: Settings, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve until stopped (Ctrl-C or SIGTERM); returns by raising ``SystemExit``."""
+def run_gunicorn(settings: Settings, host: str, port: int, workers: int, threads: int, worker_class: str) -> None:
+    """Serve until stopped (Ctrl-C or SIGTERM); returns by raising ``SystemExit``.
+
+    ``worker_class`` "gthread" (threads, keep-alive; right when phones connect directly, slow uploads
+    only hold a thread) or "sync" (one request per process, fastest; right behind a reverse proxy that
+    buffers uploads, such as nginx).
+    """
     GunicornServer(
         settings,
         {
             "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
             "workers": workers,
-            "worker_class": "gthread",
+            "worker_class": worker_class,
             "threads": threads,
             "timeout": 120,
             "graceful_timeout": 5,

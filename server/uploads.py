@@ -1,86 +1,164 @@
-"""Reading a multipart submission POST: every file part streams into the blob store's staging area.
+"""Reading a multipart submission POST as it streams in, with python-multipart.
 
-werkzeug's multipart parser reads the body in 64 KiB chunks and hands each file part to the stream we
-give it, so a 100 MB photo never sits in memory; its SHA-256 is computed on the way.
+The instance XML part is kept in memory (it is bounded, and must be parsed whole); every other file part
+is streamed into the blob store's staging area while its SHA-256 is computed, so a 100 MB photo never
+sits in memory. Part names are decoded as UTF-8, as ODK Collect sends them.
+
+Source: RFC 7578 (multipart/form-data); OpenRosa form submission API (part ``xml_submission_file``,
+one part per attachment named by its file name).
 """
 
 from __future__ import annotations
 
-from typing import IO
+from dataclasses import dataclass, field
 
-from flask import Request, current_app
+from flask import Request
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
-from werkzeug.formparser import FormDataParser
 
 from khoknongna.ingest import ReceivedFile, Upload
 from khoknongna.problems import MULTIPART_MALFORMED, TOO_LARGE, XML_SUBMISSION_FILE_MISSING, Problem
-from khoknongna.storage.blobs import StagedBlob
+from khoknongna.settings import Settings
+from khoknongna.storage.blobs import BlobStore, StagedBlob
 
 XML_PART = "xml_submission_file"
+CHUNK = 64 * 1024
+#: Form fields without a file name (``*isIncomplete*``) are small; anything bigger is refused.
+MAX_FIELD_BYTES = 64 * 1024
 
 
-class StagingRequest(Request):
-    """A Flask request whose uploaded files are staged blobs, and whose parse errors are not hidden."""
-
-    staged: list[StagedBlob]
-
-    def _get_file_stream(
-        self,
-        total_content_length: int | None,
-        content_type: str | None,
-        filename: str | None = None,
-        content_length: int | None = None,
-    ) -> IO[bytes]:
-        staged = current_app.extensions["knn"].blobs.stage()
-        if not hasattr(self, "staged"):
-            self.staged = []
-        self.staged.append(staged)
-        return staged  # type: ignore[return-value]
-
-    def make_form_data_parser(self) -> FormDataParser:
-        return self.form_data_parser_class(
-            stream_factory=self._get_file_stream,
-            max_form_memory_size=self.max_form_memory_size,
-            max_content_length=self.max_content_length,
-            max_form_parts=self.max_form_parts,
-            cls=self.parameter_storage_class,
-            silent=False,
-        )
-
-    def discard_staged(self) -> None:
-        """Drop every staged file that ingest did not commit."""
-        for staged in getattr(self, "staged", []):
-            staged.close()
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
-def read_upload(request: StagingRequest, max_instance_bytes: int) -> Upload:
-    """The instance XML and the other parts of a submission POST.
+@dataclass
+class _Part:
+    name: str = ""
+    content_type: str | None = None
+    is_file: bool = False
+    memory: bytearray | None = None
+    staged: StagedBlob | None = None
 
-    Raises :class:`Problem`: ``MULTIPART_MALFORMED`` (not multipart, no boundary, truncated or broken
-    body), ``TOO_LARGE`` (body, XML or part count over the limits), ``XML_SUBMISSION_FILE_MISSING``.
+
+@dataclass
+class _Collector:
+    """Receives python-multipart's callbacks and sorts the parts into an :class:`Upload`."""
+
+    blobs: BlobStore
+    settings: Settings
+    xml: bytes | None = None
+    files: dict[str, ReceivedFile] = field(default_factory=dict)
+    parts: int = 0
+    ended: bool = False
+    _part: _Part | None = None
+    _header_name: bytearray = field(default_factory=bytearray)
+    _header_value: bytearray = field(default_factory=bytearray)
+
+    def callbacks(self) -> dict:
+        return {
+            "on_part_begin": self.part_begin,
+            "on_header_field": lambda data, start, end: self._header_name.extend(data[start:end]),
+            "on_header_value": lambda data, start, end: self._header_value.extend(data[start:end]),
+            "on_header_end": self.header_end,
+            "on_headers_finished": self.headers_finished,
+            "on_part_data": self.part_data,
+            "on_part_end": self.part_end,
+            "on_end": self.end,
+        }
+
+    def part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > self.settings.max_form_parts:
+            raise Problem(TOO_LARGE, limit=f"{self.settings.max_form_parts} parts")
+        self._part = _Part()
+
+    def header_end(self) -> None:
+        name = bytes(self._header_name).strip().lower()
+        value = bytes(self._header_value).strip()
+        self._header_name.clear()
+        self._header_value.clear()
+        if name == b"content-disposition":
+            _, options = parse_options_header(value)
+            self._part.name = _decode(options.get(b"name", b""))
+            self._part.is_file = b"filename" in options
+        elif name == b"content-type":
+            self._part.content_type = _decode(value) or None
+
+    def headers_finished(self) -> None:
+        part = self._part
+        if part.is_file and part.name != XML_PART:
+            part.staged = self.blobs.stage()
+        else:
+            part.memory = bytearray()
+
+    def part_data(self, data: bytes, start: int, end: int) -> None:
+        part = self._part
+        if part.staged is not None:
+            part.staged.write(data[start:end])
+            return
+        part.memory.extend(data[start:end])
+        limit = self.settings.max_instance_bytes if part.name == XML_PART else MAX_FIELD_BYTES
+        if len(part.memory) > limit:
+            raise Problem(TOO_LARGE, limit=limit)
+
+    def part_end(self) -> None:
+        part, self._part = self._part, None
+        if part.name == XML_PART and self.xml is None:
+            self.xml = bytes(part.memory)
+        elif part.staged is not None:
+            previous = self.files.get(part.name)
+            if previous is not None:
+                previous.staged.close()  # a repeated part name: the last one wins
+            self.files[part.name] = ReceivedFile(staged=part.staged, content_type=part.content_type)
+
+    def end(self) -> None:
+        self.ended = True
+
+    def discard(self) -> None:
+        for received in self.files.values():
+            received.staged.close()
+        if self._part is not None and self._part.staged is not None:
+            self._part.staged.close()
+
+
+def read_upload(request: Request, settings: Settings, blobs: BlobStore) -> Upload:
+    """The instance XML and the staged attachments of a submission POST.
+
+    The caller must close the staged files it does not commit. Raises :class:`Problem`:
+    ``MULTIPART_MALFORMED`` (not multipart, no boundary, truncated or broken body), ``TOO_LARGE``
+    (body, XML, a field or the number of parts over the limits), ``XML_SUBMISSION_FILE_MISSING``.
     """
     if request.mimetype != "multipart/form-data":
         raise Problem(MULTIPART_MALFORMED, detail=f"expected multipart/form-data, got '{request.mimetype or 'none'}'")
+    boundary = request.mimetype_params.get("boundary")
+    if not boundary:
+        raise Problem(MULTIPART_MALFORMED, detail="the Content-Type header has no boundary")
+    collector = _Collector(blobs, settings)
     try:
-        files, form = request.files, request.form
+        parser = MultipartParser(boundary.encode("latin-1"), collector.callbacks())
+        stream = request.stream  # enforces MAX_CONTENT_LENGTH: 413 rather than a silent cut
+        while chunk := stream.read(CHUNK):
+            parser.write(chunk)
+        parser.finalize()
+        if not collector.ended:
+            raise Problem(MULTIPART_MALFORMED, detail="the upload ended before its closing boundary")
     except RequestEntityTooLarge:
-        raise Problem(TOO_LARGE, limit=request.max_content_length) from None
+        collector.discard()
+        raise Problem(TOO_LARGE, limit=settings.max_request_bytes) from None
     except ClientDisconnected:
+        collector.discard()
         raise Problem(MULTIPART_MALFORMED, detail="the upload ended early") from None
-    except ValueError as exc:
+    except (MultipartParseError, ValueError) as exc:
+        collector.discard()
         raise Problem(MULTIPART_MALFORMED, detail=str(exc)) from None
-    xml_file = files.get(XML_PART)
-    if xml_file is not None:
-        xml = xml_file.stream.read(max_instance_bytes + 1)
-    elif XML_PART in form:
-        xml = form[XML_PART].encode("utf-8")
-    else:
+    except BaseException:
+        collector.discard()
+        raise
+    if collector.xml is None:
+        collector.discard()
         raise Problem(XML_SUBMISSION_FILE_MISSING)
-    if len(xml) > max_instance_bytes:
-        raise Problem(TOO_LARGE, limit=max_instance_bytes)
-    received = {
-        name: ReceivedFile(staged=f.stream, content_type=f.mimetype or None)  # type: ignore[arg-type]
-        for name, f in files.items()
-        if name != XML_PART
-    }
-    return Upload(xml=xml, files=received)
+    return Upload(xml=collector.xml, files=collector.files)

@@ -10,12 +10,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import ARRAY, Connection, Row, Text, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from khoknongna.storage.schema import (
     submission_attachments,
-    submission_geometries,
     submission_versions,
     submissions,
 )
@@ -33,31 +32,56 @@ class GeometryRow:
     problem: str | None
 
 
+_VERSION_BY_INSTANCE_ID = select(
+    submission_versions.c.id,
+    submission_versions.c.submission_id,
+    submission_versions.c.xml_sha256,
+    submission_versions.c.current,
+).where(
+    submission_versions.c.form_id == bindparam("form_id"),
+    submission_versions.c.instance_id == bindparam("instance_id"),
+)
+
+
 def version_by_instance_id(conn: Connection, form_id: int, instance_id: str, *, lock: bool = False) -> Row | None:
     """``(id, submission_id, xml_sha256, current)`` of the version with this instanceID in the form."""
-    query = select(
-        submission_versions.c.id,
-        submission_versions.c.submission_id,
-        submission_versions.c.xml_sha256,
-        submission_versions.c.current,
-    ).where(submission_versions.c.form_id == form_id, submission_versions.c.instance_id == instance_id)
-    if lock:
-        query = query.with_for_update()
-    return conn.execute(query).one_or_none()
+    query = _VERSION_BY_INSTANCE_ID.with_for_update() if lock else _VERSION_BY_INSTANCE_ID
+    return conn.execute(query, {"form_id": form_id, "instance_id": instance_id}).one_or_none()
 
 
-def insert_submission(conn: Connection, form_id: int, instance_id: str) -> int | None:
-    """Create the submission; ``None`` when another request created it first (same form and instanceID)."""
-    return conn.execute(
-        insert(submissions)
-        .values(form_id=form_id, instance_id=instance_id)
-        .on_conflict_do_nothing()
-        .returning(submissions.c.id)
-    ).scalar_one_or_none()
+_VERSION_COLUMNS = [c.name for c in submission_versions.c if c.name not in ("id", "submission_id", "received_at")]
+_new_submission = (
+    insert(submissions)
+    .values(form_id=bindparam("form_id"), instance_id=bindparam("instance_id"))
+    .on_conflict_do_nothing()
+    .returning(submissions.c.id)
+    .cte("new_submission")
+)
+# One statement (one round trip) creates a submission and its first version; built once.
+_CREATE_SUBMISSION = (
+    insert(submission_versions)
+    .from_select(
+        ["submission_id", *_VERSION_COLUMNS],
+        select(
+            _new_submission.c.id,
+            *(bindparam(name, type_=submission_versions.c[name].type) for name in _VERSION_COLUMNS),
+        ),
+    )
+    .returning(submission_versions.c.id, submission_versions.c.submission_id)
+)
+
+
+def create_submission(conn: Connection, **version: Any) -> Row | None:
+    """Create a submission with its first version (columns of ``submission_versions``).
+
+    Returns ``(id, submission_id)`` of the version, or ``None`` when the form already has a submission
+    with this instanceID. Raises ``IntegrityError`` when the instanceID is taken by an edited version.
+    """
+    return conn.execute(_CREATE_SUBMISSION, version).one_or_none()
 
 
 def insert_version(conn: Connection, **values: Any) -> int:
-    """Add a submission version (columns of ``submission_versions``); returns its id."""
+    """Add a version to an existing submission (columns of ``submission_versions``); returns its id."""
     return conn.execute(submission_versions.insert().values(**values).returning(submission_versions.c.id)).scalar_one()
 
 
@@ -66,11 +90,20 @@ def retire_version(conn: Connection, version_id: int) -> None:
     conn.execute(update(submission_versions).where(submission_versions.c.id == version_id).values(current=False))
 
 
+_ADD_SLOTS = text(
+    """
+    INSERT INTO submission_attachments (submission_version_id, name)
+    SELECT :version_id, name FROM unnest(:names) AS name
+    ON CONFLICT DO NOTHING
+    """
+).bindparams(bindparam("names", type_=ARRAY(Text)))
+
+
 def add_attachment_slots(conn: Connection, version_id: int, names: Iterable[str]) -> None:
     """Declare the files a version expects; each stays empty until its bytes arrive."""
-    rows = [{"submission_version_id": version_id, "name": n} for n in names]
-    if rows:
-        conn.execute(insert(submission_attachments).on_conflict_do_nothing(), rows)
+    names = list(names)
+    if names:
+        conn.execute(_ADD_SLOTS, {"version_id": version_id, "names": names})
 
 
 def attachment_slots(conn: Connection, version_id: int) -> list[Row]:
@@ -103,22 +136,37 @@ def fill_attachment(
     )
 
 
+# One statement for all of a version's geometries: each column travels as one array.
+_INSERT_GEOMETRIES = text(
+    """
+    INSERT INTO submission_geometries
+        (submission_version_id, field_path, repeat_position, geo_type, geom, raw_value, problem)
+    SELECT :version_id, g.field_path, g.repeat_position::integer[], g.geo_type, ST_GeomFromEWKT(g.ewkt),
+           g.raw_value, g.problem
+    FROM unnest(:field_paths, :repeat_positions, :geo_types, :ewkts, :raw_values, :problems)
+        AS g(field_path, repeat_position, geo_type, ewkt, raw_value, problem)
+    """
+).bindparams(
+    *(
+        bindparam(name, type_=ARRAY(Text))
+        for name in ("field_paths", "repeat_positions", "geo_types", "ewkts", "raw_values", "problems")
+    )
+)
+
+
 def insert_geometries(conn: Connection, version_id: int, rows: Sequence[GeometryRow]) -> None:
     """Store the geo answers of a version (valid ones as geometries, the rest as flagged text)."""
     if not rows:
         return
     conn.execute(
-        submission_geometries.insert(),
-        [
-            {
-                "submission_version_id": version_id,
-                "field_path": r.field_path,
-                "repeat_position": list(r.repeat_position),
-                "geo_type": r.geo_type,
-                "geom": r.ewkt,
-                "raw_value": r.raw_value,
-                "problem": r.problem,
-            }
-            for r in rows
-        ],
+        _INSERT_GEOMETRIES,
+        {
+            "version_id": version_id,
+            "field_paths": [r.field_path for r in rows],
+            "repeat_positions": ["{" + ",".join(map(str, r.repeat_position)) + "}" for r in rows],
+            "geo_types": [r.geo_type for r in rows],
+            "ewkts": [r.ewkt for r in rows],
+            "raw_values": [r.raw_value for r in rows],
+            "problems": [r.problem for r in rows],
+        },
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from khoknongna.storage.schema import app_users, users
 
@@ -24,13 +24,14 @@ def update_password(conn: Connection, username: str, password_hash: str, digest_
     return result.rowcount == 1
 
 
+_USER_BY_NAME = select(users.c.id, users.c.username, users.c.role, users.c.password_hash, users.c.digest_ha1).where(
+    users.c.username == bindparam("username")
+)
+
+
 def user_by_name(conn: Connection, username: str) -> Row | None:
     """``(id, username, role, password_hash, digest_ha1)`` of the user, or ``None``."""
-    return conn.execute(
-        select(users.c.id, users.c.username, users.c.role, users.c.password_hash, users.c.digest_ha1).where(
-            users.c.username == username
-        )
-    ).one_or_none()
+    return conn.execute(_USER_BY_NAME, {"username": username}).one_or_none()
 
 
 def count_users(conn: Connection, role: str | None = None) -> int:
@@ -48,13 +49,14 @@ def insert_app_user(conn: Connection, project_id: int, display_name: str, token_
     ).scalar_one()
 
 
+_APP_USER_BY_TOKEN = select(app_users.c.id, app_users.c.project_id, app_users.c.display_name).where(
+    app_users.c.token_sha256 == bindparam("token_sha256")
+)
+
+
 def app_user_by_token(conn: Connection, token_sha256: str) -> Row | None:
     """``(id, project_id, display_name)`` of the live app user holding the token, or ``None``."""
-    return conn.execute(
-        select(app_users.c.id, app_users.c.project_id, app_users.c.display_name).where(
-            app_users.c.token_sha256 == token_sha256
-        )
-    ).one_or_none()
+    return conn.execute(_APP_USER_BY_TOKEN, {"token_sha256": token_sha256}).one_or_none()
 
 
 def revoke_app_user(conn: Connection, app_user_id: int) -> bool:

@@ -1,0 +1,76 @@
+"""What request handlers share: the app's services and one database connection per request."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import current_app, g, request
+from sqlalchemy import Connection, Engine, Row
+
+from khoknongna.ingest import FormVersions
+from khoknongna.settings import Settings
+from khoknongna.storage import users as user_queries
+from khoknongna.storage.blobs import BlobStore
+
+
+class UserCache:
+    """User rows by name for ``ttl_s`` seconds, so a phone's HEAD and POST need no query to sign in.
+
+    A changed password or a removed account is seen by every worker within ``ttl_s`` seconds.
+    """
+
+    def __init__(self, ttl_s: float = 5.0, size: int = 4096) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._rows: dict[str, tuple[float, Row]] = {}
+
+    def get(self, conn_factory: Callable[[], Connection], username: str) -> Row | None:
+        now = time.monotonic()
+        hit = self._rows.get(username)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        row = user_queries.user_by_name(conn_factory(), username)
+        if row is not None:  # unknown names are not remembered: the account may be created a moment later
+            if len(self._rows) >= self.size:
+                self._rows.clear()
+            self._rows[username] = (now + self.ttl_s, row)
+        return row
+
+
+@dataclass
+class Services:
+    """Found at ``current_app.extensions["knn"]``; built once per app by ``create_app``."""
+
+    settings: Settings
+    engine: Engine
+    blobs: BlobStore
+    nonces: object  # server.auth.DigestNonces
+    form_versions: FormVersions = field(default_factory=FormVersions)
+    known_projects: set[int] = field(default_factory=set)
+    users: UserCache = field(default_factory=UserCache)
+
+
+def services() -> Services:
+    return current_app.extensions["knn"]
+
+
+def db() -> Connection:
+    """The request's database connection, opened on first use and closed when the request ends.
+
+    Reads and the submission's writes share it, so a request costs one pool checkout. Requests that
+    only read (GET, HEAD) run in autocommit mode: no BEGIN and ROLLBACK round trips.
+    """
+    if "db" not in g:
+        conn = services().engine.connect()
+        if request.method in ("GET", "HEAD"):
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        g.db = conn
+    return g.db
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    conn = g.pop("db", None)
+    if conn is not None:
+        conn.close()
