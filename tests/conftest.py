@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
+from khoknongna.publishing import publish_form
 from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
 from khoknongna.storage.db import make_engine
@@ -24,6 +25,7 @@ from khoknongna.storage.migrations import upgrade
 from khoknongna.storage.projects import ensure_default_project
 from khoknongna.storage.schema import metadata
 from tests.collect import CollectClient
+from tests.plots import PLOT_SURVEY
 
 USER, PASSWORD = "nopparat", "field-pass-2026"
 
@@ -87,6 +89,13 @@ def collector(db: Engine, settings: Settings) -> tuple[str, str]:
     with db.begin() as conn:
         create_user(conn, USER, PASSWORD, "collector", settings.realm)
     return USER, PASSWORD
+
+
+@pytest.fixture
+def plot_survey(app: Flask, settings: Settings) -> None:
+    """The bundled plot survey, published."""
+    services = app.extensions["knn"]
+    publish_form(services.engine, services.blobs, settings, PLOT_SURVEY.name, PLOT_SURVEY.read_bytes())
 
 
 @pytest.fixture

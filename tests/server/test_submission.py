@@ -11,7 +11,6 @@ import io
 import os
 import threading
 import uuid
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -19,63 +18,13 @@ from lxml import etree
 from sqlalchemy import Engine, text
 
 from khoknongna import accounts
-from khoknongna.publishing import publish_form
 from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
 from tests.collect import DEVICE_ID, USER_AGENT, CollectClient
 from tests.instances import jpeg
+from tests.plots import LAT, LON, plot_xml
 
-PLOT_SURVEY = Path(__file__).resolve().parents[2] / "forms_xlsform" / "plot_survey.xlsx"
 RESPONSE_NS = "http://openrosa.org/http/response"
-
-# A 1-rai plot (40 m x 40 m = 1,600 m²) near Khon Kaen: 40 m is 0.0003597° of latitude and, at 16.44° N,
-# 0.0003746° of longitude.
-LAT, LON = 16.4419, 102.8360
-DLAT, DLON = 0.0003597, 0.0003746
-
-
-def ring(lat: float, lon: float, dlat: float, dlon: float, accuracy: float = 3.5) -> str:
-    corners = [(lat, lon), (lat + dlat, lon), (lat + dlat, lon + dlon), (lat, lon + dlon), (lat, lon)]
-    return ";".join(f"{a:.7f} {b:.7f} 162.0 {accuracy}" for a, b in corners)
-
-
-def plot_xml(
-    instance_id: str,
-    *,
-    photos: tuple[str, ...] = (),
-    overview: str = "1790000000001.jpg",
-    owner: str = "นางสมศรี ใจดี",
-    boundary: str | None = None,
-    deprecated_id: str | None = None,
-    version: str = "2026112101",
-    form_id: str = "plot_survey",
-) -> bytes:
-    """A finalized plot survey instance as Collect writes it: a 1-rai plot, a pond and a paddy, a swale."""
-    boundary = boundary or ring(LAT, LON, DLAT, DLON)
-    pond = ring(LAT + 0.00005, LON + 0.00005, 0.0001, 0.0001)
-    paddy = ring(LAT + 0.0002, LON + 0.0002, 0.0001, 0.0001)
-    swale = f"{LAT + 0.00001:.7f} {LON + 0.00001:.7f} 161.0 4.0;{LAT + 0.0003:.7f} {LON + 0.0003:.7f} 160.0 4.0"
-    photo_rows = "".join(
-        f"<photos><photo>{p}</photo><photo_caption>มุมที่ {i}</photo_caption></photos>" for i, p in enumerate(photos, 1)
-    )
-    deprecated = f"<deprecatedID>{deprecated_id}</deprecatedID>" if deprecated_id else ""
-    xml = (
-        f'<data xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms" id="{form_id}" '
-        f'version="{version}"><start>2026-11-20T08:01:02.000+07:00</start><end>2026-11-20T08:40:11.000+07:00</end>'
-        "<today>2026-11-20</today><deviceid>collect:TESTDEVICE0000001</deviceid><username>nopparat</username>"
-        "<programme>covid_loan</programme><model>HLM</model><size_class>1</size_class><other_rai/><other_ngan/>"
-        f"<other_wa/><owner><owner_name>{owner}</owner_name><owner_phone>0812345678</owner_phone>"
-        "<house_no>45/1</house_no><village_no>5</village_no><village_name>บ้านหนองแวง</village_name>"
-        "<tambon>โนนสูง</tambon><amphoe>เมืองขอนแก่น</amphoe><province>ขอนแก่น</province></owner>"
-        f"<boundary>{boundary}</boundary><location>{LAT:.7f} {LON:.7f} 162.0 4.8</location>"
-        f"<has_parts>yes</has_parts><parts><part_type>pond</part_type><part_shape>{pond}</part_shape></parts>"
-        f"<parts><part_type>paddy</part_type><part_shape>{paddy}</part_shape></parts>"
-        f"<has_swales>yes</has_swales><swales><swale_line>{swale}</swale_line></swales><has_bunds>no</has_bunds>"
-        f"<photo_overview>{overview}</photo_overview><has_more_photos>{'yes' if photos else 'no'}</has_more_photos>"
-        f"{photo_rows}<notes/><meta><instanceID>{instance_id}</instanceID>{deprecated}"
-        f"<instanceName>{owner} - ม.5 บ้านหนองแวง</instanceName></meta></data>"
-    )
-    return xml.encode("utf-8")
 
 
 def new_id() -> str:
@@ -103,12 +52,6 @@ def scalar(db: Engine, sql: str, **params) -> object:
 def rows(db: Engine, sql: str, **params) -> list:
     with db.connect() as conn:
         return list(conn.execute(text(sql), params))
-
-
-@pytest.fixture
-def plot_survey(app: Flask, settings: Settings) -> None:
-    services = app.extensions["knn"]
-    publish_form(services.engine, services.blobs, settings, PLOT_SURVEY.name, PLOT_SURVEY.read_bytes())
 
 
 @pytest.fixture
