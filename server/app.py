@@ -84,4 +84,7 @@ def _http_error_response(error: HTTPException) -> Response:
     response = Response(
         openrosa_xml.response(message, error=True), status=error.code or 500, content_type=openrosa.XML_TYPE
     )
+    for name, value in error.get_headers():  # e.g. Allow on a 405
+        if name.lower() != "content-type":
+            response.headers[name] = value
     return openrosa.openrosa_headers(response)
