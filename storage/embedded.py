@@ -7,7 +7,7 @@ the cluster is owned by and runs as the ``postgres`` system user.
 
 Several processes may use one cluster at once (``khoknongna serve`` and a ``khoknongna user add`` beside
 it): each holds a shared lock on ``<data-dir>/pg.lock`` while it uses the cluster, and the last one to
-leave stops it.
+leave stops it (see :func:`running_cluster`).
 """
 
 from __future__ import annotations
@@ -178,25 +178,34 @@ class EmbeddedPostgres:
 def running_cluster(pgdata: Path, database: str = "khoknongna") -> Iterator[EmbeddedPostgres]:
     """Use the private cluster in ``pgdata``, starting it if needed; stop it when the last user leaves.
 
-    Only the process that entered the block leaves it: a forked child (a gunicorn worker) that unwinds
-    through it does nothing, so a worker's exit never stops the cluster under the others.
+    Users hold a shared lock on ``pg.lock`` while inside; starting and stopping are serialised by an
+    exclusive lock on ``pg.start.lock``, under which a leaving process stops the cluster only if it can
+    take ``pg.lock`` exclusively, i.e. nobody else is using it. Only the process that entered the block
+    leaves it: a forked child (a gunicorn worker) unwinding through it does nothing.
     """
     cluster = EmbeddedPostgres(pgdata, database)
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     owner = os.getpid()
-    with open(pgdata.parent / "pg.lock", "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with open(pgdata.parent / "pg.start.lock", "a+b") as start_lock, open(pgdata.parent / "pg.lock", "a+b") as use:
+        fcntl.flock(start_lock, fcntl.LOCK_EX)
         try:
             cluster.start()
+            fcntl.flock(use, fcntl.LOCK_SH)
         finally:
-            fcntl.flock(lock, fcntl.LOCK_SH)
+            fcntl.flock(start_lock, fcntl.LOCK_UN)
         try:
             yield cluster
         finally:
             if os.getpid() == owner:
+                fcntl.flock(start_lock, fcntl.LOCK_EX)
                 try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    logger.info("the private PostGIS cluster stays up for the other processes using it")
-                else:
-                    cluster.stop()
+                    fcntl.flock(use, fcntl.LOCK_UN)
+                    try:
+                        fcntl.flock(use, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        logger.info("the private PostGIS cluster stays up for the other processes using it")
+                    else:
+                        cluster.stop()
+                        fcntl.flock(use, fcntl.LOCK_UN)
+                finally:
+                    fcntl.flock(start_lock, fcntl.LOCK_UN)
