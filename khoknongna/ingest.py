@@ -122,8 +122,9 @@ class Accepted:
 class FormVersions:
     """Which form version a submission belongs to, and that version's definition, cached per process.
 
-    Form versions are never changed or deleted once published, so what is found once stays true; a
-    lookup that finds nothing is not cached (the form may be published a moment later).
+    Form versions are never changed or deleted once published, and a declared version string names one
+    XForm only (publishing refuses to reuse it), so what is found once stays true. Lookups that find
+    nothing, and the version-less ('') ones, are not cached.
     """
 
     def __init__(self, size: int = 1024) -> None:
@@ -150,7 +151,8 @@ class FormVersions:
                 return self._versions[key]
             found = form_queries.find_version_id(conn, project_id, header.form_id, header.version)
             if found is not None:
-                self._remember(self._versions, key, (found.form_id, found.form_version_id))
+                if header.version:  # a declared version names one XForm for good; '' may be republished
+                    self._remember(self._versions, key, (found.form_id, found.form_version_id))
                 return found.form_id, found.form_version_id
         form_id = form_queries.form_id_of(conn, project_id, header.form_id)
         if form_id is None:
@@ -274,13 +276,15 @@ def _accept(
         "user_agent": (submitter.user_agent or "")[:MAX_USER_AGENT] or None,
     }
 
+    attachments = content.attachments
+    geometries = geometry_rows(content)
     created = None
     if optimistic and not header.deprecated_id:
-        created = queries.create_submission(conn, **version)
+        created = queries.create_submission(conn, version, attachments, geometries)
     carried: dict[str, tuple[str, int, str | None]] = {}
     if created is not None:
         outcome, submission_id, version_id = Outcome.CREATED, created.submission_id, created.id
-        slots: dict[str, str | None] = dict.fromkeys(content.attachments)
+        slots: dict[str, str | None] = dict.fromkeys(attachments)
     else:
         existing = queries.version_by_instance_id(conn, form_id, header.instance_id, lock=True)
         if existing is not None:
@@ -298,22 +302,19 @@ def _accept(
                 raise Problem(EDIT_OUTDATED, instance_id=header.deprecated_id)
             queries.retire_version(conn, old.id)
             outcome, submission_id = Outcome.EDITED, old.submission_id
-            version_id = queries.insert_version(conn, submission_id=submission_id, **version)
+            version_id = queries.add_version(conn, submission_id, version, attachments, geometries)
             carried = {
                 s.name: (s.blob_sha256, s.size, s.content_type)
                 for s in queries.attachment_slots(conn, old.id)
                 if s.blob_sha256 is not None
             }
-            slots = dict.fromkeys(content.attachments)
+            slots = dict.fromkeys(attachments)
         else:
-            created = queries.create_submission(conn, **version)
+            created = queries.create_submission(conn, version, attachments, geometries)
             if created is None:
                 raise _ConcurrentWrite("created by another request between reading and writing")
             outcome, submission_id, version_id = Outcome.CREATED, created.submission_id, created.id
-            slots = dict.fromkeys(content.attachments)
-    if outcome is not Outcome.RESENT:
-        queries.add_attachment_slots(conn, version_id, slots)
-        queries.insert_geometries(conn, version_id, geometry_rows(content))
+            slots = dict.fromkeys(attachments)
 
     missing = []
     for name, stored in slots.items():

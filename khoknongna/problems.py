@@ -162,6 +162,12 @@ FORM_ID_TAKEN = _p(
     "Form id '{form_id}' is already used by another form in this project.",
     "รหัสแบบฟอร์ม '{form_id}' ถูกใช้โดยแบบฟอร์มอื่นในโครงการนี้แล้ว",
 )
+FORM_VERSION_EXISTS = _p(
+    "409.4",
+    "Form '{form_id}' already has a version '{version}' with different content. Raise the version (settings "
+    "sheet) and publish again, so that phones and submissions can tell the two apart.",
+    "แบบฟอร์ม '{form_id}' มีรุ่น '{version}' ที่เนื้อหาต่างกันอยู่แล้ว กรุณาเปลี่ยนเลขรุ่น (version ในแผ่นงาน settings) แล้วเผยแพร่ใหม่",
+)
 
 # 413: too large
 TOO_LARGE = _p(

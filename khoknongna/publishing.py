@@ -1,7 +1,8 @@
 """Publishing forms: XLSForm or XForm in, a form version with its media out.
 
-Every distinct XForm is kept as its own version (submissions stay tied to the version they name);
-publishing the same XForm again adds nothing but lets missing media be uploaded. The XLSForm, the
+Every distinct XForm is kept as its own version (submissions stay tied to the version they name), and a
+declared version string names one XForm only: a changed form must raise its version. Publishing the same
+XForm again adds nothing but lets missing media be uploaded. The XLSForm, the
 XForm and the media are kept in the blob store.
 
 A form may name media files nobody has uploaded yet: they are reported as missing (a warning) and left
@@ -22,7 +23,7 @@ from sqlalchemy import Engine
 from khoknongna.forms_xlsform import bundled_forms
 from khoknongna.openrosa.xform import read_xform
 from khoknongna.openrosa.xlsform import convert_xlsform, spreadsheet_type, validate_xform
-from khoknongna.problems import FORM_INVALID, Problem
+from khoknongna.problems import FORM_INVALID, FORM_VERSION_EXISTS, Problem
 from khoknongna.settings import Settings
 from khoknongna.storage import forms as queries
 from khoknongna.storage.blobs import BlobStore
@@ -99,12 +100,16 @@ def publish_form(
         previous = queries.current_version(conn, form_id)
         if existing is not None:
             version_id, created = existing.id, False
-        else:
-            if previous is not None and previous.version == definition.version:
+            if previous is not None and previous.id != existing.id:
                 warnings.append(
-                    f"the form changed but its version is still '{definition.version}'; raise the version so "
-                    "that phones can tell the two apart"
+                    f"this XForm was published before as version '{existing.version}'; the current version stays "
+                    f"'{previous.version}'"
                 )
+        else:
+            if definition.version and queries.version_named(conn, form_id, definition.version) is not None:
+                raise Problem(FORM_VERSION_EXISTS, form_id=definition.form_id, version=definition.version)
+            if previous is not None and not definition.version:
+                warnings.append("the form has no version, so phones cannot tell its versions apart; set one")
             version_id, created = (
                 queries.insert_version(
                     conn,
