@@ -6,18 +6,14 @@ writes rows, inside the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, Row, Text, bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ARRAY, Connection, Row, Text, TextClause, bindparam, func, select, text, update
+from sqlalchemy.dialects import postgresql
 
-from khoknongna.storage.schema import (
-    submission_attachments,
-    submission_versions,
-    submissions,
-)
+from khoknongna.storage.schema import submission_attachments, submission_versions
 
 
 @dataclass(frozen=True)
@@ -50,60 +46,92 @@ def version_by_instance_id(conn: Connection, form_id: int, instance_id: str, *, 
 
 
 _VERSION_COLUMNS = [c.name for c in submission_versions.c if c.name not in ("id", "submission_id", "received_at")]
-_new_submission = (
-    insert(submissions)
-    .values(form_id=bindparam("form_id"), instance_id=bindparam("instance_id"))
-    .on_conflict_do_nothing()
-    .returning(submissions.c.id)
-    .cte("new_submission")
-)
-# One statement (one round trip) creates a submission and its first version; built once.
-_CREATE_SUBMISSION = (
-    insert(submission_versions)
-    .from_select(
-        ["submission_id", *_VERSION_COLUMNS],
-        select(
-            _new_submission.c.id,
-            *(bindparam(name, type_=submission_versions.c[name].type) for name in _VERSION_COLUMNS),
-        ),
-    )
-    .returning(submission_versions.c.id, submission_versions.c.submission_id)
-)
+_GEOMETRY_ARRAYS = ("field_paths", "repeat_positions", "geo_types", "ewkts", "raw_values", "problems")
 
 
-def create_submission(conn: Connection, **version: Any) -> Row | None:
-    """Create a submission with its first version (columns of ``submission_versions``).
+def _version_statement(submission: str) -> TextClause:
+    """One statement inserting a version, its attachment slots and its geometries (one round trip).
 
-    Returns ``(id, submission_id)`` of the version, or ``None`` when the form already has a submission
-    with this instanceID. Raises ``IntegrityError`` when the instanceID is taken by an edited version.
+    ``submission`` is SQL giving the row (``id``) of the submission the version belongs to. Every value
+    is cast to its column's type; the slots and geometries travel as one array per column.
     """
-    return conn.execute(_CREATE_SUBMISSION, version).one_or_none()
+    pg = postgresql.dialect()
+    values = ", ".join(f"CAST(:{n} AS {submission_versions.c[n].type.compile(dialect=pg)})" for n in _VERSION_COLUMNS)
+    arrays = ", ".join(f"CAST(:{n} AS text[])" for n in _GEOMETRY_ARRAYS)
+    return text(
+        f"""
+        WITH submission AS ({submission}),
+        version AS (
+            INSERT INTO submission_versions (submission_id, {", ".join(_VERSION_COLUMNS)})
+            SELECT submission.id, {values} FROM submission
+            RETURNING id, submission_id
+        ),
+        slots AS (
+            INSERT INTO submission_attachments (submission_version_id, name)
+            SELECT version.id, name FROM version, unnest(CAST(:attachment_names AS text[])) AS name
+        ),
+        geometries AS (
+            INSERT INTO submission_geometries
+                (submission_version_id, field_path, repeat_position, geo_type, geom, raw_value, problem)
+            SELECT version.id, g.field_path, CAST(g.repeat_position AS integer[]), g.geo_type,
+                   ST_GeomFromEWKT(g.ewkt), g.raw_value, g.problem
+            FROM version, unnest({arrays}) AS g(field_path, repeat_position, geo_type, ewkt, raw_value, problem)
+        )
+        SELECT id, submission_id FROM version
+        """  # noqa: S608 - built once from the schema's column names; every value is bound
+    ).bindparams(
+        bindparam("data", type_=submission_versions.c.data.type),
+        bindparam("attachment_names", type_=ARRAY(Text)),
+        *(bindparam(name, type_=ARRAY(Text)) for name in _GEOMETRY_ARRAYS),
+    )
 
 
-def insert_version(conn: Connection, **values: Any) -> int:
-    """Add a version to an existing submission (columns of ``submission_versions``); returns its id."""
-    return conn.execute(submission_versions.insert().values(**values).returning(submission_versions.c.id)).scalar_one()
+_CREATE_SUBMISSION = _version_statement(
+    "INSERT INTO submissions (form_id, instance_id) VALUES (:form_id, :instance_id) ON CONFLICT DO NOTHING RETURNING id"
+)
+_ADD_VERSION = _version_statement("SELECT CAST(:submission_id AS bigint) AS id")
+
+
+def _content_params(attachment_names: Sequence[str], geometries: Sequence[GeometryRow]) -> dict[str, Any]:
+    return {
+        "attachment_names": list(attachment_names),
+        "field_paths": [g.field_path for g in geometries],
+        "repeat_positions": ["{" + ",".join(map(str, g.repeat_position)) + "}" for g in geometries],
+        "geo_types": [g.geo_type for g in geometries],
+        "ewkts": [g.ewkt for g in geometries],
+        "raw_values": [g.raw_value for g in geometries],
+        "problems": [g.problem for g in geometries],
+    }
+
+
+def create_submission(
+    conn: Connection, version: dict[str, Any], attachment_names: Sequence[str], geometries: Sequence[GeometryRow]
+) -> Row | None:
+    """Create a submission with its first version (``version``: columns of ``submission_versions``), the
+    version's empty attachment slots and its geometries.
+
+    Returns ``(id, submission_id)`` of the version, or ``None`` (and writes nothing) when the form already
+    has a submission with this instanceID. Raises ``IntegrityError`` when the instanceID is taken by an
+    edited version.
+    """
+    return conn.execute(_CREATE_SUBMISSION, {**version, **_content_params(attachment_names, geometries)}).one_or_none()
+
+
+def add_version(
+    conn: Connection,
+    submission_id: int,
+    version: dict[str, Any],
+    attachment_names: Sequence[str],
+    geometries: Sequence[GeometryRow],
+) -> int:
+    """Add a version (an edit) to a submission, with its empty attachment slots and geometries; its id."""
+    params = {"submission_id": submission_id, **version, **_content_params(attachment_names, geometries)}
+    return conn.execute(_ADD_VERSION, params).one().id
 
 
 def retire_version(conn: Connection, version_id: int) -> None:
     """Mark a version as no longer current (an edit replaced it)."""
     conn.execute(update(submission_versions).where(submission_versions.c.id == version_id).values(current=False))
-
-
-_ADD_SLOTS = text(
-    """
-    INSERT INTO submission_attachments (submission_version_id, name)
-    SELECT :version_id, name FROM unnest(:names) AS name
-    ON CONFLICT DO NOTHING
-    """
-).bindparams(bindparam("names", type_=ARRAY(Text)))
-
-
-def add_attachment_slots(conn: Connection, version_id: int, names: Iterable[str]) -> None:
-    """Declare the files a version expects; each stays empty until its bytes arrive."""
-    names = list(names)
-    if names:
-        conn.execute(_ADD_SLOTS, {"version_id": version_id, "names": names})
 
 
 def attachment_slots(conn: Connection, version_id: int) -> list[Row]:
@@ -133,40 +161,4 @@ def fill_attachment(
             submission_attachments.c.name == name,
         )
         .values(blob_sha256=blob_sha256, size=size, content_type=content_type, received_at=func.now())
-    )
-
-
-# One statement for all of a version's geometries: each column travels as one array.
-_INSERT_GEOMETRIES = text(
-    """
-    INSERT INTO submission_geometries
-        (submission_version_id, field_path, repeat_position, geo_type, geom, raw_value, problem)
-    SELECT :version_id, g.field_path, g.repeat_position::integer[], g.geo_type, ST_GeomFromEWKT(g.ewkt),
-           g.raw_value, g.problem
-    FROM unnest(:field_paths, :repeat_positions, :geo_types, :ewkts, :raw_values, :problems)
-        AS g(field_path, repeat_position, geo_type, ewkt, raw_value, problem)
-    """
-).bindparams(
-    *(
-        bindparam(name, type_=ARRAY(Text))
-        for name in ("field_paths", "repeat_positions", "geo_types", "ewkts", "raw_values", "problems")
-    )
-)
-
-
-def insert_geometries(conn: Connection, version_id: int, rows: Sequence[GeometryRow]) -> None:
-    """Store the geo answers of a version (valid ones as geometries, the rest as flagged text)."""
-    if not rows:
-        return
-    conn.execute(
-        _INSERT_GEOMETRIES,
-        {
-            "version_id": version_id,
-            "field_paths": [r.field_path for r in rows],
-            "repeat_positions": ["{" + ",".join(map(str, r.repeat_position)) + "}" for r in rows],
-            "geo_types": [r.geo_type for r in rows],
-            "ewkts": [r.ewkt for r in rows],
-            "raw_values": [r.raw_value for r in rows],
-            "problems": [r.problem for r in rows],
-        },
     )
