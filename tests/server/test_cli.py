@@ -1,0 +1,322 @@
+"""The ``khoknongna`` command (``khoknongna.server.cli.main``), run with click's ``CliRunner``.
+
+All commands of this module work on one data folder (world-searchable, so that the ``postgres`` user can
+enter it when the tests run as root); each call starts the folder's private PostGIS cluster and must stop it
+again. Commands whose output several tests read run once, in module-scoped fixtures.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import openpyxl
+import psutil
+import pytest
+from alembic.script import ScriptDirectory
+from click.testing import CliRunner, Result
+from flask.testing import FlaskClient
+from pyxform.errors import PyXFormError
+from pyxform.xls2xform import convert
+
+from khoknongna.forms_xlsform import bundled_forms
+from khoknongna.server.app import create_app
+from khoknongna.server.cli import main
+from khoknongna.settings import Settings
+from khoknongna.storage.embedded import running_cluster
+from khoknongna.storage.migrations import HERE as MIGRATIONS
+from tests.collect import CollectClient
+
+PLOT_SURVEY = next(p for p in bundled_forms() if p.name == "plot_survey.xlsx")
+QR_CHARACTERS = set("█▀▄ ")
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:openpyxl")
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+
+def world_searchable_folder(prefix: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o755)
+    return folder
+
+
+def stop_cluster(pgdata: Path) -> None:
+    """Stop a cluster left running in ``pgdata`` (as ``postgres`` when root), without the code under test."""
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    pg_ctl = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]
+    command = [str(pg_ctl), "stop", "-D", str(pgdata), "-m", "immediate", "-w"]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    subprocess.run(command, capture_output=True, check=False, timeout=60)
+
+
+def cluster_processes(pgdata: Path) -> list[psutil.Process]:
+    """postgres processes started for ``pgdata``."""
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if "postgres" in (process.info["name"] or "") and str(pgdata) in cmdline:
+            found.append(process)
+    return found
+
+
+def xlsform(survey: list[list[str | None]], settings: list[list[str]] | None = None) -> bytes:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "survey"
+    for row in survey:
+        sheet.append(row)
+    if settings:
+        extra = book.create_sheet("settings")
+        for row in settings:
+            extra.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def settings_value(path: Path, column: str) -> str:
+    """A value of the settings sheet of an XLSForm, read with openpyxl."""
+    header, values = list(openpyxl.load_workbook(path)["settings"].iter_rows(values_only=True))[:2]
+    return str(values[list(header).index(column)])
+
+
+def knn(data_dir: Path, *args: str) -> Result:
+    """``khoknongna ARGS --data-dir DATA_DIR``, with no KNN_* variable from the environment."""
+    result = CliRunner().invoke(
+        main,
+        [*args, "--data-dir", str(data_dir)],
+        env={"KNN_DATA_DIR": None, "KNN_DATABASE_URL": None},
+        catch_exceptions=False,
+    )
+    assert not (data_dir / "pg" / "postmaster.pid").exists(), f"'{' '.join(args)}' left the cluster running"
+    return result
+
+
+@contextmanager
+def served(data_dir: Path) -> Iterator[FlaskClient]:
+    """The app on the data folder's cluster, as ``serve`` would build it."""
+    with running_cluster(data_dir / "pg") as cluster:
+        app = create_app(Settings(data_dir=data_dir, database_url=cluster.url))
+        try:
+            yield app.test_client()
+        finally:
+            app.extensions["knn"].engine.dispose()
+
+
+# --- fixtures -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Iterator[Path]:
+    base = world_searchable_folder("knn-cli-")
+    try:
+        yield base / "data"
+    finally:
+        stop_cluster(base / "data" / "pg")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def somchai(data_dir: Path) -> tuple[Result, str]:
+    """``user add somchai`` without ``--password``, and the password it printed."""
+    result = knn(data_dir, "user", "add", "somchai")
+    found = re.search(r"with password: (\S+)", result.output)
+    assert found, result.output
+    return result, found.group(1)
+
+
+@pytest.fixture(scope="module")
+def plot_survey_published(data_dir: Path) -> Result:
+    return knn(data_dir, "forms", "publish", str(PLOT_SURVEY))
+
+
+@pytest.fixture(scope="module")
+def map_form_published(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Result:
+    """A form naming the label image ``plot_map.png``, published without it."""
+    path = tmp_path_factory.mktemp("forms") / "plot_map_form.xlsx"
+    path.write_bytes(
+        xlsform(
+            [["type", "name", "label", "media::image"], ["note", "map", "The plot", "plot_map.png"]],
+            [["form_id", "version"], ["plot_map_form", "3"]],
+        )
+    )
+    return knn(data_dir, "forms", "publish", str(path))
+
+
+@pytest.fixture(scope="module")
+def app_user(data_dir: Path) -> tuple[Result, str]:
+    """``appuser add`` and the server URL it printed."""
+    result = knn(data_dir, "appuser", "add", "นพต. อำเภอเมือง")
+    found = re.search(r"^ODK Collect server URL: (\S+)$", result.output, re.M)
+    assert found, result.output
+    return result, found.group(1)
+
+
+# --- users --------------------------------------------------------------------------------------------------
+
+
+def test_user_add_without_a_password_prints_a_generated_one(somchai: tuple[Result, str]) -> None:
+    result, password = somchai
+
+    assert result.exit_code == 0, result.output
+    assert "created collector 'somchai'" in result.output
+    assert len(password) >= 12
+
+
+def test_the_generated_password_signs_in_to_the_server(data_dir: Path, somchai: tuple[Result, str]) -> None:
+    _, password = somchai
+
+    with served(data_dir) as client:
+        signed_in = CollectClient(client, "somchai", password).get("/formList")
+        wrong = CollectClient(client, "somchai", password + "x").get("/formList")
+
+    assert signed_in.status_code == 200
+    assert wrong.status_code == 401
+
+
+def test_user_add_of_an_existing_name_fails_with_a_clear_message(data_dir: Path, somchai: tuple[Result, str]) -> None:
+    result = knn(data_dir, "user", "add", "somchai", "--password", "another-pass")
+
+    assert result.exit_code != 0
+    assert "a user named 'somchai' already exists" in result.output
+
+
+# --- forms --------------------------------------------------------------------------------------------------
+
+
+def test_forms_publish_prints_the_form_id_and_version(plot_survey_published: Result) -> None:
+    version = settings_value(PLOT_SURVEY, "version")
+
+    assert plot_survey_published.exit_code == 0, plot_survey_published.output
+    assert f"published new version {version} of plot_survey" in plot_survey_published.output
+
+
+def test_publishing_a_broken_xlsform_fails_with_pyxforms_message(data_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(xlsform([["type", "name", "label"], ["not_a_type", "q", "Question"]]))
+    with pytest.raises(PyXFormError) as pyxform_error:
+        convert(str(broken), validate=False)
+
+    result = knn(data_dir, "forms", "publish", str(broken))
+
+    assert result.exit_code != 0
+    assert str(pyxform_error.value).strip() in result.output
+
+
+def test_forms_list_shows_each_form_with_its_version_and_missing_media(
+    data_dir: Path, plot_survey_published: Result, map_form_published: Result
+) -> None:
+    assert map_form_published.exit_code == 0, map_form_published.output
+    assert "plot_map.png" in map_form_published.output, "the publisher is warned of the missing file"
+
+    result = knn(data_dir, "forms", "list")
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    plot_line = next(i for i, line in enumerate(lines) if line.startswith("plot_survey "))
+    map_line = next(i for i, line in enumerate(lines) if line.startswith("plot_map_form "))
+    assert settings_value(PLOT_SURVEY, "version") in lines[plot_line].split()
+    assert "3" in lines[map_line].split()
+    assert lines[map_line + 1].split() == ["missing", "media:", "plot_map.png"]
+    assert "missing media" not in (lines[plot_line + 1] if plot_line + 1 < len(lines) else "")
+
+
+# --- database -----------------------------------------------------------------------------------------------
+
+
+def test_db_upgrade_prints_the_revision(data_dir: Path) -> None:
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+    result = knn(data_dir, "db", "upgrade")
+
+    assert result.exit_code == 0, result.output
+    assert f"database is at revision {head}" in result.output
+
+
+def test_a_command_leaves_no_postgres_running_for_the_data_folder(data_dir: Path) -> None:
+    result = knn(data_dir, "db", "upgrade")
+
+    assert result.exit_code == 0, result.output
+    assert (data_dir / "pg" / "PG_VERSION").exists()
+    assert not (data_dir / "pg" / "postmaster.pid").exists()
+    assert cluster_processes(data_dir / "pg") == []
+
+
+# --- app users ----------------------------------------------------------------------------------------------
+
+
+def test_appuser_add_prints_a_url_with_a_secret_token_for_project_1(app_user: tuple[Result, str]) -> None:
+    result, url = app_user
+
+    assert result.exit_code == 0, result.output
+    parts = urlsplit(url)
+    assert parts.scheme == "http"
+    assert re.fullmatch(r"/v1/key/[A-Za-z0-9!$]{64}/projects/1", parts.path), url
+
+
+def test_appuser_add_prints_a_qr_code(app_user: tuple[Result, str]) -> None:
+    result, _ = app_user
+
+    qr_lines = [line for line in result.output.splitlines() if line and set(line) <= QR_CHARACTERS and "█" in line]
+    assert len(qr_lines) >= 12
+    assert len({len(line) for line in qr_lines}) == 1, "a QR code is a rectangle of modules"
+
+
+def test_appuser_settings_payload_configures_collect_for_the_printed_url(app_user: tuple[Result, str]) -> None:
+    result, url = app_user
+    found = re.search(r"^settings payload: (\S+)$", result.output, re.M)
+    assert found, result.output
+
+    payload = json.loads(zlib.decompress(base64.b64decode(found.group(1))).decode("utf-8"))
+
+    assert payload["general"]["server_url"] == url
+    assert isinstance(payload["admin"], dict)
+
+
+def test_the_app_user_url_opens_the_form_list(data_dir: Path, app_user: tuple[Result, str]) -> None:
+    _, url = app_user
+
+    with served(data_dir) as client:
+        response = CollectClient(client, base=urlsplit(url).path).get("/formList")
+        unknown = CollectClient(client, base="/v1/key/" + "A" * 64 + "/projects/1").get("/formList")
+
+    assert response.status_code == 200
+    assert unknown.status_code == 403
+
+
+# --- where the data folder comes from -----------------------------------------------------------------------
+
+
+def test_knn_data_dir_in_the_environment_is_used_when_no_data_dir_is_given(
+    data_dir: Path, plot_survey_published: Result, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = world_searchable_folder("knn-cli-cwd-")
+    monkeypatch.chdir(elsewhere)
+    try:
+        result = CliRunner().invoke(
+            main, ["forms", "list"], env={"KNN_DATA_DIR": str(data_dir), "KNN_DATABASE_URL": None}
+        )
+        made_default_folder = (elsewhere / "var").exists()
+    finally:
+        stop_cluster(elsewhere / "var" / "pg")
+        shutil.rmtree(elsewhere, ignore_errors=True)
+
+    assert result.exit_code == 0, result.output
+    assert not made_default_folder, "the default ./var was used instead of KNN_DATA_DIR"
+    assert "plot_survey" in result.output
+    assert not (data_dir / "pg" / "postmaster.pid").exists()
