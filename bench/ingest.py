@@ -5,7 +5,7 @@ What is measured
 ----------------
 Each of ``C`` worker threads plays one Collect device: it has its own ``deviceID``, its own
 Digest/Basic auth state and ONE persistent keep-alive HTTP connection. For every submission it
-does what Collect does (see /work/shared/odk/PROTOCOL.md sections 1, 2, 6 and 8):
+does what Collect does (see the OpenRosa form submission and authentication APIs):
 
 1. ``HEAD {server}/submission?deviceID=collect%3A…``  (Collect expects 204)
 2. ``POST {server}/submission?deviceID=collect%3A…``  multipart/form-data with a

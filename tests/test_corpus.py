@@ -1,4 +1,4 @@
-"""End to end over the test corpus (/work/shared/corpus): every real form, and the real submissions.
+"""End to end over the test corpus (tests/corpus): every real form, and the real submissions.
 
 Each form is published with its media (ODK Validate on), listed and downloaded through a client that behaves
 like ODK Collect, its manifest and media fetched at the absolute URLs the server gives, and — unless it is
@@ -30,8 +30,8 @@ from khoknongna.publishing import Published, publish_form
 from khoknongna.settings import Settings
 from tests.collect import CollectClient
 from tests.instances import BuiltInstance, build_instance
+from tests.paths import CORPUS
 
-CORPUS = Path("/work/shared/corpus")
 FORMS_DIR = CORPUS / "forms"
 INSTANCES_DIR = CORPUS / "instances"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -14,8 +13,8 @@ from khoknongna.openrosa.instance import GeoValue, read_content, read_encrypted,
 from khoknongna.openrosa.xform import FormDefinition, read_xform
 from khoknongna.openrosa.xml import parse_xml
 from khoknongna.problems import Problem
+from tests.paths import CORPUS
 
-CORPUS = Path("/work/shared/corpus")
 NESTED_01 = CORPUS / "instances/nested_repeats/nested_repeats_01.xml"
 NESTED_02 = CORPUS / "instances/nested_repeats/nested_repeats_02.xml"
 ENVELOPE = CORPUS / "instances/tutorial_encrypted/tutorial_encrypted.xml"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from pyxform.xls2xform import convert
 
 from khoknongna.openrosa.xform import FormDefinition, read_xform, relative_path
 from khoknongna.problems import Problem
+from tests.paths import CORPUS_FORMS, CORPUS_INSTANCES
 
-FORMS = Path("/work/shared/corpus/forms")
+FORMS = CORPUS_FORMS
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:openpyxl")
 
@@ -195,7 +195,7 @@ def test_media_name_with_a_space_is_kept_whole():
 
 
 def test_xml_that_is_not_an_xform_is_an_invalid_form():
-    problem = invalid((Path("/work/shared/corpus/instances/nested_repeats/nested_repeats_01.xml")).read_bytes())
+    problem = invalid((CORPUS_INSTANCES / "nested_repeats" / "nested_repeats_01.xml").read_bytes())
 
     assert problem.code == "422.1"
     assert "not an XForm" in problem.message_en

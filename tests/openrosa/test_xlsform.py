@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import tracemalloc
 import zipfile
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -14,8 +13,9 @@ from pyxform.xls2xform import convert
 from khoknongna.openrosa.xform import read_xform
 from khoknongna.openrosa.xlsform import MAX_XLSX_EXPANDED_BYTES, convert_xlsform, spreadsheet_type, validate_xform
 from khoknongna.problems import Problem
+from tests.paths import CORPUS_FORMS
 
-FORMS = Path("/work/shared/corpus/forms")
+FORMS = CORPUS_FORMS
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:openpyxl")
 

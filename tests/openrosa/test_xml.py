@@ -10,8 +10,7 @@ from lxml import etree
 
 from khoknongna.openrosa.xml import child_elements, find_child, local_name, parse_xml
 from khoknongna.problems import Problem
-
-CORPUS = Path("/work/shared/corpus")
+from tests.paths import CORPUS
 
 
 def billion_laughs(levels: int = 9) -> bytes:

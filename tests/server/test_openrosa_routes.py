@@ -27,13 +27,13 @@ from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
 from khoknongna.storage.users import insert_app_user
 from tests.collect import CollectClient
+from tests.paths import CORPUS_FORMS
 
 XFORMS_LIST_NS = "http://openrosa.org/xforms/xformsList"
 MANIFEST_NS = "http://openrosa.org/xforms/xformsManifest"
 RESPONSE_NS = "http://openrosa.org/http/response"
 
 PLOT_SURVEY = Path(__file__).resolve().parents[2] / "forms_xlsform" / "plot_survey.xlsx"
-CORPUS_FORMS = Path("/work/shared/corpus/forms")
 
 THAI_MEDIA = "แผนที่ หมู่บ้าน.png"  # "village map", with a space
 MAP_BYTES = b"\x89PNG village map"
