@@ -10,7 +10,7 @@ does what Collect does (see the OpenRosa form submission and authentication APIs
 1. ``HEAD {server}/submission?deviceID=collect%3A…``  (Collect expects 204)
 2. ``POST {server}/submission?deviceID=collect%3A…``  multipart/form-data with a
    ``Content-Length``: part ``xml_submission_file`` (the instance XML) and, with
-   ``--photo-kb K > 0``, one part per image field whose part name = file name.
+   ``--photo-kb K > 0``, one part per photo (``--photos``, default 1) whose part name = file name.
 
 Latency is the time of HEAD + POST of one submission (auth retries included), taken over the
 successful submissions only. Throughput is successful submissions (status 201 or 202) divided
@@ -50,6 +50,7 @@ How to run (against an already running server)
 Options: ``--server`` is the URL as typed into Collect (``/formList`` and ``/submission`` are
 appended), ``--form`` FORMID (default ``plot_survey``, else the first form listed), ``-n`` timed
 submissions (1000), ``-c`` workers (4), ``--photo-kb`` size of each photo in KiB (0 = XML only),
+``--photos`` how many image questions get a photo (1),
 ``--warmup`` untimed submissions first (20), ``--timeout`` seconds per request (60, as Collect),
 ``--json`` one JSON object on stdout. The exit status is 1 if any timed submission failed.
 
@@ -545,12 +546,13 @@ def _size(segments: list[Segment]) -> int:
 class Submission:
     """A pre-built multipart body; ``body()`` fills in the per-submission slots."""
 
-    def __init__(self, form: XForm, form_name: str, photo_kib: int) -> None:
+    def __init__(self, form: XForm, form_name: str, photo_kib: int, photos: int = 1) -> None:
         self.form_id = form.root.get("id", "")
         self.version = form.root.get("version", "")
         self.photo_names: list[str] = []
         self.entity = False
         self._photo_kib = photo_kib
+        self._photos = photos if photo_kib > 0 else 0
         self._millis = int(time.time() * 1000)
         xml = self._instance(form)
         self.xml_bytes = _size(xml)
@@ -582,7 +584,7 @@ class Submission:
         return b"".join(s if isinstance(s, bytes) else s() for s in self._segments)
 
     def _instance(self, form: XForm) -> list[Segment]:
-        writer = InstanceWriter(form, self._photo_kib > 0, self._millis)
+        writer = InstanceWriter(form, self._photos, self._millis)
         segments = writer.write()
         self.photo_names, self.entity = writer.photo_names, writer.entity
         return segments
@@ -593,8 +595,8 @@ class InstanceWriter:
     templates left out (the repeat's first instance stays), every leaf answered, and slots
     for the instance ID (``uuid:<uuid4>``) and a new entity's id."""
 
-    def __init__(self, form: XForm, photos: bool, millis: int) -> None:
-        self.form, self.photos, self.millis = form, photos, millis
+    def __init__(self, form: XForm, photos: int, millis: int) -> None:
+        self.form, self.photos, self.millis = form, photos, millis  # photos: image questions to answer
         self.now = datetime.now(BANGKOK)
         own = etree.QName(form.root).namespace
         self.own_ns = None if own == XF else own
@@ -648,7 +650,7 @@ class InstanceWriter:
     def _leaf(self, el: etree._Element, path: str) -> str | None:
         control = self.form.controls.get(path)
         if control and control.kind == "upload" and control.mediatype.startswith("image"):
-            if not self.photos:
+            if len(self.photo_names) >= self.photos:
                 return None
             name = f"{self.millis + len(self.photo_names)}.jpg"  # Collect: <epoch ms>.jpg
             self.photo_names.append(name)
@@ -911,6 +913,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("-n", type=int, default=1000, help="timed submissions (default 1000)")
     p.add_argument("-c", type=int, default=4, help="concurrent devices (default 4)")
     p.add_argument("--photo-kb", type=int, default=0, help="KiB per photo, 0 = XML only")
+    p.add_argument("--photos", type=int, default=1, help="image questions answered with a photo (default 1)")
     p.add_argument("--warmup", type=int, default=20, help="untimed submissions (default 20)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -935,7 +938,7 @@ def main(argv: list[str] | None = None) -> int:
     except NETWORK_ERRORS as exc:
         sys.exit(f"cannot talk to {args.server}: {type(exc).__name__}: {exc}")
     try:
-        sub = Submission(XForm(xform), entry.get("name") or entry.get("formID", "form"), args.photo_kb)
+        sub = Submission(XForm(xform), entry.get("name") or entry.get("formID", "form"), args.photo_kb, args.photos)
     except (etree.XMLSyntaxError, ValueError, StopIteration) as exc:
         sys.exit(f"cannot build an instance from {entry.get('downloadUrl')}: {exc!r}")
     if args.photo_kb and not sub.photo_names:

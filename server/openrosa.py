@@ -15,7 +15,6 @@ Source: OpenRosa form list, form submission and authentication APIs; PROTOCOL no
 from __future__ import annotations
 
 from flask import Blueprint, Response, g, request, send_file, url_for
-from werkzeug.http import http_date
 
 from khoknongna.ingest import Submitter, accept_submission
 from khoknongna.problems import FORM_NOT_FOUND, KEY_INVALID, MEDIA_NOT_FOUND, PROJECT_NOT_FOUND, Problem
@@ -41,8 +40,7 @@ def openrosa_headers(response: Response) -> Response:
     """Headers Collect expects on OpenRosa answers (it rejects a form list without the version header)."""
     response.headers["X-OpenRosa-Version"] = "1.0"
     response.headers["X-OpenRosa-Accept-Content-Length"] = str(services().settings.accept_content_length)
-    response.headers.setdefault("Date", http_date())
-    return response
+    return response  # Date is added by the WSGI server (gunicorn, werkzeug)
 
 
 @bp.url_value_preprocessor

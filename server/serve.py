@@ -98,7 +98,7 @@ def run_gunicorn(settings: Settings, host: str, port: int, workers: int, threads
             "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
             "workers": workers,
             "worker_class": worker_class,
-            "threads": threads,
+            "threads": threads if worker_class == "gthread" else 1,  # gunicorn turns sync into gthread otherwise
             "timeout": 120,
             "graceful_timeout": 5,
             "keepalive": 75,
