@@ -7,7 +7,6 @@ too. Tables are emptied before each test; nothing is mocked.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from khoknongna.storage.embedded import running_cluster
 from khoknongna.storage.migrations import upgrade
 from khoknongna.storage.projects import ensure_default_project
 from khoknongna.storage.schema import metadata
+from tests.clusters import world_searchable_folder
 from tests.collect import CollectClient
 from tests.plots import PLOT_SURVEY
 
@@ -32,8 +32,7 @@ USER, PASSWORD = "nopparat", "field-pass-2026"
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    base = Path(tempfile.mkdtemp(prefix="knn-test-"))
-    base.chmod(0o755)  # the postgres user must be able to enter it when the tests run as root
+    base = world_searchable_folder("knn-test-")
     try:
         with running_cluster(base / "pg", database="knn_test") as cluster:
             engine = make_engine(cluster.url)

@@ -8,13 +8,11 @@ Collect-like client (``/formList``, the manifest, the downloads).
 from __future__ import annotations
 
 import hashlib
-import io
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pytest
 from flask import Flask
 from lxml import etree
@@ -28,6 +26,7 @@ from khoknongna.problems import Problem
 from khoknongna.publishing import Published, publish_bundled_forms, publish_form
 from khoknongna.settings import Settings
 from tests.collect import CollectClient
+from tests.xlsforms import xlsform
 
 XFORMS_LIST_NS = "http://openrosa.org/xforms/xformsList"
 MANIFEST_NS = "http://openrosa.org/xforms/xformsManifest"
@@ -38,29 +37,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:openpyxl")
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
-
-
-def xlsform(
-    survey: Sequence[Sequence[Any]],
-    *,
-    settings: Sequence[Sequence[Any]] | None = None,
-    choices: Sequence[Sequence[Any]] | None = None,
-    external_choices: Sequence[Sequence[Any]] | None = None,
-) -> bytes:
-    """An .xlsx XLSForm written with openpyxl; the first row of each sheet is its header."""
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "survey"
-    for row in survey:
-        sheet.append(list(row))
-    for name, rows in (("choices", choices), ("settings", settings), ("external_choices", external_choices)):
-        if rows:
-            extra = book.create_sheet(name)
-            for row in rows:
-                extra.append(list(row))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def notes_form(version: str = "1", *, label: str = "Owner's name", images: Sequence[str] = ()) -> bytes:

@@ -16,20 +16,19 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
 import psycopg
 import pytest
 import requests
 from lxml import etree
 from requests.auth import HTTPDigestAuth
 
+from tests.clusters import postgres_processes, stop_cluster, world_searchable_folder
 from tests.instances import BuiltInstance, build_instance
 
 pytestmark = pytest.mark.slow
@@ -52,40 +51,10 @@ def environment() -> dict[str, str]:
     return env
 
 
-def world_searchable_folder(prefix: str) -> Path:
-    folder = Path(tempfile.mkdtemp(prefix=prefix))
-    folder.chmod(0o755)
-    return folder
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def postgres_processes(pgdata: Path) -> list[psutil.Process]:
-    """postgres server processes started for ``pgdata``."""
-    found = []
-    for process in psutil.process_iter(["name", "cmdline"]):
-        try:
-            cmdline = process.info["cmdline"] or []
-        except psutil.Error:
-            continue
-        if "postgres" in (process.info["name"] or "") and str(pgdata) in cmdline:
-            found.append(process)
-    return found
-
-
-def stop_cluster(pgdata: Path) -> None:
-    """Stop whatever cluster runs in ``pgdata`` with ``pg_ctl`` (as ``postgres`` when root)."""
-    if not (pgdata / "postmaster.pid").exists():
-        return
-    pg_ctl = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]
-    command = [str(pg_ctl), "stop", "-D", str(pgdata), "-m", "immediate", "-w"]
-    if os.geteuid() == 0:
-        command = ["runuser", "-u", "postgres", "--", *command]
-    subprocess.run(command, capture_output=True, check=False, timeout=60)
 
 
 def knn(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

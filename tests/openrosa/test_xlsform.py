@@ -6,7 +6,6 @@ import io
 import tracemalloc
 import zipfile
 
-import openpyxl
 import pytest
 from pyxform.xls2xform import convert
 
@@ -14,6 +13,7 @@ from khoknongna.openrosa.xform import read_xform
 from khoknongna.openrosa.xlsform import MAX_XLSX_EXPANDED_BYTES, convert_xlsform, spreadsheet_type, validate_xform
 from khoknongna.problems import Problem
 from tests.paths import CORPUS_FORMS
+from tests.xlsforms import xlsform
 
 FORMS = CORPUS_FORMS
 
@@ -21,19 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:openpyxl")
 
 
 def xlsx(*survey_rows: list[str], choices: list[list[str]] | None = None) -> bytes:
-    """An XLSForm written with openpyxl: the first row of each sheet is its header."""
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "survey"
-    for row in survey_rows:
-        sheet.append(row)
-    if choices:
-        choice_sheet = book.create_sheet("choices")
-        for row in choices:
-            choice_sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsform(survey_rows, choices=choices)
 
 
 def rejected(data: bytes, file_name: str, *, validate: bool = False) -> Problem:

@@ -8,13 +8,9 @@ again. Commands whose output several tests read run once, in module-scoped fixtu
 from __future__ import annotations
 
 import base64
-import io
 import json
-import os
 import re
 import shutil
-import subprocess
-import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +18,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import openpyxl
-import psutil
 import pytest
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
@@ -36,7 +31,9 @@ from khoknongna.server.cli import main
 from khoknongna.settings import Settings
 from khoknongna.storage.embedded import running_cluster
 from khoknongna.storage.migrations import HERE as MIGRATIONS
+from tests.clusters import postgres_processes, stop_cluster, world_searchable_folder
 from tests.collect import CollectClient
+from tests.xlsforms import xlsform
 
 PLOT_SURVEY = next(p for p in bundled_forms() if p.name == "plot_survey.xlsx")
 QR_CHARACTERS = set("█▀▄ ")
@@ -45,48 +42,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:openpyxl")
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
-
-
-def world_searchable_folder(prefix: str) -> Path:
-    folder = Path(tempfile.mkdtemp(prefix=prefix))
-    folder.chmod(0o755)
-    return folder
-
-
-def stop_cluster(pgdata: Path) -> None:
-    """Stop a cluster left running in ``pgdata`` (as ``postgres`` when root), without the code under test."""
-    if not (pgdata / "postmaster.pid").exists():
-        return
-    pg_ctl = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]
-    command = [str(pg_ctl), "stop", "-D", str(pgdata), "-m", "immediate", "-w"]
-    if os.geteuid() == 0:
-        command = ["runuser", "-u", "postgres", "--", *command]
-    subprocess.run(command, capture_output=True, check=False, timeout=60)
-
-
-def cluster_processes(pgdata: Path) -> list[psutil.Process]:
-    """postgres processes started for ``pgdata``."""
-    found = []
-    for process in psutil.process_iter(["name", "cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if "postgres" in (process.info["name"] or "") and str(pgdata) in cmdline:
-            found.append(process)
-    return found
-
-
-def xlsform(survey: list[list[str | None]], settings: list[list[str]] | None = None) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "survey"
-    for row in survey:
-        sheet.append(row)
-    if settings:
-        extra = book.create_sheet("settings")
-        for row in settings:
-            extra.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def settings_value(path: Path, column: str) -> str:
@@ -152,7 +107,7 @@ def map_form_published(data_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     path.write_bytes(
         xlsform(
             [["type", "name", "label", "media::image"], ["note", "map", "The plot", "plot_map.png"]],
-            [["form_id", "version"], ["plot_map_form", "3"]],
+            settings=[["form_id", "version"], ["plot_map_form", "3"]],
         )
     )
     return knn(data_dir, "forms", "publish", str(path))
@@ -254,7 +209,7 @@ def test_a_command_leaves_no_postgres_running_for_the_data_folder(data_dir: Path
     assert result.exit_code == 0, result.output
     assert (data_dir / "pg" / "PG_VERSION").exists()
     assert not (data_dir / "pg" / "postmaster.pid").exists()
-    assert cluster_processes(data_dir / "pg") == []
+    assert postgres_processes(data_dir / "pg") == []
 
 
 # --- app users ----------------------------------------------------------------------------------------------

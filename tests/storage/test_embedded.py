@@ -12,7 +12,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import psycopg
 import pytest
 
 from khoknongna.storage.embedded import PORT, EmbeddedPostgres, EmbeddedPostgresError, running_cluster
+from tests.clusters import stop_cluster, world_searchable_folder
 
 AS_ROOT = os.geteuid() == 0
 
@@ -37,22 +37,10 @@ print("second user done")
 """.replace("cluster_port", str(PORT))
 
 
-def stop_cluster(pgdata: Path) -> None:
-    """Stop a cluster left running in ``pgdata`` with ``pg_ctl`` (as ``postgres`` when root)."""
-    if not (pgdata / "postmaster.pid").exists():
-        return
-    pg_ctl = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]
-    command = [str(pg_ctl), "stop", "-D", str(pgdata), "-m", "immediate", "-w"]
-    if AS_ROOT:
-        command = ["runuser", "-u", "postgres", "--", *command]
-    subprocess.run(command, capture_output=True, check=False, timeout=60)
-
-
 @pytest.fixture
 def base() -> Iterator[Path]:
     """A world-searchable empty folder; any cluster left running in it is stopped at the end."""
-    folder = Path(tempfile.mkdtemp(prefix="knn-embedded-"))
-    folder.chmod(0o755)
+    folder = world_searchable_folder("knn-embedded-")
     yield folder
     for pgdata in [p.parent for p in folder.rglob("PG_VERSION") if (p.parent / "global").is_dir()]:
         stop_cluster(pgdata)
