@@ -88,7 +88,6 @@ INSTANCE_ID_REQUIRED = _p(
     "An encrypted submission must carry meta/instanceID.",
     "แบบฟอร์มที่เข้ารหัสต้องมี meta/instanceID",
 )
-BAD_REQUEST = _p("400.7", "{detail}", "{detail}")
 
 # 401/403: who may do what
 AUTH_REQUIRED = _p(
@@ -110,11 +109,6 @@ KEY_INVALID = _p(
     "403.1",
     "This app-user link is not valid or has been revoked. Ask your supervisor for a new QR code.",
     "ลิงก์ผู้ใช้แอปนี้ใช้ไม่ได้หรือถูกยกเลิกแล้ว กรุณาขอ QR code ใหม่จากผู้ดูแล",
-)
-NOT_ALLOWED = _p(
-    "403.2",
-    "Your account is not allowed to {action}.",
-    "บัญชีของท่านไม่มีสิทธิ์{action_th}",
 )
 
 # 404: what is asked for is not here
@@ -156,11 +150,6 @@ EDIT_OUTDATED = _p(
     "409.2",
     "Submission {instance_id} has been edited since this copy was made; the copy you edited is out of date.",
     "ข้อมูล {instance_id} ถูกแก้ไขไปแล้ว สำเนาที่ท่านแก้ไขเป็นฉบับเก่า",
-)
-FORM_ID_TAKEN = _p(
-    "409.3",
-    "Form id '{form_id}' is already used by another form in this project.",
-    "รหัสแบบฟอร์ม '{form_id}' ถูกใช้โดยแบบฟอร์มอื่นในโครงการนี้แล้ว",
 )
 FORM_VERSION_EXISTS = _p(
     "409.4",

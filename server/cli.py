@@ -218,6 +218,33 @@ def appuser_add(name: str, project_id: int, server_url: str | None, data_dir: Pa
     click.echo(f"settings payload: {encode_settings(collect_settings(url, project))}")
 
 
+@appuser.command("list")
+@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@_data_dir_option
+def appuser_list(project_id: int, data_dir: Path) -> None:
+    """List the project's app users (their links are never shown again)."""
+    settings = _settings(data_dir)
+    with _database(settings) as (_, engine, _blobs), engine.connect() as conn:
+        rows = user_queries.list_app_users(conn, project_id)
+    if not rows:
+        click.echo("no app users")
+    for r in rows:
+        state = f"revoked {r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "active"
+        click.echo(f"{r.id:>5}  {r.display_name}  (created {r.created_at:%Y-%m-%d %H:%M}, {state})")
+
+
+@appuser.command("revoke")
+@click.argument("app_user_id", type=int)
+@_data_dir_option
+def appuser_revoke(app_user_id: int, data_dir: Path) -> None:
+    """Revoke the app user APP_USER_ID: its link and QR code stop working at once."""
+    settings = _settings(data_dir)
+    with _database(settings) as (_, engine, _blobs), engine.begin() as conn:
+        if not user_queries.revoke_app_user(conn, app_user_id):
+            raise click.ClickException(f"there is no active app user {app_user_id}")
+    click.echo(f"app user {app_user_id} revoked; its link no longer works")
+
+
 @main.group()
 def forms() -> None:
     """Publish and list forms."""

@@ -16,9 +16,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from shapely.geometry import LineString, Point, Polygon
-from shapely.geometry.base import BaseGeometry
-
 #: (longitude°, latitude°, altitude m, accuracy m)
 Vertex = tuple[float, float, float, float]
 
@@ -38,15 +35,6 @@ class OdkGeometry:
         if self.geo_type == "geotrace":
             return f"SRID=4326;LINESTRING ZM ({coords})"
         return f"SRID=4326;POLYGON ZM (({coords}))"
-
-    def shape(self) -> BaseGeometry:
-        """The 2-D shapely geometry (longitude, latitude), for the spatial rules."""
-        xy = [(x, y) for x, y, _, _ in self.vertices]
-        if self.geo_type == "geopoint":
-            return Point(xy[0])
-        if self.geo_type == "geotrace":
-            return LineString(xy)
-        return Polygon(xy)
 
 
 @dataclass(frozen=True)

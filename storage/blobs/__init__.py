@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
@@ -108,10 +107,6 @@ class BlobStore(ABC):
     @abstractmethod
     def exists(self, sha256: str) -> bool:
         """Whether a blob with this key is stored."""
-
-    @abstractmethod
-    def keys(self) -> Iterator[str]:
-        """Every stored key (for verification and migration)."""
 
     def put_bytes(self, data: bytes) -> str:
         """Store ``data`` durably and return its SHA-256."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -89,9 +88,3 @@ class LocalBlobStore(BlobStore):
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
-
-    def keys(self) -> Iterator[str]:
-        for first in sorted(self.root.glob("[0-9a-f][0-9a-f]")):
-            for f in sorted(first.glob("[0-9a-f][0-9a-f]/*")):
-                if f.is_file():
-                    yield f.name

@@ -257,6 +257,34 @@ def test_the_app_user_url_opens_the_form_list(data_dir: Path, app_user: tuple[Re
 # --- where the data folder comes from -----------------------------------------------------------------------
 
 
+def test_appuser_list_shows_the_app_user_as_active(data_dir: Path, app_user: tuple[Result, str]) -> None:
+    result = knn(data_dir, "appuser", "list")
+
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^\s+1\s+นพต. อำเภอเมือง\s+\(created .*, active\)$", result.output, re.M), result.output
+
+
+def test_appuser_revoke_stops_the_link_and_shows_it_revoked(data_dir: Path) -> None:
+    added = knn(data_dir, "appuser", "add", "โทรศัพท์ที่หาย")
+    url = re.search(r"^ODK Collect server URL: (\S+)$", added.output, re.M).group(1)
+    app_user_id = re.search(r"^\s+(\d+)\s+โทรศัพท์ที่หาย ", knn(data_dir, "appuser", "list").output, re.M).group(1)
+
+    revoked = knn(data_dir, "appuser", "revoke", app_user_id)
+
+    assert revoked.exit_code == 0, revoked.output
+    assert re.search(rf"^\s+{app_user_id}\s+โทรศัพท์ที่หาย .*revoked", knn(data_dir, "appuser", "list").output, re.M)
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    with served(data_dir) as client:
+        assert client.get(f"/{path}/formList", headers={"X-OpenRosa-Version": "1.0"}).status_code == 403
+
+
+def test_appuser_revoke_of_an_unknown_app_user_fails_with_a_clear_message(data_dir: Path) -> None:
+    result = knn(data_dir, "appuser", "revoke", "999")
+
+    assert result.exit_code != 0
+    assert "no active app user 999" in result.output
+
+
 def test_knn_data_dir_in_the_environment_is_used_when_no_data_dir_is_given(
     data_dir: Path, plot_survey_published: Result, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from shapely.geometry import LineString, Point, Polygon
 
 from khoknongna.spatial.odk_geo import GeoParseResult, OdkGeometry, parse_odk_geo
 
@@ -64,14 +63,6 @@ def test_geopoint_ewkt_is_point_zm_with_srid_4326():
     assert geometry("geopoint", "16.4 102.8 150 4.5").ewkt() == "SRID=4326;POINT ZM (102.8 16.4 150.0 4.5)"
 
 
-def test_geopoint_shape_is_a_2d_point_in_lon_lat():
-    shape = geometry("geopoint", "16.4 102.8 150 4.5").shape()
-
-    assert isinstance(shape, Point)
-    assert not shape.has_z
-    assert (shape.x, shape.y) == (102.8, 16.4)
-
-
 def test_geopoint_with_two_points_is_a_problem():
     assert "one point" in problem("geopoint", "16.4 102.8 0 0;16.5 102.9 0 0")
 
@@ -101,14 +92,6 @@ def test_geotrace_ewkt_is_linestring_zm():
     assert trace.ewkt() == "SRID=4326;LINESTRING ZM (102.8 16.4 150.0 4.5, 102.9 16.5 151.0 3.0)"
 
 
-def test_geotrace_shape_is_a_2d_line():
-    shape = geometry("geotrace", "16.4 102.8 150 4.5;16.5 102.9 151 3").shape()
-
-    assert isinstance(shape, LineString)
-    assert not shape.has_z
-    assert list(shape.coords) == [(102.8, 16.4), (102.9, 16.5)]
-
-
 def test_geotrace_of_one_point_is_a_problem():
     assert "at least 2 points" in problem("geotrace", "16.4 102.8 0 0")
 
@@ -127,15 +110,6 @@ def test_closed_geoshape_is_a_polygon_with_every_vertex_kept():
     assert len(shape.vertices) == 5
     assert shape.vertices[0] == (102.80, 16.40, 150.0, 5.0)
     assert shape.vertices[0] == shape.vertices[-1]
-
-
-def test_geoshape_shape_is_a_valid_2d_polygon():
-    polygon = geometry("geoshape", RING).shape()
-
-    assert isinstance(polygon, Polygon)
-    assert not polygon.has_z
-    assert polygon.is_valid
-    assert polygon.area == pytest.approx(0.0001)
 
 
 def test_geoshape_ewkt_is_polygon_zm_with_one_ring():
