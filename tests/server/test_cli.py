@@ -154,6 +154,24 @@ def test_user_add_of_an_existing_name_fails_with_a_clear_message(data_dir: Path,
 # --- forms --------------------------------------------------------------------------------------------------
 
 
+def test_user_password_replaces_the_password_for_digest_sign_in(data_dir: Path) -> None:
+    knn(data_dir, "user", "add", "somsri", "--password", "old-pass-1")
+
+    changed = knn(data_dir, "user", "password", "somsri", "--password", "new-pass-2")
+
+    assert changed.exit_code == 0, changed.output
+    with served(data_dir) as client:
+        assert CollectClient(client, "somsri", "new-pass-2").get("/formList").status_code == 200
+        assert CollectClient(client, "somsri", "old-pass-1").get("/formList").status_code == 401
+
+
+def test_user_password_of_an_unknown_user_fails_with_a_clear_message(data_dir: Path) -> None:
+    result = knn(data_dir, "user", "password", "nobody", "--password", "x")
+
+    assert result.exit_code != 0
+    assert "no user named 'nobody'" in result.output
+
+
 def test_forms_publish_prints_the_form_id_and_version(plot_survey_published: Result) -> None:
     version = settings_value(PLOT_SURVEY, "version")
 
