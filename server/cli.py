@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from khoknongna import accounts
 from khoknongna.collect_settings import collect_settings, encode_settings
@@ -65,6 +65,13 @@ def _database(settings: Settings) -> Iterator[tuple[str, Engine, BlobStore]]:
                 engine.dispose()
     except EmbeddedPostgresError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def _transaction(settings: Settings) -> Iterator[Connection]:
+    """A connection to the migrated database, in a transaction committed when the block ends."""
+    with _database(settings) as (_, engine, _blobs), engine.begin() as conn:
+        yield conn
 
 
 @click.group()
@@ -165,7 +172,7 @@ def user_add(name: str, password: str | None, role: str, data_dir: Path) -> None
     settings = _settings(data_dir)
     shown = password is None
     password = password or accounts.new_password()
-    with _database(settings) as (_, engine, _blobs), engine.begin() as conn:
+    with _transaction(settings) as conn:
         try:
             accounts.create_user(conn, name, password, role, settings.realm)
         except accounts.AccountError as exc:
@@ -182,7 +189,7 @@ def user_password(name: str, password: str | None, data_dir: Path) -> None:
     settings = _settings(data_dir)
     shown = password is None
     password = password or accounts.new_password()
-    with _database(settings) as (_, engine, _blobs), engine.begin() as conn:
+    with _transaction(settings) as conn:
         if not accounts.set_password(conn, name, password, settings.realm):
             raise click.ClickException(f"there is no user named '{name}'")
     click.echo(f"password of '{name}' changed" + (f" to: {password}" if shown else ""))
@@ -201,7 +208,7 @@ def appuser() -> None:
 def appuser_add(name: str, project_id: int, server_url: str | None, data_dir: Path) -> None:
     """Create the app user NAME and print its URL and QR code (shown once)."""
     settings = _settings(data_dir)
-    with _database(settings) as (_, engine, _blobs), engine.begin() as conn:
+    with _transaction(settings) as conn:
         project = project_name(conn, project_id)
         if project is None:
             raise click.ClickException(f"there is no project {project_id}")
@@ -224,7 +231,7 @@ def appuser_add(name: str, project_id: int, server_url: str | None, data_dir: Pa
 def appuser_list(project_id: int, data_dir: Path) -> None:
     """List the project's app users (their links are never shown again)."""
     settings = _settings(data_dir)
-    with _database(settings) as (_, engine, _blobs), engine.connect() as conn:
+    with _transaction(settings) as conn:
         rows = user_queries.list_app_users(conn, project_id)
     if not rows:
         click.echo("no app users")
@@ -239,7 +246,7 @@ def appuser_list(project_id: int, data_dir: Path) -> None:
 def appuser_revoke(app_user_id: int, data_dir: Path) -> None:
     """Revoke the app user APP_USER_ID: its link and QR code stop working at once."""
     settings = _settings(data_dir)
-    with _database(settings) as (_, engine, _blobs), engine.begin() as conn:
+    with _transaction(settings) as conn:
         if not user_queries.revoke_app_user(conn, app_user_id):
             raise click.ClickException(f"there is no active app user {app_user_id}")
     click.echo(f"app user {app_user_id} revoked; its link no longer works")
@@ -284,7 +291,7 @@ def forms_publish(
 def forms_list(project_id: int, data_dir: Path) -> None:
     """List the forms with their current version, submissions and missing media."""
     settings = _settings(data_dir)
-    with _database(settings) as (_, engine, _blobs), engine.connect() as conn:
+    with _transaction(settings) as conn:
         rows = form_queries.form_summaries(conn, project_id)
     if not rows:
         click.echo("no forms published")
