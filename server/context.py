@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flask import current_app, g, request
 from sqlalchemy import Connection, Engine, Row
@@ -13,6 +14,9 @@ from khoknongna.ingest import FormVersions
 from khoknongna.settings import Settings
 from khoknongna.storage import users as user_queries
 from khoknongna.storage.blobs import BlobStore
+
+if TYPE_CHECKING:
+    from khoknongna.server.auth import DigestNonces
 
 
 class UserCache:
@@ -46,7 +50,7 @@ class Services:
     settings: Settings
     engine: Engine
     blobs: BlobStore
-    nonces: object  # server.auth.DigestNonces
+    nonces: DigestNonces
     form_versions: FormVersions = field(default_factory=FormVersions)
     known_projects: set[int] = field(default_factory=set)
     users: UserCache = field(default_factory=UserCache)
