@@ -16,7 +16,8 @@ known instanceID of a version since edited     409, nothing changed
 =============================================  =====================================================
 
 Attachments are written to the blob store, durably, before the transaction that refers to them commits;
-the 201 is sent only after that commit. Parts the XML does not name are ignored.
+the 201 is sent only after that commit. Parts the XML does not name are ignored. A new submission or an
+edit applies its entity blocks in the same transaction (``khoknongna.entities``); a resend does not.
 
 Source: OpenRosa form submission API; ODK Central's submission rules (PROTOCOL notes, section 6.5).
 """
@@ -34,6 +35,7 @@ from lxml import etree
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from khoknongna.entities import apply_entities
 from khoknongna.openrosa.instance import (
     InstanceContent,
     InstanceHeader,
@@ -253,10 +255,8 @@ def _accept(
 ) -> Accepted:
     header = parsed.header
     form_id, form_version_id = form_versions.resolve(conn, project_id, header)
-    if header.encrypted:
-        content = read_encrypted(parsed.root)
-    else:
-        content = read_content(parsed.root, form_versions.definition(conn, form_version_id))
+    definition = None if header.encrypted else form_versions.definition(conn, form_version_id)
+    content = read_encrypted(parsed.root) if definition is None else read_content(parsed.root, definition)
     version = {
         "form_id": form_id,
         "form_version_id": form_version_id,
@@ -315,6 +315,9 @@ def _accept(
                 raise _ConcurrentWrite("created by another request between reading and writing")
             outcome, submission_id, version_id = Outcome.CREATED, created.submission_id, created.id
             slots = dict.fromkeys(attachments)
+
+    if definition is not None and outcome is not Outcome.RESENT:
+        apply_entities(conn, project_id, definition, parsed.root, submission_id, version_id)
 
     missing = []
     for name, stored in slots.items():

@@ -138,6 +138,11 @@ MEDIA_NOT_FOUND = _p(
     "Form '{form_id}' has no media file '{name}' on this server.",
     "แบบฟอร์ม '{form_id}' ไม่มีไฟล์ประกอบ '{name}' บนเซิร์ฟเวอร์นี้",
 )
+DATASET_NOT_FOUND = _p(
+    "404.6",
+    "There is no entity list '{name}' in this project.",
+    "ไม่พบรายการ '{name}' ในโครงการนี้",
+)
 
 # 409: conflicts with what is stored
 SUBMISSION_CONFLICT = _p(

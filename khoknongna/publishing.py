@@ -7,6 +7,8 @@ XForm and the media are kept in the blob store.
 
 A form may name media files nobody has uploaded yet: they are reported as missing (a warning) and left
 out of the manifest until they arrive. A file of the same name from the previous version is carried over.
+A form that fills in entities creates their entity lists; a media file named ``<list>.csv`` after an entity
+list of the project is that list, generated from the database when a phone asks for it.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from pathlib import PurePath
 
 from sqlalchemy import Engine
 
+from khoknongna.entities import declare_datasets
 from khoknongna.forms_xlsform import bundled_forms
 from khoknongna.openrosa.xform import read_xform
 from khoknongna.openrosa.xlsform import convert_xlsform, spreadsheet_type, validate_xform
 from khoknongna.problems import FORM_INVALID, FORM_VERSION_EXISTS, Problem
 from khoknongna.settings import Settings
+from khoknongna.storage import entities as entity_queries
 from khoknongna.storage import forms as queries
 from khoknongna.storage.blobs import BlobStore
 from khoknongna.storage.projects import DEFAULT_PROJECT_ID
@@ -55,6 +59,10 @@ def media_file_name(name: str) -> str:
     if base in ("", ".", "..") or "\x00" in base:
         raise Problem(FORM_INVALID, detail=f"media file name {name!r} is not a usable file name")
     return base
+
+
+def _csv_stems(names: list[str]) -> list[str]:
+    return [n[: -len(".csv")] for n in names if n.endswith(".csv")]
 
 
 def _content_type(name: str) -> str:
@@ -126,12 +134,20 @@ def publish_form(
                 ),
                 True,
             )
+        declare_datasets(conn, project_id, definition)
+        entity_lists = {f"{name}.csv" for name in entity_queries.datasets_named(conn, project_id, _csv_stems(expected))}
         stored = {a.name: a for a in queries.attachments(conn, version_id)}
         carried = {a.name: a for a in queries.attachments(conn, previous.id)} if previous is not None else {}
         missing = []
         for name in expected:
             content = media.get(name, generated.get(name))
-            if content is not None:
+            if name in entity_lists:
+                queries.set_attachment(conn, version_id, name, blob_sha256=None, md5=None, size=None, content_type=None)
+                if content is not None:
+                    warnings.append(
+                        f"'{name}' is served from the entity list '{name[:-4]}'; the uploaded file was ignored"
+                    )
+            elif content is not None:
                 queries.set_attachment(
                     conn,
                     version_id,

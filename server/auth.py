@@ -31,13 +31,17 @@ from khoknongna.storage import users as user_queries
 
 @dataclass(frozen=True)
 class Actor:
-    """The authenticated party: a user (``role`` admin/collector) or an app user of ``project_id``."""
+    """The authenticated party: a user (``role`` admin/collector) or an app user of ``project_id``.
+
+    ``area_code`` narrows what entity lists show (an app user's province, amphoe or tambon code).
+    """
 
     kind: str  # "user" | "app_user"
     id: int
     name: str
     role: str
     project_id: int | None = None
+    area_code: str | None = None
 
     def may_use_project(self, project_id: int) -> bool:
         return self.kind == "user" or self.project_id == project_id
@@ -158,7 +162,7 @@ def app_user_actor(token: str) -> Actor:
     found = user_queries.app_user_by_token(db(), accounts.token_sha256(token))
     if found is None:
         raise Problem(KEY_INVALID)
-    return Actor("app_user", found.id, found.display_name, "collector", found.project_id)
+    return Actor("app_user", found.id, found.display_name, "collector", found.project_id, found.area_code)
 
 
 def authenticate(token: str | None) -> Actor:

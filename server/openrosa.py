@@ -15,13 +15,22 @@ Source: OpenRosa form list, form submission and authentication APIs; PROTOCOL no
 from __future__ import annotations
 
 from flask import Blueprint, Response, g, request, send_file, url_for
+from sqlalchemy import Row
 
 from khoknongna.ingest import Submitter, accept_submission
-from khoknongna.problems import FORM_NOT_FOUND, KEY_INVALID, MEDIA_NOT_FOUND, PROJECT_NOT_FOUND, Problem
+from khoknongna.problems import (
+    DATASET_NOT_FOUND,
+    FORM_NOT_FOUND,
+    KEY_INVALID,
+    MEDIA_NOT_FOUND,
+    PROJECT_NOT_FOUND,
+    Problem,
+)
 from khoknongna.server import openrosa_xml
 from khoknongna.server.auth import Actor, authenticate
 from khoknongna.server.context import db, services
 from khoknongna.server.uploads import read_upload
+from khoknongna.storage import entities as entity_queries
 from khoknongna.storage import forms as form_queries
 from khoknongna.storage.projects import DEFAULT_PROJECT_ID, project_name
 
@@ -134,33 +143,77 @@ def form_xml(form_id: str) -> Response:
     return _send_blob(version.xform_sha256, version.xform_md5, XML_TYPE, f"{form_id}.xml")
 
 
+def _entity_lists(names: list[str]) -> dict[str, Row]:
+    """The entity lists of the project among media file ``names``, by file name (``plots.csv``)."""
+    stems = [n[: -len(".csv")] for n in names if n.endswith(".csv")]
+    return {f"{k}.csv": v for k, v in entity_queries.datasets_named(db(), g.project_id, stems).items()}
+
+
 @bp.get("/forms/<form_id>/manifest")
 def form_manifest(form_id: str) -> Response:
-    """The media files of the current version that have been uploaded."""
-    _actor()
+    """The media files of the current version that have been uploaded, and its entity lists (whose hash
+    is the list's version token as the asking actor sees it)."""
+    actor = _actor()
     version = _current_version(form_id)
     media = form_queries.attachments(db(), version.form_version_id)
-    entries = [
-        openrosa_xml.MediaEntry(
-            filename=m.name,
-            hash_md5=m.md5,
-            download_url=_url("form_media", form_id=form_id, name=m.name),
-        )
-        for m in media
-        if m.blob_sha256
-    ]
+    lists = _entity_lists([m.name for m in media])
+    entries = []
+    for m in media:
+        download_url = _url("form_media", form_id=form_id, name=m.name)
+        if m.name in lists:
+            dataset = lists[m.name]
+            entries.append(
+                openrosa_xml.MediaEntry(
+                    filename=m.name,
+                    hash_md5=entity_queries.list_token(db(), dataset.id, actor.area_code),
+                    download_url=download_url,
+                    integrity_url=_url("entity_integrity", name=dataset.name),
+                )
+            )
+        elif m.blob_sha256:
+            entries.append(openrosa_xml.MediaEntry(filename=m.name, hash_md5=m.md5, download_url=download_url))
     return _xml(openrosa_xml.manifest(entries))
 
 
 @bp.get("/forms/<form_id>/attachments/<name>")
 def form_media(form_id: str, name: str) -> Response:
-    """One media file of the current version."""
-    _actor()
+    """One media file of the current version; an entity list is generated for the asking actor's area."""
+    actor = _actor()
     version = _current_version(form_id)
     media = form_queries.attachment(db(), version.form_version_id, name)
+    if media is not None and (dataset := _entity_lists([name]).get(name)) is not None:
+        return _entity_list_csv(dataset, actor)
     if media is None or media.blob_sha256 is None:
         raise Problem(MEDIA_NOT_FOUND, form_id=form_id, name=name)
     return _send_blob(media.blob_sha256, media.md5, media.content_type or "application/octet-stream", name)
+
+
+def _entity_list_csv(dataset: Row, actor: Actor) -> Response:
+    token = entity_queries.list_token(db(), dataset.id, actor.area_code)
+    if token in request.if_none_match:
+        response = Response(status=304)
+    else:
+        chunks = entity_queries.list_csv(services().engine, dataset.id, dataset.properties, actor.area_code)
+        response = Response(chunks, content_type="text/csv; charset=utf-8")
+        response.headers["Content-Disposition"] = f'attachment; filename="{dataset.name}.csv"'
+    response.set_etag(token)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/datasets/<name>/integrity")
+def entity_integrity(name: str) -> Response:
+    """Which of ``?id=a,b`` are deleted, for Collect to drop entities it made offline (PROTOCOL §5).
+
+    Ids the list has never had are left out: they may be offline entities not sent yet.
+    """
+    _actor()
+    dataset = entity_queries.datasets_named(db(), g.project_id, [name]).get(name)
+    if dataset is None:
+        raise Problem(DATASET_NOT_FOUND, name=name)
+    ids = [i.strip().lower() for i in request.args.get("id", "").split(",") if i.strip()]
+    states = entity_queries.deleted_states(db(), dataset.id, ids) if ids else []
+    return _xml(openrosa_xml.integrity((s.uuid, s.deleted) for s in states))
 
 
 @bp.route("/submission", methods=["GET", "HEAD"])

@@ -29,9 +29,12 @@ class FormListEntry:
 
 @dataclass(frozen=True)
 class MediaEntry:
+    """One ``<mediaFile>``; an entity list has a version token as its hash, and an ``integrity_url``."""
+
     filename: str
     hash_md5: str
     download_url: str
+    integrity_url: str | None = None
 
 
 def _serialise(root: etree._Element) -> bytes:
@@ -57,15 +60,23 @@ def form_list(entries: Iterable[FormListEntry]) -> bytes:
 
 
 def manifest(entries: Iterable[MediaEntry]) -> bytes:
-    """``<manifest>`` with one ``<mediaFile>`` per uploaded media file."""
+    """``<manifest>`` with one ``<mediaFile>`` per file (``type="entityList"`` for entity lists)."""
     e = ElementMaker(namespace=MANIFEST_NS, nsmap={None: MANIFEST_NS})
+    files = []
+    for m in entries:
+        item = e.mediaFile(e.filename(m.filename), e.hash(f"md5:{m.hash_md5}"), e.downloadUrl(m.download_url))
+        if m.integrity_url is not None:
+            item.set("type", "entityList")
+            item.append(e.integrityUrl(m.integrity_url))
+        files.append(item)
+    return _serialise(e.manifest(*files))
+
+
+def integrity(states: Iterable[tuple[str, bool]]) -> bytes:
+    """The entity integrity answer: ``<data><entities><entity id><deleted>true|false``… (PROTOCOL §5)."""
+    e = ElementMaker()
     return _serialise(
-        e.manifest(
-            *(
-                e.mediaFile(e.filename(m.filename), e.hash(f"md5:{m.hash_md5}"), e.downloadUrl(m.download_url))
-                for m in entries
-            )
-        )
+        e.data(e.entities(*(e.entity(e.deleted("true" if deleted else "false"), id=uuid) for uuid, deleted in states)))
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Sequence,
     Table,
     Text,
     UniqueConstraint,
@@ -76,6 +77,13 @@ app_users = Table(
     Column("token_sha256", Text, nullable=True, unique=True, comment="SHA-256 of the URL token; NULL once revoked"),
     _created_at(),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column(
+        "area_code",
+        Text,
+        nullable=True,
+        comment="official code of the province (2 digits), amphoe (4) or tambon (6) the app user works in; "
+        "NULL = the whole project",
+    ),
 )
 
 forms = Table(
@@ -191,4 +199,75 @@ submission_geometries = Table(
     CheckConstraint("(geom IS NULL) = (problem IS NOT NULL)", name="geom_or_problem"),
     Index("ix_submission_geometries_geom", "geom", postgresql_using="gist"),
     Index("ix_submission_geometries_submission_version_id", "submission_version_id"),
+)
+
+#: Every write to an entity takes the next number, so that a list's version token changes with any write.
+entity_changes = Sequence("entity_changes", metadata=metadata)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("name", Text, nullable=False, comment="the entity list name forms use (entities sheet list_name)"),
+    Column(
+        "properties",
+        ARRAY(Text),
+        nullable=False,
+        server_default=text("'{}'"),
+        comment="property names in the order forms first declared them (the CSV column order)",
+    ),
+    _created_at(),
+    UniqueConstraint("project_id", "name"),
+)
+
+entities = Table(
+    "entities",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("dataset_id", Integer, ForeignKey("datasets.id"), nullable=False),
+    Column("uuid", Text, nullable=False, comment="the entity's name in the CSV: a lowercase UUID, no 'uuid:' prefix"),
+    Column("label", Text, nullable=False),
+    Column("version", Integer, nullable=False, comment="__version: 1 when created, +1 on every update"),
+    Column("properties", JSONB, nullable=False, server_default=text("'{}'"), comment="property name -> text"),
+    Column(
+        "area_code",
+        Text,
+        nullable=True,
+        comment="tambon, else amphoe, else province code from the properties; NULL = seen by every app user",
+    ),
+    Column("change_seq", BigInteger, nullable=False, server_default=text("nextval('entity_changes')")),
+    Column("conflict", Text, nullable=True, comment="'soft' or 'hard' when an update was based on an old version"),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=True),
+    Column("deleted_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("dataset_id", "uuid"),
+    CheckConstraint("conflict IN ('soft', 'hard')", name="conflict"),
+    Index("ix_entities_dataset_id_area_code", "dataset_id", "area_code"),
+)
+
+entity_versions = Table(
+    "entity_versions",
+    metadata,
+    Column("entity_id", BigInteger, ForeignKey("entities.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("properties", JSONB, nullable=False),
+    Column("base_version", Integer, nullable=True, comment="the version the phone had when it made this update"),
+    Column("conflict", Text, nullable=True),
+    Column("submission_version_id", BigInteger, ForeignKey("submission_versions.id"), nullable=True),
+    _created_at(),
+    Index("ix_entity_versions_submission_version_id", "submission_version_id"),
+)
+
+entity_problems = Table(
+    "entity_problems",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("submission_version_id", BigInteger, ForeignKey("submission_versions.id"), nullable=False),
+    Column("dataset", Text, nullable=True),
+    Column("entity_uuid", Text, nullable=True),
+    Column("problem", Text, nullable=False, comment="why the submission's entity block changed nothing"),
+    _created_at(),
+    Index("ix_entity_problems_submission_version_id", "submission_version_id"),
 )

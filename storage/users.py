@@ -41,21 +41,23 @@ def count_users(conn: Connection, role: str | None = None) -> int:
     return conn.execute(query).scalar_one()
 
 
-def insert_app_user(conn: Connection, project_id: int, display_name: str, token_sha256: str) -> int:
+def insert_app_user(
+    conn: Connection, project_id: int, display_name: str, token_sha256: str, area_code: str | None = None
+) -> int:
     return conn.execute(
         app_users.insert()
-        .values(project_id=project_id, display_name=display_name, token_sha256=token_sha256)
+        .values(project_id=project_id, display_name=display_name, token_sha256=token_sha256, area_code=area_code)
         .returning(app_users.c.id)
     ).scalar_one()
 
 
-_APP_USER_BY_TOKEN = select(app_users.c.id, app_users.c.project_id, app_users.c.display_name).where(
-    app_users.c.token_sha256 == bindparam("token_sha256")
-)
+_APP_USER_BY_TOKEN = select(
+    app_users.c.id, app_users.c.project_id, app_users.c.display_name, app_users.c.area_code
+).where(app_users.c.token_sha256 == bindparam("token_sha256"))
 
 
 def app_user_by_token(conn: Connection, token_sha256: str) -> Row | None:
-    """``(id, project_id, display_name)`` of the live app user holding the token, or ``None``."""
+    """``(id, project_id, display_name, area_code)`` of the live app user holding the token, or ``None``."""
     return conn.execute(_APP_USER_BY_TOKEN, {"token_sha256": token_sha256}).one_or_none()
 
 

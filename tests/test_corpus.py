@@ -65,6 +65,11 @@ EXPECTED_MISSING: dict[str, set[str]] = {
         "test.mov",
     },
 }
+#: Media files that are the form's own entity list: served from the database, not from the uploaded file.
+ENTITY_LISTS: dict[str, set[str]] = {
+    "create-or-update-entities-from-repeats.xml": {"people.csv"},
+    "one-question-entity-update.xml": {"people.csv"},
+}
 #: Media the server makes itself when converting (pyxform's itemsets for ``select_one_external``).
 GENERATED_MEDIA: dict[str, set[str]] = {"select_one_external.xlsx": {"itemsets.csv"}}
 #: Forms with ``<submission base64RsaPublicKey>``: no readable submission can be built for them.
@@ -163,7 +168,7 @@ def manifest_entries(collect: CollectClient, url: str) -> dict[str, dict[str, st
     assert root.tag == f"{{{MANIFEST_NS}}}manifest"
     entries = {}
     for media in root.findall(f"{{{MANIFEST_NS}}}mediaFile"):
-        fields = {etree.QName(c).localname: (c.text or "") for c in media}
+        fields = {etree.QName(c).localname: (c.text or "") for c in media} | dict(media.attrib)
         assert fields.get("filename") and fields.get("hash") and fields.get("downloadUrl"), fields
         entries[fields["filename"]] = fields
     return entries
@@ -287,9 +292,18 @@ def test_form_publishes_lists_and_serves(
     assert entry["manifestUrl"].startswith("http://localhost/")
     manifest = manifest_entries(collect, entry["manifestUrl"])
     assert set(manifest) == uploaded
+    entity_lists = ENTITY_LISTS.get(form_file.name, set())
     for name, fields in manifest.items():
         served = collect.get(fields["downloadUrl"])
         assert served.status_code == 200, name
+        if name in entity_lists:
+            # An entity list's hash is a version token, the same as the download's ETag (PROTOCOL §5).
+            assert fields["type"] == "entityList"
+            assert fields["integrityUrl"].endswith(f"/datasets/{name[:-4]}/integrity")
+            assert fields["hash"] == f"md5:{served.headers['ETag'].strip(chr(34))}", name
+            assert served.data.startswith(b"name,label,__version"), name
+            continue
+        assert "type" not in fields
         assert fields["hash"] == f"md5:{md5(served.data)}", name
         if name in media:
             assert served.data == media[name], name

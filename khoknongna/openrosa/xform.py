@@ -21,6 +21,7 @@ from khoknongna.problems import FORM_INVALID, Problem
 XF = "http://www.w3.org/2002/xforms"
 XHTML = "http://www.w3.org/1999/xhtml"
 JR = "http://openrosa.org/javarosa"
+ENTITIES = "http://www.opendatakit.org/xforms/entities"
 
 GEO_TYPES = frozenset({"geopoint", "geotrace", "geoshape"})
 
@@ -28,6 +29,45 @@ GEO_TYPES = frozenset({"geopoint", "geotrace", "geoshape"})
 _MEDIA_URI = re.compile(r"jr://(?:images|audio|video|file|file-csv)/([^\"'<>]+)")
 _PULLDATA = re.compile(r"pulldata\(\s*['\"]([^'\"]+)['\"]")
 _FORBIDDEN_ID_SUFFIXES = (".xml", ".xls", ".xlsx")
+#: Entity spec versions Collect reads (PROTOCOL notes §9.1).
+_ENTITY_SPEC_VERSIONS = ("2022.1.", "2023.1.", "2024.1.", "2025.1.")
+_DATASET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+@dataclass(frozen=True)
+class EntityDeclaration:
+    """One entity block of a form (``meta/entity`` with a ``dataset`` attribute).
+
+    ``container`` is the relative path of the element holding that ``meta`` (``""`` for the root, a repeat's
+    path for entities made from repeats); ``properties`` pairs each property name with the path, relative
+    to the container, of the field saved to it. ``create``/``update`` say which flags the form may set.
+    Source: ODK entities spec (2022.1–2025.1), PROTOCOL notes §9.
+    """
+
+    dataset: str
+    container: str
+    create: bool
+    update: bool
+    properties: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "container": self.container,
+            "create": self.create,
+            "update": self.update,
+            "properties": [list(p) for p in self.properties],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EntityDeclaration:
+        return cls(
+            dataset=data["dataset"],
+            container=data["container"],
+            create=data["create"],
+            update=data["update"],
+            properties=tuple((p, f) for p, f in data["properties"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -36,7 +76,8 @@ class FormDefinition:
 
     ``fields`` maps relative path -> bind type (``string``, ``int``, ``geopoint``, ``binary``, ...);
     ``repeats`` holds the relative paths of repeat groups; ``media`` the file names the form expects as
-    attachments (images, audio, CSV and GeoJSON for choices and ``pulldata``), in order of appearance.
+    attachments (images, audio, CSV and GeoJSON for choices and ``pulldata``), in order of appearance;
+    ``entities`` the entity blocks the form fills in.
     """
 
     form_id: str
@@ -47,6 +88,7 @@ class FormDefinition:
     fields: dict[str, str] = field(default_factory=dict)
     repeats: frozenset[str] = frozenset()
     media: tuple[str, ...] = ()
+    entities: tuple[EntityDeclaration, ...] = ()
 
     def field_type(self, path: str) -> str | None:
         return self.fields.get(path)
@@ -62,6 +104,7 @@ class FormDefinition:
             "fields": self.fields,
             "repeats": sorted(self.repeats),
             "media": list(self.media),
+            "entities": [e.to_json() for e in self.entities],
         }
 
     @classmethod
@@ -75,6 +118,7 @@ class FormDefinition:
             fields=dict(data["fields"]),
             repeats=frozenset(data["repeats"]),
             media=tuple(data["media"]),
+            entities=tuple(EntityDeclaration.from_json(e) for e in data.get("entities", ())),
         )
 
 
@@ -114,10 +158,13 @@ def read_xform(data: bytes) -> FormDefinition:
     encrypted = submission is not None and bool((submission.get("base64RsaPublicKey") or "").strip())
 
     fields: dict[str, str] = {}
+    saveto: dict[str, str] = {}
     for bind in model.iter(f"{{{XF}}}bind"):
         path = relative_path(bind.get("nodeset") or "", root_name)
         if path:
             fields[path] = (bind.get("type") or "string").split(":")[-1]
+            if bind.get(f"{{{ENTITIES}}}saveto"):
+                saveto[path] = bind.get(f"{{{ENTITIES}}}saveto", "").strip()
     repeats: set[str] = set()
     body = doc.find(f"{{{XHTML}}}body")
     if body is not None:
@@ -142,6 +189,55 @@ def read_xform(data: bytes) -> FormDefinition:
         fields=fields,
         repeats=frozenset(repeats),
         media=_media_names(data),
+        entities=_entity_declarations(model, root, saveto),
+    )
+
+
+def _entity_declarations(
+    model: etree._Element, root: etree._Element, saveto: dict[str, str]
+) -> tuple[EntityDeclaration, ...]:
+    """The entity blocks of the primary instance, each with the properties saved inside its container.
+
+    Raises :class:`Problem` ``FORM_INVALID`` for an entity spec version Collect cannot read, a dataset
+    name that is not an identifier (or starts with ``__``), and reserved property names (``name``,
+    ``label``, ``__…``). Source: ODK Central's dataset rules (PROTOCOL notes §9.1).
+    """
+    blocks = [
+        el
+        for el in root.iter()
+        if isinstance(el.tag, str)
+        and local_name(el) == "entity"
+        and el.get("dataset") is not None
+        and local_name(el.getparent()) == "meta"
+    ]
+    if not blocks:
+        return ()
+    spec = (model.get(f"{{{ENTITIES}}}entities-version") or "").strip()
+    if not spec.startswith(_ENTITY_SPEC_VERSIONS):
+        raise Problem(FORM_INVALID, detail=f"entities-version '{spec}' is not one ODK Collect reads (2022.1–2025.1)")
+    containers = []
+    for block in blocks:
+        dataset = (block.get("dataset") or "").strip()
+        if not _DATASET_NAME.match(dataset) or dataset.startswith("__"):
+            raise Problem(FORM_INVALID, detail=f"entity list name '{dataset}' is not a valid name")
+        containers.append((dataset, _element_path(block.getparent().getparent(), root), block))
+    declared: dict[str, list[tuple[str, str]]] = {c: [] for _, c, _ in containers}
+    for path, prop in saveto.items():
+        if prop.lower() in ("name", "label") or prop.startswith("__"):
+            raise Problem(FORM_INVALID, detail=f"'{prop}' cannot be an entity property name (field {path})")
+        # A field belongs to the innermost entity container that holds it.
+        owner = max((c for c in declared if c == "" or path.startswith(c + "/")), key=len, default=None)
+        if owner is not None:
+            declared[owner].append((prop, path[len(owner) + 1 :] if owner else path))
+    return tuple(
+        EntityDeclaration(
+            dataset=dataset,
+            container=container,
+            create=block.get("create") is not None,
+            update=block.get("update") is not None,
+            properties=tuple(declared[container]),
+        )
+        for dataset, container, block in containers
     )
 
 

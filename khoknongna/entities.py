@@ -1,0 +1,140 @@
+"""Applying a submission's entity blocks to the entity lists: create, update, or both (upsert).
+
+Entities are applied in the same transaction as the submission that carries them, inside a savepoint: when
+the 201 goes out, the register already holds the plot, so the very next manifest a phone fetches lists it.
+A bad entity block never fails the submission (ODK Central's rule): what could not be applied is kept as
+an *entity problem* of that submission version, and the submission is stored as sent.
+
+Rules (ODK entities spec 2022.1–2025.1; ODK Central's processing, PROTOCOL notes §9.3):
+
+* create needs a label and an id no entity of the list has; update needs an existing entity; with both
+  flags, an existing entity is updated and a missing one created.
+* update: properties in the block replace those of the entity (a blank answer blanks it), the others stay;
+  a blank label keeps the old one; the version goes up by one.
+* an update made from an older version than the current one (``baseVersion``) is still applied, and the
+  entity is marked with a ``soft`` conflict, or ``hard`` when the properties it sets were changed since.
+* an edit of the submission that created an entity updates that entity instead of failing as a duplicate.
+
+An entity's *area* is its ``tambon`` code, else its ``amphoe`` code, else its ``province`` code (official
+codes, nested as prefixes): app users of an area see the entities of that area and those with no area.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from lxml import etree
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from khoknongna.openrosa.entity import EntityBlock, read_entity_blocks
+from khoknongna.openrosa.xform import FormDefinition
+from khoknongna.storage import entities as queries
+
+logger = logging.getLogger(__name__)
+
+#: Properties that place an entity in an area, most specific first.
+AREA_PROPERTIES = ("tambon", "amphoe", "province")
+
+
+def area_code(properties: Mapping[str, str]) -> str | None:
+    """The most specific area code among the entity's ``tambon``/``amphoe``/``province`` properties."""
+    for name in AREA_PROPERTIES:
+        value = (properties.get(name) or "").strip()
+        if value:
+            return value
+    return None
+
+
+def declare_datasets(conn: Connection, project_id: int, definition: FormDefinition) -> list[str]:
+    """Create the entity lists a form fills in, with its properties; returns their names."""
+    for declaration in definition.entities:
+        queries.ensure_dataset(conn, project_id, declaration.dataset, [p for p, _ in declaration.properties])
+    return list(dict.fromkeys(d.dataset for d in definition.entities))
+
+
+class _Skip(Exception):
+    """This block changes nothing; the message says why."""
+
+
+def apply_entities(
+    conn: Connection,
+    project_id: int,
+    definition: FormDefinition,
+    root: etree._Element,
+    submission_id: int,
+    submission_version_id: int,
+) -> list[str]:
+    """Apply the entity blocks of the instance under ``root``; returns the problems recorded (if any).
+
+    Never raises for bad entity data or a database error inside the entity work: both are rolled back to a
+    savepoint and recorded, so the submission itself is kept.
+    """
+    if not definition.entities:
+        return []
+    problems = []
+    lists = {}
+    for block in read_entity_blocks(root, definition.entities):
+        try:
+            with conn.begin_nested():
+                if block.dataset not in lists:
+                    lists[block.dataset] = queries.ensure_dataset(conn, project_id, block.dataset, [])
+                _apply(conn, lists[block.dataset], block, submission_id, submission_version_id)
+        except _Skip as exc:
+            problems.append((block, str(exc)))
+        except SQLAlchemyError as exc:
+            logger.exception("entity %s of list %s not applied", block.uuid, block.dataset)
+            problems.append((block, f"the entity could not be written: {exc.__class__.__name__}"))
+    for block, problem in problems:
+        queries.record_problem(conn, submission_version_id, block.dataset, block.uuid, problem)
+    return [problem for _, problem in problems]
+
+
+def _apply(conn: Connection, dataset_id: int, block: EntityBlock, submission_id: int, version_id: int) -> None:
+    if block.uuid is None:
+        raise _Skip(block.problem or "the entity has no id")
+    existing = queries.entity_for_update(conn, dataset_id, block.uuid)
+    if existing is not None and existing.deleted_at is not None:
+        raise _Skip(f"entity {block.uuid} was deleted")
+    if existing is None:
+        if not block.create:
+            raise _Skip(f"there is no entity {block.uuid} in list '{block.dataset}' to update")
+        if not block.label:
+            raise _Skip("a new entity needs a label")
+        queries.insert_entity(
+            conn, dataset_id, block.uuid, block.label, block.properties, area_code(block.properties), version_id
+        )
+        return
+    if not block.update and existing.created_by != submission_id:
+        raise _Skip(f"an entity with id {block.uuid} already exists in list '{block.dataset}'")
+    properties = {**existing.properties, **block.properties}
+    conflict = None
+    if block.update and block.base_version is not None and block.base_version < existing.version:
+        conflict = _conflict(conn, existing, block)
+    queries.update_entity(
+        conn,
+        existing.id,
+        version=existing.version + 1,
+        label=block.label or existing.label,
+        properties=properties,
+        area_code=area_code(properties),
+        base_version=block.base_version if block.update else None,
+        conflict=conflict or existing.conflict,
+        submission_version_id=version_id,
+    )
+
+
+def _conflict(conn: Connection, existing, block: EntityBlock) -> str:
+    """``hard`` when the label or a property this update sets changed after its base version, else ``soft``."""
+    base = queries.entity_version(conn, existing.id, block.base_version)
+    if base is None:
+        return "hard"
+    changed = {
+        k for k in {*base.properties, *existing.properties} if base.properties.get(k) != existing.properties.get(k)
+    }
+    touched = set(block.properties)
+    if block.label and base.label != existing.label:
+        changed.add("label")
+        touched.add("label")
+    return "hard" if changed & touched else "soft"
