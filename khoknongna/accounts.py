@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from khoknongna.areas import area_name
 from khoknongna.storage import users as queries
 
 ROLES = ("admin", "collector")
@@ -89,12 +90,32 @@ def create_user(conn: Connection, username: str, password: str, role: str, realm
     return NewUser(user_id, username, role)
 
 
-def create_app_user(conn: Connection, project_id: int, display_name: str) -> tuple[int, str]:
-    """Create an app user of the project; returns its id and its token (shown once, never stored)."""
+def create_app_user(
+    conn: Connection, project_id: int, display_name: str, area_code: str | None = None
+) -> tuple[int, str]:
+    """Create an app user of the project; returns its id and its token (shown once, never stored).
+
+    ``area_code`` (a province, amphoe or tambon code) limits the entity lists the phone receives to that
+    area. Raises :class:`AccountError` for an empty name or an unknown area code.
+    """
     if not display_name.strip():
         raise AccountError("an app user needs a name")
+    if area_code is not None and area_name(area_code) is None:
+        raise AccountError(f"'{area_code}' is not the code of a province (2 digits), amphoe (4) or tambon (6)")
     token = new_app_user_token()
-    return queries.insert_app_user(conn, project_id, display_name.strip(), token_sha256(token)), token
+    app_user_id = queries.insert_app_user(conn, project_id, display_name.strip(), token_sha256(token), area_code)
+    return app_user_id, token
+
+
+def reissue_app_user_token(conn: Connection, app_user_id: int) -> str:
+    """Give a live app user a new token (its old link stops working at once); returns the new token.
+
+    Raises :class:`AccountError` when there is no such app user or it was revoked.
+    """
+    token = new_app_user_token()
+    if not queries.replace_app_user_token(conn, app_user_id, token_sha256(token)):
+        raise AccountError(f"there is no active app user {app_user_id}")
+    return token
 
 
 def set_password(conn: Connection, username: str, password: str, realm: str) -> bool:

@@ -18,7 +18,8 @@ import click
 from sqlalchemy import Connection, Engine
 
 from khoknongna import accounts
-from khoknongna.collect_settings import collect_settings, encode_settings
+from khoknongna.areas import area_name
+from khoknongna.collect_settings import collect_settings, encode_settings, save_png, settings_qr
 from khoknongna.problems import Problem
 from khoknongna.publishing import publish_bundled_forms, publish_form
 from khoknongna.server import serve as serving
@@ -133,7 +134,7 @@ def serve(
         click.echo(f"ODK Collect server URL: {server_url}")
         click.echo("In Collect: Settings > Project settings > Server (user name and password of a collector),")
         click.echo("or scan this QR code with 'Configure with QR code':")
-        click.echo(serving.terminal_qr(server_url, name))
+        click.echo(serving.terminal_qr(collect_settings(server_url, name)))
         click.echo("Forms: " + (", ".join(f"{f.xml_form_id} ({f.version or 'no version'})" for f in forms) or "none"))
         click.echo(f"Listening on {host}:{port}. Stop with Ctrl-C.")
         sys.stdout.flush()
@@ -202,27 +203,72 @@ def appuser() -> None:
 
 @appuser.command("add")
 @click.argument("name")
+@click.option(
+    "--area",
+    "area_code",
+    help="Province (2 digits), amphoe (4) or tambon (6) code: the phone gets only that area's plots.",
+)
+@click.option("--out", "png", type=click.Path(dir_okay=False, path_type=Path), help="Also save the QR code as PNG.")
 @click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
 @click.option("--server-url", help="Public URL of the server (default: KNN_PUBLIC_URL or http://<this machine>:8000).")
 @_data_dir_option
-def appuser_add(name: str, project_id: int, server_url: str | None, data_dir: Path) -> None:
-    """Create the app user NAME and print its URL and QR code (shown once)."""
+def appuser_add(
+    name: str, area_code: str | None, png: Path | None, project_id: int, server_url: str | None, data_dir: Path
+) -> None:
+    """Create the app user NAME and print its URL and QR code (shown once; `appuser qr` issues a new one)."""
     settings = _settings(data_dir)
     with _transaction(settings) as conn:
-        project = project_name(conn, project_id)
-        if project is None:
-            raise click.ClickException(f"there is no project {project_id}")
+        project = _project(conn, project_id)
         try:
-            _, token = accounts.create_app_user(conn, project_id, name)
+            app_user_id, token = accounts.create_app_user(conn, project_id, name, area_code)
         except accounts.AccountError as exc:
             raise click.ClickException(str(exc)) from None
+    where = f", area {area_code} {area_name(area_code)}" if area_code else ""
+    click.echo(f"created app user {app_user_id} '{name}' in project {project_id} ({project}){where}")
+    _show_app_user_link(settings, server_url, token, project_id, project, png)
+
+
+@appuser.command("qr")
+@click.argument("app_user")
+@click.option("--out", "png", type=click.Path(dir_okay=False, path_type=Path), help="Also save the QR code as PNG.")
+@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@click.option("--server-url", help="Public URL of the server (default: KNN_PUBLIC_URL or http://<this machine>:8000).")
+@_data_dir_option
+def appuser_qr(app_user: str, png: Path | None, project_id: int, server_url: str | None, data_dir: Path) -> None:
+    """Issue a new link and QR code for APP_USER (its id or name); the old ones stop working at once."""
+    settings = _settings(data_dir)
+    with _transaction(settings) as conn:
+        project = _project(conn, project_id)
+        live = [r for r in user_queries.list_app_users(conn, project_id) if r.revoked_at is None]
+        found = [r for r in live if str(r.id) == app_user or r.display_name == app_user]
+        if len(found) != 1:
+            problem = "no active app user" if not found else f"{len(found)} active app users (use the id)"
+            raise click.ClickException(f"there is {problem} called '{app_user}' in project {project_id}")
+        token = accounts.reissue_app_user_token(conn, found[0].id)
+    click.echo(f"new link for app user {found[0].id} '{found[0].display_name}'; the previous QR code no longer works")
+    _show_app_user_link(settings, server_url, token, project_id, project, png)
+
+
+def _project(conn: Connection, project_id: int) -> str:
+    project = project_name(conn, project_id)
+    if project is None:
+        raise click.ClickException(f"there is no project {project_id}")
+    return project
+
+
+def _show_app_user_link(
+    settings: Settings, server_url: str | None, token: str, project_id: int, project: str, png: Path | None
+) -> None:
     base = (server_url or serving.collect_url(settings, "0.0.0.0", 8000)).rstrip("/")  # noqa: S104
     url = f"{base}/v1/key/{token}/projects/{project_id}"
-    click.echo(f"created app user '{name}' in project {project_id} ({project})")
+    collect = collect_settings(url, project, app_user=True)
     click.echo(f"ODK Collect server URL: {url}")
     click.echo("Scan this QR code in Collect ('Configure with QR code'); anyone holding it can submit:")
-    click.echo(serving.terminal_qr(url, project))
-    click.echo(f"settings payload: {encode_settings(collect_settings(url, project))}")
+    click.echo(serving.terminal_qr(collect))
+    click.echo(f"settings payload: {encode_settings(collect)}")
+    if png is not None:
+        save_png(settings_qr(collect), png)
+        click.echo(f"QR code saved to {png}")
 
 
 @appuser.command("list")
@@ -237,7 +283,8 @@ def appuser_list(project_id: int, data_dir: Path) -> None:
         click.echo("no app users")
     for r in rows:
         state = f"revoked {r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "active"
-        click.echo(f"{r.id:>5}  {r.display_name}  (created {r.created_at:%Y-%m-%d %H:%M}, {state})")
+        area = f"  area {r.area_code}" if r.area_code else ""
+        click.echo(f"{r.id:>5}  {r.display_name}{area}  (created {r.created_at:%Y-%m-%d %H:%M}, {state})")
 
 
 @appuser.command("revoke")

@@ -12,10 +12,9 @@ import os
 import socket
 from typing import Any
 
-import segno
 from gunicorn.app.base import BaseApplication
 
-from khoknongna.collect_settings import collect_settings, encode_settings
+from khoknongna.collect_settings import settings_qr
 from khoknongna.settings import Settings
 
 
@@ -53,11 +52,10 @@ def check_port_free(host: str, port: int) -> None:
             raise
 
 
-def terminal_qr(server_url: str, project_name: str) -> str:
-    """A QR code, drawn with text characters, that configures ODK Collect for ``server_url``."""
+def terminal_qr(collect: dict) -> str:
+    """The QR code of the Collect settings ``collect``, drawn with text characters for a terminal."""
     out = io.StringIO()
-    payload = encode_settings(collect_settings(server_url, project_name))
-    segno.make(payload, error="l", micro=False).terminal(out=out, compact=True, border=2)
+    settings_qr(collect).terminal(out=out, compact=True, border=2)
     return out.getvalue()
 
 

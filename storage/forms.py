@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, select
+from sqlalchemy import Connection, Row, and_, exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from khoknongna.storage.schema import form_attachments, form_versions, forms, submissions
+from khoknongna.storage.schema import datasets, form_attachments, form_versions, forms, submissions
 
 
 def get_or_create_form(conn: Connection, project_id: int, xml_form_id: str) -> int:
@@ -167,7 +167,8 @@ def current_versions(conn: Connection, project_id: int, xml_form_id: str | None 
 
 
 def form_summaries(conn: Connection, project_id: int) -> list[dict[str, Any]]:
-    """Per form: formID, current version and title, number of versions, submissions, missing media."""
+    """Per form: formID, current version and title, number of versions, submissions, missing media (entity
+    lists are never missing: the database makes them)."""
     current = {r.xml_form_id: r for r in current_versions(conn, project_id)}
     counts = conn.execute(
         select(
@@ -183,6 +184,9 @@ def form_summaries(conn: Connection, project_id: int) -> list[dict[str, Any]]:
                 and_(
                     form_attachments.c.form_version_id.in_([r.form_version_id for r in current.values()]),
                     form_attachments.c.blob_sha256.is_(None),
+                    ~exists().where(
+                        datasets.c.project_id == project_id, form_attachments.c.name == datasets.c.name + ".csv"
+                    ),
                 )
             )
             .group_by(form_attachments.c.form_version_id)

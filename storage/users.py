@@ -61,6 +61,16 @@ def app_user_by_token(conn: Connection, token_sha256: str) -> Row | None:
     return conn.execute(_APP_USER_BY_TOKEN, {"token_sha256": token_sha256}).one_or_none()
 
 
+def replace_app_user_token(conn: Connection, app_user_id: int, token_sha256: str) -> bool:
+    """Swap the token of a live app user; ``False`` when there is none with that id."""
+    result = conn.execute(
+        update(app_users)
+        .where(app_users.c.id == app_user_id, app_users.c.token_sha256.is_not(None))
+        .values(token_sha256=token_sha256)
+    )
+    return result.rowcount == 1
+
+
 def revoke_app_user(conn: Connection, app_user_id: int) -> bool:
     """Forget the app user's token so its URL stops working; ``False`` when there is none to revoke."""
     result = conn.execute(
@@ -75,7 +85,13 @@ def list_app_users(conn: Connection, project_id: int) -> list[Row]:
     """``(id, display_name, created_at, revoked_at)`` of the project's app users, oldest first."""
     return list(
         conn.execute(
-            select(app_users.c.id, app_users.c.display_name, app_users.c.created_at, app_users.c.revoked_at)
+            select(
+                app_users.c.id,
+                app_users.c.display_name,
+                app_users.c.area_code,
+                app_users.c.created_at,
+                app_users.c.revoked_at,
+            )
             .where(app_users.c.project_id == project_id)
             .order_by(app_users.c.id)
         )

@@ -75,10 +75,18 @@ class CollectClient:
         )
         return {"Authorization": header}
 
-    def request(self, method: str, path_or_url: str, **kwargs) -> TestResponse:
+    def request(
+        self, method: str, path_or_url: str, *, headers: dict[str, str] | None = None, **kwargs
+    ) -> TestResponse:
         url = self.url(path_or_url)
+        extra = headers or {}
         for _ in range(3):
-            headers = {"X-OpenRosa-Version": "1.0", "User-Agent": USER_AGENT, **self._authorization(method, url)}
+            headers = {
+                "X-OpenRosa-Version": "1.0",
+                "User-Agent": USER_AGENT,
+                **extra,
+                **self._authorization(method, url),
+            }
             response = self.client.open(url, method=method, headers=headers, **kwargs)
             self.log.append((method, url, response.status_code))
             if response.status_code != 401 or self.username is None:

@@ -12,7 +12,9 @@ Nothing here may talk to anything but the test client and the local database: tw
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import ipaddress
 import random
 import re
@@ -506,3 +508,78 @@ def test_250_questions_soak_submission(app: Flask, settings: Settings, collect: 
     answers = {k: v for k, v in row.data.items() if k != "meta"}
     assert answers == {f"q{i}": str(v) for i, v in enumerate(values, start=1)}
     assert row.data["meta"]["instanceID"] == f"uuid:{instance_uuid}"
+
+
+# --- the entity forms of the corpus -------------------------------------------------------------------------
+
+ENTITIES_NS = "http://www.opendatakit.org/xforms/entities"
+
+
+def entity_csv(collect: CollectClient, form_id: str, name: str) -> list[dict[str, str]]:
+    """The entity list ``name`` as Collect downloads it for the form ``form_id``."""
+    entry = manifest_entries(collect, f"/forms/{form_id}/manifest")[name]
+    assert entry["type"] == "entityList"
+    response = collect.get(entry["downloadUrl"])
+    assert response.status_code == 200, response.data
+    return list(csv.DictReader(io.StringIO(response.data.decode("utf-8"))))
+
+
+def test_trees_registration_creates_the_trees_that_trees_follow_up_receives(
+    app: Flask, settings: Settings, collect: CollectClient
+) -> None:
+    follow_up = publish(app, settings, FORMS_DIR / "trees_follow_up.xlsx")  # before the list exists
+    assert follow_up.missing_media == ["trees.csv"]
+    publish(app, settings, FORMS_DIR / "trees_registration.xlsx")
+    tree = str(uuid.uuid4())
+    xml = (
+        f'<data xmlns:entities="{ENTITIES_NS}" id="trees_registration" version="2022110901">'
+        "<location>16.4419 102.8359 170.0 4.5</location><species>mora</species><circumference>120</circumference>"
+        f'<intake_notes/><meta><entity dataset="trees" create="1" id="{tree}"><label>120cm mora</label></entity>'
+        f"<instanceID>uuid:{uuid.uuid4()}</instanceID><instanceName>120cm mora</instanceName></meta></data>"
+    ).encode()
+
+    assert_created(collect.submit(xml))
+
+    assert entity_csv(collect, "trees_follow_up", "trees.csv") == [
+        {
+            "name": tree,
+            "label": "120cm mora",
+            "__version": "1",
+            "geometry": "16.4419 102.8359 170.0 4.5",
+            "species": "mora",
+            "circumference_cm": "120",
+        }
+    ]
+
+
+def test_entities_from_repeats_are_created_and_the_one_question_form_updates_one(
+    app: Flask, settings: Settings, collect: CollectClient
+) -> None:
+    publish(app, settings, FORMS_DIR / "create-or-update-entities-from-repeats.xml")
+    publish(app, settings, FORMS_DIR / "one-question-entity-update.xml")
+    shiv, kendall = str(uuid.uuid4()), str(uuid.uuid4())
+    people = "".join(
+        f"<people><action>create</action><person/><name>{name}</name><meta>"
+        f'<entity dataset="people" create="true" update="false" id="{entity_id}" baseVersion="{uuid.uuid4()}" '
+        f'trunkVersion="{uuid.uuid4()}" branchId="{uuid.uuid4()}"><label>{name}</label></entity></meta></people>'
+        for entity_id, name in ((shiv, "Shiv Roy"), (kendall, "Kendall Roy"))
+    )
+    created = (
+        f'<data id="create_or_update_entities_from_repeats" version="1">{people}'
+        f"<meta><instanceID>uuid:{uuid.uuid4()}</instanceID></meta></data>"
+    ).encode()
+    assert_created(collect.submit(created))
+
+    renamed = (
+        f'<data xmlns:entities="{ENTITIES_NS}" id="one_question_entity_update" version="1">'
+        f"<person>{kendall}</person><name>Kendall Logan Roy</name><meta><instanceID>uuid:{uuid.uuid4()}</instanceID>"
+        f'<instanceName/><entity dataset="people" update="true" id="{kendall}" baseVersion="1" trunkVersion="" '
+        'branchId=""><label>Kendall Logan Roy</label></entity></meta></data>'
+    ).encode()
+    assert_created(collect.submit(renamed))
+
+    rows = entity_csv(collect, "one_question_entity_update", "people.csv")
+    assert [(r["name"], r["label"], r["__version"], r["full_name"]) for r in rows] == [
+        (shiv, "Shiv Roy", "1", "Shiv Roy"),
+        (kendall, "Kendall Logan Roy", "2", "Kendall Logan Roy"),
+    ]

@@ -15,6 +15,7 @@ def xlsform(
     settings: Sequence[Sequence[Any]] | None = None,
     choices: Sequence[Sequence[Any]] | None = None,
     external_choices: Sequence[Sequence[Any]] | None = None,
+    entities: Sequence[Sequence[Any]] | None = None,
 ) -> bytes:
     """The bytes of an .xlsx XLSForm with these sheets."""
     book = openpyxl.Workbook()
@@ -22,7 +23,12 @@ def xlsform(
     sheet.title = "survey"
     for row in survey:
         sheet.append(list(row))
-    for name, rows in (("choices", choices), ("settings", settings), ("external_choices", external_choices)):
+    for name, rows in (
+        ("choices", choices),
+        ("settings", settings),
+        ("external_choices", external_choices),
+        ("entities", entities),
+    ):
         if rows:
             extra = book.create_sheet(name)
             for row in rows:

@@ -19,9 +19,11 @@ from urllib.parse import urlsplit
 
 import openpyxl
 import pytest
+import zxingcpp
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
+from PIL import Image
 from pyxform.errors import PyXFormError
 from pyxform.xls2xform import convert
 
@@ -301,6 +303,75 @@ def test_appuser_revoke_of_an_unknown_app_user_fails_with_a_clear_message(data_d
 
     assert result.exit_code != 0
     assert "no active app user 999" in result.output
+
+
+def decode_qr_png(path: Path) -> dict:
+    """The Collect settings held by a QR code image, read with a QR reader (zxing-cpp)."""
+    (found,) = zxingcpp.read_barcodes(Image.open(path))
+    return json.loads(zlib.decompress(base64.b64decode(found.text)).decode("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def area_app_user(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path]:
+    """``appuser add … --area 4001 --out qr.png`` (amphoe Mueang Khon Kaen)."""
+    png = tmp_path_factory.mktemp("qr") / "qr.png"
+    return knn(data_dir, "appuser", "add", "นพต. เมืองขอนแก่น", "--area", "4001", "--out", str(png)), png
+
+
+def test_appuser_add_with_an_area_names_the_area(area_app_user: tuple[Result, Path]) -> None:
+    result, _ = area_app_user
+
+    assert result.exit_code == 0, result.output
+    assert "area 4001 อ.เมืองขอนแก่น จ.ขอนแก่น" in result.output
+
+
+def test_appuser_qr_png_configures_collect_for_a_working_form_list(
+    data_dir: Path, area_app_user: tuple[Result, Path]
+) -> None:
+    _, png = area_app_user
+
+    collect = decode_qr_png(png)
+
+    general = collect["general"]
+    assert re.fullmatch(r"http://[^/]+/v1/key/[A-Za-z0-9!$]{64}/projects/1", general["server_url"])
+    assert (general["app_language"], general["autosend"], general["delete_send"]) == ("th", "wifi_only", False)
+    assert collect["admin"] == {"change_server": False, "delete_after_send": False}
+    with served(data_dir) as client:
+        response = CollectClient(client, base=urlsplit(general["server_url"]).path).get("/formList")
+    assert response.status_code == 200
+
+
+def test_appuser_list_shows_the_area(data_dir: Path, area_app_user: tuple[Result, Path]) -> None:
+    assert re.search(r"นพต. เมืองขอนแก่น  area 4001  \(created", knn(data_dir, "appuser", "list").output)
+
+
+def test_appuser_add_refuses_an_unknown_area_code(data_dir: Path) -> None:
+    result = knn(data_dir, "appuser", "add", "ผิดพื้นที่", "--area", "4099")
+
+    assert result.exit_code != 0
+    assert "'4099' is not the code of a province" in result.output
+
+
+def test_appuser_qr_issues_a_new_link_and_the_old_one_stops_working(data_dir: Path, tmp_path: Path) -> None:
+    added = knn(data_dir, "appuser", "add", "โทรศัพท์เครื่องใหม่")
+    old = re.search(r"^ODK Collect server URL: (\S+)$", added.output, re.M).group(1)
+
+    reissued = knn(data_dir, "appuser", "qr", "โทรศัพท์เครื่องใหม่", "--out", str(tmp_path / "new.png"))
+
+    assert reissued.exit_code == 0, reissued.output
+    assert "the previous QR code no longer works" in reissued.output
+    new = decode_qr_png(tmp_path / "new.png")["general"]["server_url"]
+    assert new != old
+    with served(data_dir) as client:
+        assert CollectClient(client, base=urlsplit(new).path).get("/formList").status_code == 200
+        assert CollectClient(client, base=urlsplit(old).path).get("/formList").status_code == 403
+
+
+def test_appuser_qr_of_an_unknown_app_user_fails_with_a_clear_message(data_dir: Path) -> None:
+    result = knn(data_dir, "appuser", "qr", "ไม่มีคนนี้")
+
+    assert result.exit_code != 0
+    assert "no active app user called 'ไม่มีคนนี้'" in result.output
 
 
 def test_knn_data_dir_in_the_environment_is_used_when_no_data_dir_is_given(
