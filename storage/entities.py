@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, and_, func, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql
@@ -159,17 +158,6 @@ def record_problem(
     )
 
 
-def problems_of(conn: Connection, submission_version_id: int) -> list[Row]:
-    """``(dataset, entity_uuid, problem)`` recorded for a submission version, oldest first."""
-    return list(
-        conn.execute(
-            select(entity_problems.c.dataset, entity_problems.c.entity_uuid, entity_problems.c.problem)
-            .where(entity_problems.c.submission_version_id == submission_version_id)
-            .order_by(entity_problems.c.id)
-        )
-    )
-
-
 def _visible(dataset_id: int, area_code: str | None) -> ColumnElement[bool]:
     condition = entities.c.dataset_id == dataset_id
     if area_code:
@@ -225,11 +213,3 @@ def deleted_states(conn: Connection, dataset_id: int, uuids: Sequence[str]) -> l
             .order_by(entities.c.id)
         )
     )
-
-
-def entity_by_uuid(conn: Connection, dataset_id: int, entity_uuid: str) -> dict[str, Any] | None:
-    """The entity as a dict (columns of ``entities``), or ``None``."""
-    row = conn.execute(
-        select(entities).where(entities.c.dataset_id == dataset_id, entities.c.uuid == entity_uuid)
-    ).one_or_none()
-    return dict(row._mapping) if row is not None else None
