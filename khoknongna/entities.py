@@ -15,6 +15,9 @@ Rules (ODK entities spec 2022.1–2025.1; ODK Central's processing, PROTOCOL not
   entity is marked with a ``soft`` conflict, or ``hard`` when the properties it sets were changed since.
 * an edit of the submission that created an entity updates that entity instead of failing as a duplicate.
 
+An entity's ``geometry`` property (an ODK geo string, as the entities spec names it) is also kept as a
+PostGIS geometry: the ``plots`` view gives the plot register with its boundaries.
+
 An entity's *area* is its ``tambon`` code, else its ``amphoe`` code, else its ``province`` code (official
 codes, nested as prefixes): app users of an area see the entities of that area and those with no area.
 """
@@ -30,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from khoknongna.openrosa.entity import EntityBlock, read_entity_blocks
 from khoknongna.openrosa.xform import FormDefinition
+from khoknongna.spatial.odk_geo import parse_any_odk_geo
 from khoknongna.storage import entities as queries
 
 logger = logging.getLogger(__name__)
@@ -45,6 +49,14 @@ def area_code(properties: Mapping[str, str]) -> str | None:
         if value:
             return value
     return None
+
+
+def geometry_ewkt(properties: Mapping[str, str]) -> str | None:
+    """The entity's ``geometry`` property (an ODK geo string) as EWKT, or ``None`` when absent or invalid
+    (the text stays in the properties either way)."""
+    value = (properties.get("geometry") or "").strip()
+    parsed = parse_any_odk_geo(value) if value else None
+    return parsed.geometry.ewkt() if parsed is not None and parsed.geometry is not None else None
 
 
 def declare_datasets(conn: Connection, project_id: int, definition: FormDefinition) -> list[str]:
@@ -103,7 +115,14 @@ def _apply(conn: Connection, dataset_id: int, block: EntityBlock, submission_id:
         if not block.label:
             raise _Skip("a new entity needs a label")
         queries.insert_entity(
-            conn, dataset_id, block.uuid, block.label, block.properties, area_code(block.properties), version_id
+            conn,
+            dataset_id,
+            block.uuid,
+            block.label,
+            block.properties,
+            area_code(block.properties),
+            geometry_ewkt(block.properties),
+            version_id,
         )
         return
     if not block.update and existing.created_by != submission_id:
@@ -119,6 +138,7 @@ def _apply(conn: Connection, dataset_id: int, block: EntityBlock, submission_id:
         label=block.label or existing.label,
         properties=properties,
         area_code=area_code(properties),
+        geometry_ewkt=geometry_ewkt(properties),
         base_version=block.base_version if block.update else None,
         conflict=conflict or existing.conflict,
         submission_version_id=version_id,

@@ -97,3 +97,16 @@ def parse_odk_geo(geo_type: str, text: str) -> GeoParseResult:
         if vertices[0][:2] != vertices[-1][:2]:
             return GeoParseResult(None, "a geoshape must end at its first point (the ring is not closed)")
     return GeoParseResult(OdkGeometry(geo_type, tuple(vertices)), None)
+
+
+def parse_any_odk_geo(text: str) -> GeoParseResult:
+    """Parse a geo string whose ODK type is not known, as an entity's ``geometry`` property is.
+
+    One point is a geopoint; a closed ring of at least 4 points a geoshape; anything else a geotrace.
+    Source: ODK entities, where the ``geometry`` property holds whichever geo value the form saved to it.
+    """
+    pieces = [p for p in text.strip().split(";") if p.strip()]
+    if len(pieces) == 1:
+        return parse_odk_geo("geopoint", text)
+    closed = len(pieces) >= 4 and pieces[0].split()[:2] == pieces[-1].split()[:2]
+    return parse_odk_geo("geoshape" if closed else "geotrace", text)

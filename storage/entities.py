@@ -66,6 +66,10 @@ def entity_for_update(conn: Connection, dataset_id: int, entity_uuid: str) -> Ro
     ).one_or_none()
 
 
+def _geometry(ewkt: str | None) -> ColumnElement | None:
+    return func.ST_GeomFromEWKT(ewkt) if ewkt else None
+
+
 def insert_entity(
     conn: Connection,
     dataset_id: int,
@@ -73,6 +77,7 @@ def insert_entity(
     label: str,
     properties: dict[str, str],
     area_code: str | None,
+    geometry_ewkt: str | None,
     submission_version_id: int | None,
 ) -> int:
     """Create an entity at version 1 (and its first version row); returns its id."""
@@ -85,6 +90,7 @@ def insert_entity(
             version=1,
             properties=properties,
             area_code=area_code,
+            geometry=_geometry(geometry_ewkt),
         )
         .returning(entities.c.id)
     ).scalar_one()
@@ -108,6 +114,7 @@ def update_entity(
     label: str,
     properties: dict[str, str],
     area_code: str | None,
+    geometry_ewkt: str | None,
     base_version: int | None,
     conflict: str | None,
     submission_version_id: int | None,
@@ -121,6 +128,7 @@ def update_entity(
             label=label,
             properties=properties,
             area_code=area_code,
+            geometry=_geometry(geometry_ewkt),
             conflict=conflict,
             change_seq=entity_changes.next_value(),
             updated_at=func.now(),

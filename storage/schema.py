@@ -241,9 +241,16 @@ entities = Table(
     _created_at(),
     Column("updated_at", DateTime(timezone=True), nullable=True),
     Column("deleted_at", DateTime(timezone=True), nullable=True),
+    Column(
+        "geometry",
+        Geometry("GEOMETRYZM", srid=4326, spatial_index=False),
+        nullable=True,
+        comment="the 'geometry' property as a geometry (x lon, y lat, z altitude m, m accuracy m); NULL without one",
+    ),
     UniqueConstraint("dataset_id", "uuid"),
     CheckConstraint("conflict IN ('soft', 'hard')", name="conflict"),
     Index("ix_entities_dataset_id_area_code", "dataset_id", "area_code"),
+    Index("ix_entities_geometry", "geometry", postgresql_using="gist"),
 )
 
 entity_versions = Table(

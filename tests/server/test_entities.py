@@ -369,3 +369,63 @@ def test_an_entity_list_is_never_reported_as_missing_media(forms, db: Engine) ->
         summaries = {s["xml_form_id"]: s for s in form_summaries(conn, 1)}
 
     assert summaries["site_update"]["missing_media"] == ""
+
+
+# --- geometry and the plot register -------------------------------------------------------------------------
+
+PLOT_REGISTER = xlsform(
+    [
+        ["type", "name", "label", "save_to"],
+        ["text", "owner", "Owner", "owner_name"],
+        ["geoshape", "boundary", "Boundary", "geometry"],
+    ],
+    settings=[["form_id", "version"], ["mini_plot_survey", "1"]],
+    entities=[["list_name", "label"], ["plots", "${owner}"]],
+)
+SQUARE = (
+    "16.44 102.83 160 3.5;16.44036 102.83 161 4;16.44036 102.83037 160 4;16.44 102.83037 159 3;16.44 102.83 160 3.5"
+)
+
+
+def test_a_plot_register_entity_is_in_the_plots_view_with_its_boundary_and_accuracies(
+    app: Flask, settings: Settings, collect: CollectClient, db: Engine
+) -> None:
+    publish(app, settings, "mini_plot_survey.xlsx", PLOT_REGISTER)
+    plot = str(uuid.uuid4())
+    submit(
+        collect,
+        (
+            f'<data id="mini_plot_survey" version="1"><owner>นายสมชาย</owner><boundary>{SQUARE}</boundary>'
+            f'<meta><instanceID>uuid:{uuid.uuid4()}</instanceID><entity dataset="plots" create="1" id="{plot}">'
+            "<label>นายสมชาย</label></entity></meta></data>"
+        ).encode(),
+    )
+
+    with db.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT uuid, label, ST_GeometryType(boundary) AS kind, ST_NPoints(boundary) AS points,"
+                " ST_M(ST_PointN(ST_ExteriorRing(boundary), 2)) AS accuracy,"
+                " ST_Area(boundary::geography) AS m2 FROM plots"
+            )
+        ).one()
+    assert (row.uuid, row.label, row.kind, row.points, row.accuracy) == (plot, "นายสมชาย", "ST_Polygon", 5, 4.0)
+    assert 1_400 < row.m2 < 1_700  # about 40 m × 40 m, one rai
+
+
+def test_an_entity_with_an_invalid_geometry_property_keeps_the_text_and_no_geometry(
+    app: Flask, settings: Settings, collect: CollectClient, db: Engine
+) -> None:
+    publish(app, settings, "mini_plot_survey.xlsx", PLOT_REGISTER)
+    submit(
+        collect,
+        (
+            '<data id="mini_plot_survey" version="1"><owner>ก</owner><boundary>ข้างสระน้ำ</boundary>'
+            f'<meta><instanceID>uuid:{uuid.uuid4()}</instanceID><entity dataset="plots" create="1" '
+            f'id="{uuid.uuid4()}"><label>ก</label></entity></meta></data>'
+        ).encode(),
+    )
+
+    with db.connect() as conn:
+        row = conn.execute(text("SELECT properties->>'geometry' AS text, geometry FROM entities")).one()
+    assert (row.text, row.geometry) == ("ข้างสระน้ำ", None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from khoknongna.spatial.odk_geo import GeoParseResult, OdkGeometry, parse_odk_geo
+from khoknongna.spatial.odk_geo import GeoParseResult, OdkGeometry, parse_any_odk_geo, parse_odk_geo
 
 # A small plot near Khon Kaen: four corners, the first repeated to close the ring.
 RING = "16.40 102.80 150 5;16.40 102.81 151 5;16.41 102.81 152 5;16.41 102.80 153 5;16.40 102.80 150 5"
@@ -196,3 +196,23 @@ def test_bad_input_gives_a_result_never_an_exception():
 def test_unknown_geo_type_raises_value_error():
     with pytest.raises(ValueError, match="unknown ODK geo type 'geopolygon'"):
         parse_odk_geo("geopolygon", "16.4 102.8")
+
+
+@pytest.mark.parametrize(
+    ("text", "geo_type"),
+    [
+        ("16.44 102.83 170 4.5", "geopoint"),
+        ("16.44 102.83 0 3;16.45 102.84 0 3", "geotrace"),
+        ("16.44 102.83 0 3;16.45 102.83 0 3;16.45 102.84 0 3;16.44 102.83 0 3", "geoshape"),
+        ("16.44 102.83 0 3;16.45 102.83 0 3;16.45 102.84 0 3;16.46 102.84 0 3", "geotrace"),
+    ],
+)
+def test_a_geo_string_of_unknown_type_is_read_by_its_shape(text: str, geo_type: str) -> None:
+    parsed = parse_any_odk_geo(text)
+
+    assert parsed.problem is None
+    assert parsed.geometry.geo_type == geo_type
+
+
+def test_a_geo_string_of_unknown_type_that_is_not_one_gives_a_problem() -> None:
+    assert parse_any_odk_geo("somewhere near the pond").problem
