@@ -1,0 +1,176 @@
+"""khoknongna.spatial.overlaps: overlap of two plots, pure and through PostGIS with the GiST index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pytest
+from shapely import Polygon
+from sqlalchemy import Engine, text
+
+from khoknongna.spatial.overlaps import (
+    OVERLAPS_FOR_PLOT_SQL,
+    overlap_between,
+    overlap_scan,
+    overlaps_check,
+    overlaps_for_plot,
+)
+from tests.spatial.shapes import polygon, rect, ring
+
+A = rect(0, 0, 40, 40)
+B = rect(20, 0, 40, 40)  # 20 m east of A: they share a 20 m x 40 m strip, 800 m², half of each
+TOUCHING = rect(40, 0, 40, 40)  # shares A's east side, no area
+SLIVER = rect(-39.5, 0, 40, 40)  # west of A, 0.5 m into it along 40 m: 20 m², a GPS disagreement on a bund
+BOWTIE = ring([(100, 0), (140, 40), (140, 0), (100, 40)])
+
+
+def test_squares_offset_by_20_m_overlap_800_m2_half_of_each() -> None:
+    o = overlap_between(polygon(A), polygon(B))
+    assert o.overlap_m2 == pytest.approx(800, rel=0.001)
+    assert o.share_a == pytest.approx(0.5, abs=0.001)
+    assert o.share_b == pytest.approx(0.5, abs=0.001)
+    assert not o.ignored
+
+
+def test_touching_squares_do_not_overlap() -> None:
+    o = overlap_between(polygon(A), polygon(TOUCHING))
+    assert o.overlap_m2 == pytest.approx(0, abs=0.01)
+    assert o.ignored_because == "area"
+
+
+def test_thin_sliver_along_a_shared_bund_is_ignored() -> None:
+    o = overlap_between(polygon(A), polygon(SLIVER))
+    assert o.overlap_m2 == pytest.approx(20, rel=0.01)
+    assert o.ignored_because == "width"
+
+
+def test_overlap_of_a_large_plot_with_a_crumb_of_it_is_ignored_below_one_percent() -> None:
+    big = rect(0, 0, 155, 155)  # 15 rai
+    neighbour = rect(150, 0, 40, 40)  # 5 m x 40 m = 200 m² inside: 12.5 % of the neighbour, so reported
+    assert not overlap_between(polygon(big), polygon(neighbour)).ignored
+
+
+def test_overlaps_check_names_the_other_plot_and_its_share() -> None:
+    o = overlap_between(polygon(A), polygon(B), plot_a=7, plot_b=9)
+    result = overlaps_check(9, [o])
+    assert result.status == "overlaps"
+    assert result.findings[0].numbers["other_plot"] == 7
+    assert result.numbers["total_overlap_m2"] == pytest.approx(800, rel=0.001)
+    assert "ทับแปลง 7 800 ตร.ม." in result.message_th
+
+
+def test_overlaps_check_without_overlaps_is_ok() -> None:
+    o = overlap_between(polygon(A), polygon(TOUCHING), plot_a=1, plot_b=2)
+    assert overlaps_check(1, [o]).status == "ok"
+
+
+# --- PostGIS ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def plots(db: Engine) -> Iterator[Engine]:
+    """A ``plots`` table as the plot register will have it (entity_id, project_id, boundary + GiST), empty.
+
+    Created for the test and dropped after, unless the schema already has one (then it is only emptied)."""
+    with db.begin() as conn:
+        exists = conn.execute(text("SELECT to_regclass('plots') IS NOT NULL")).scalar_one()
+        if exists:
+            conn.execute(text("TRUNCATE plots CASCADE"))
+        else:
+            conn.execute(
+                text(
+                    "CREATE TABLE plots (entity_id bigint PRIMARY KEY, project_id integer NOT NULL, "
+                    "boundary geometry(Polygon, 4326) NOT NULL)"
+                )
+            )
+            conn.execute(text("CREATE INDEX plots_boundary_gist ON plots USING gist (boundary)"))
+    yield db
+    if not exists:
+        with db.begin() as conn:
+            conn.execute(text("DROP TABLE plots"))
+
+
+def add(engine: Engine, entity_id: int, coords: Sequence[tuple[float, float]], project_id: int = 1) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO plots (entity_id, project_id, boundary)"
+                " VALUES (:id, :project, ST_GeomFromText(:wkt, 4326))"
+            ),
+            {"id": entity_id, "project": project_id, "wkt": Polygon(coords).wkt},
+        )
+
+
+def test_overlaps_for_plot_finds_the_800_m2_overlap_in_postgis(plots: Engine) -> None:
+    add(plots, 1, A)
+    add(plots, 2, B)
+    with plots.connect() as conn:
+        found = overlaps_for_plot(conn, 1)
+    assert [(o.plot_a, o.plot_b) for o in found] == [(1, 2)]
+    assert found[0].overlap_m2 == pytest.approx(800, rel=0.001)
+    assert found[0].share_a == pytest.approx(0.5, abs=0.001)
+    assert found[0].share_b == pytest.approx(0.5, abs=0.001)
+
+
+def test_overlap_scan_reports_each_pair_once_and_ignores_touching_and_slivers(plots: Engine) -> None:
+    add(plots, 1, A)
+    add(plots, 2, B)
+    add(plots, 3, TOUCHING)  # touches B's inside: overlaps B by 20 m x 40 m as well
+    add(plots, 4, SLIVER)
+    with plots.connect() as conn:
+        found = overlap_scan(conn)
+        with_ignored = overlap_scan(conn, include_ignored=True)
+    assert [(o.plot_a, o.plot_b) for o in found] == [(1, 2), (2, 3)]
+    assert [(o.plot_a, o.plot_b, o.ignored_because) for o in with_ignored if o.ignored] == [(1, 4, "width")]
+
+
+def test_postgis_and_shapely_agree_on_the_overlap_area(plots: Engine) -> None:
+    add(plots, 1, A)
+    add(plots, 2, B)
+    with plots.connect() as conn:
+        (db_overlap,) = overlap_scan(conn)
+    assert db_overlap.overlap_m2 == pytest.approx(overlap_between(polygon(A), polygon(B)).overlap_m2, rel=1e-4)
+
+
+def test_overlap_scan_survives_a_bowtie_plot(plots: Engine) -> None:
+    add(plots, 1, A)
+    add(plots, 2, B)
+    add(plots, 5, BOWTIE)
+    add(plots, 6, rect(100, 0, 40, 40))
+    with plots.connect() as conn:
+        found = overlap_scan(conn)
+    assert [(o.plot_a, o.plot_b) for o in found] == [(1, 2), (5, 6)]
+    assert found[1].overlap_m2 == pytest.approx(800, rel=0.01)
+
+
+def test_plots_of_different_projects_are_not_compared(plots: Engine) -> None:
+    add(plots, 1, A, project_id=1)
+    add(plots, 2, B, project_id=2)
+    with plots.connect() as conn:
+        assert overlap_scan(conn) == []
+        assert overlaps_for_plot(conn, 1) == []
+
+
+def test_overlap_scan_of_one_project(plots: Engine) -> None:
+    add(plots, 1, A, project_id=1)
+    add(plots, 2, B, project_id=1)
+    add(plots, 3, A, project_id=2)
+    add(plots, 4, B, project_id=2)
+    with plots.connect() as conn:
+        assert [(o.plot_a, o.plot_b) for o in overlap_scan(conn, project_id=2)] == [(3, 4)]
+
+
+def test_overlaps_for_plot_uses_the_gist_index(plots: Engine) -> None:
+    with plots.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO plots SELECT g, 1,"
+                " ST_MakeEnvelope(100 + g * 0.001, 15, 100.0004 + g * 0.001, 15.0004, 4326)"
+                " FROM generate_series(1, 2000) g"
+            )
+        )
+        conn.execute(text("ANALYZE plots"))
+        plan = conn.execute(
+            text("EXPLAIN " + OVERLAPS_FOR_PLOT_SQL.text), {"entity_id": 5, "min_area_m2": 10.0}
+        ).scalars()
+        assert "plots_boundary_gist" in "\n".join(plan)
