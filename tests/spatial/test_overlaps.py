@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from shapely import Polygon
@@ -68,34 +68,23 @@ def test_overlaps_check_without_overlaps_is_ok() -> None:
 
 
 @pytest.fixture
-def plots(db: Engine) -> Iterator[Engine]:
-    """A ``plots`` table as the plot register will have it (entity_id, project_id, boundary + GiST), empty.
-
-    Created for the test and dropped after, unless the schema already has one (then it is only emptied)."""
+def plots(db: Engine) -> Engine:
+    """The plot register, empty: the ``plots`` view over the entities of list ``plots``, in projects 1 and 2."""
     with db.begin() as conn:
-        exists = conn.execute(text("SELECT to_regclass('plots') IS NOT NULL")).scalar_one()
-        if exists:
-            conn.execute(text("TRUNCATE plots CASCADE"))
-        else:
-            conn.execute(
-                text(
-                    "CREATE TABLE plots (entity_id bigint PRIMARY KEY, project_id integer NOT NULL, "
-                    "boundary geometry(Polygon, 4326) NOT NULL)"
-                )
-            )
-            conn.execute(text("CREATE INDEX plots_boundary_gist ON plots USING gist (boundary)"))
-    yield db
-    if not exists:
-        with db.begin() as conn:
-            conn.execute(text("DROP TABLE plots"))
+        conn.execute(text("INSERT INTO projects (id, name) OVERRIDING SYSTEM VALUE VALUES (2, 'อีกโครงการ')"))
+        conn.execute(text("INSERT INTO datasets (project_id, name) VALUES (1, 'plots'), (2, 'plots')"))
+    return db
 
 
 def add(engine: Engine, entity_id: int, coords: Sequence[tuple[float, float]], project_id: int = 1) -> None:
+    """Register a plot with this boundary as entity ``entity_id`` of the project's list ``plots``."""
     with engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO plots (entity_id, project_id, boundary)"
-                " VALUES (:id, :project, ST_GeomFromText(:wkt, 4326))"
+                "INSERT INTO entities (id, dataset_id, uuid, label, version, geometry) OVERRIDING SYSTEM VALUE"
+                " SELECT :id, d.id, gen_random_uuid()::text, 'plot ' || :id, 1,"
+                "        ST_Force4D(ST_GeomFromText(:wkt, 4326))"
+                " FROM datasets d WHERE d.project_id = :project AND d.name = 'plots'"
             ),
             {"id": entity_id, "project": project_id, "wkt": Polygon(coords).wkt},
         )
@@ -164,13 +153,14 @@ def test_overlaps_for_plot_uses_the_gist_index(plots: Engine) -> None:
     with plots.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO plots SELECT g, 1,"
-                " ST_MakeEnvelope(100 + g * 0.001, 15, 100.0004 + g * 0.001, 15.0004, 4326)"
-                " FROM generate_series(1, 2000) g"
+                "INSERT INTO entities (id, dataset_id, uuid, label, version, geometry) OVERRIDING SYSTEM VALUE"
+                " SELECT g, d.id, gen_random_uuid()::text, 'plot', 1,"
+                "        ST_Force4D(ST_MakeEnvelope(100 + g * 0.001, 15, 100.0004 + g * 0.001, 15.0004, 4326))"
+                " FROM generate_series(1, 2000) g, datasets d WHERE d.project_id = 1"
             )
         )
-        conn.execute(text("ANALYZE plots"))
+        conn.execute(text("ANALYZE entities"))
         plan = conn.execute(
             text("EXPLAIN " + OVERLAPS_FOR_PLOT_SQL.text), {"entity_id": 5, "min_area_m2": 10.0}
         ).scalars()
-        assert "plots_boundary_gist" in "\n".join(plan)
+        assert "ix_entities_geometry" in "\n".join(plan)
