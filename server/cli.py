@@ -303,6 +303,18 @@ def forms_publish(
         click.echo(f"warning: {warning}", err=True)
 
 
+@forms.command("publish-bundled")
+@_data_dir_option
+def forms_publish_bundled(data_dir: Path) -> None:
+    """Publish the Khok Nong Na forms shipped with the server where new or changed (serve does this at start)."""
+    settings = _settings(data_dir)
+    with _database(settings) as (_, engine, blobs):
+        try:
+            publish_bundled_forms(engine, _ready(blobs), settings, progress=click.echo)
+        except Problem as exc:
+            raise click.ClickException(f"a bundled form could not be published: {exc.message_en}") from None
+
+
 @forms.command("list")
 @click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
 @_data_dir_option
