@@ -47,6 +47,7 @@ from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
 from minio.error import MinioException
 from minio.helpers import MIN_PART_SIZE, get_part_info
+from pydantic import SecretStr
 from urllib3.util import Retry, Timeout
 
 from khoknongna.storage.blobs import (
@@ -258,7 +259,9 @@ class S3BlobStore(BlobStore):
     def from_settings(cls, settings: Settings, url: str) -> S3BlobStore:
         """The store named by ``url`` with the credentials of ``settings`` (no request is made)."""
         location = parse_s3_url(url)
-        secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
+        secret = settings.s3_secret_key
+        if isinstance(secret, SecretStr):
+            secret = secret.get_secret_value()
         if bool(settings.s3_access_key) != bool(secret):
             raise ValueError("set both KNN_S3_ACCESS_KEY and KNN_S3_SECRET_KEY, or neither")
 
