@@ -58,6 +58,20 @@ Run the server the way it runs in production, e.g. ``khoknongna serve`` or a dir
 ``gunicorn`` line (both documented in the project README), and set ``-c`` at least to the
 number of gunicorn workers x threads. Note that gunicorn's ``sync`` worker closes the connection
 after every response; the ``connections`` line of the report shows whether keep-alive was used.
+
+Comparing blob stores (``--blob-url``)
+--------------------------------------
+With ``--blob-url`` instead of ``--server`` the benchmark starts its own server, so that the same
+workload runs against each blob store: ``khoknongna serve`` on 127.0.0.1 with a fresh data folder
+(its own private PostGIS cluster), the store given by ``KNN_BLOB_URL``, and a collector account.
+``--blob-url local`` keeps the blobs in the local folder; ``--blob-url moto`` starts moto's S3
+server (``moto_server``, from the test extra) as a separate process and uses a bucket in it; any
+``s3://bucket?endpoint=host:port&secure=false`` URL uses that store, with the credentials of
+``KNN_S3_ACCESS_KEY``/``KNN_S3_SECRET_KEY``. ``--serve-args`` adds options to ``serve`` (e.g.
+``"--worker-class sync --workers 4"``). Everything is stopped and removed at the end::
+
+    python bench/ingest.py --blob-url local -n 1500 -c 4 --photo-kb 500
+    python bench/ingest.py --blob-url moto  -n 1500 -c 4 --photo-kb 500
 """
 
 from __future__ import annotations
@@ -71,19 +85,27 @@ import math
 import os
 import random
 import re
+import shlex
+import shutil
+import signal
 import socket
 import ssl
 import string
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO, NamedTuple
+from urllib.error import URLError
 from urllib.parse import SplitResult, quote, urlsplit
+from urllib.request import urlopen
 from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
@@ -904,9 +926,93 @@ def print_text(s: dict[str, object]) -> None:
     print(f"client CPU   {s['client_cpu_s']:.2f} s ({s['client_cpu_us_per_submission']:.0f} us per submission)")
 
 
+# --------------------------------------------------------------------------- a server of our own
+
+
+BENCH_USER, BENCH_PASSWORD = "bench", "bench-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float, process: subprocess.Popen) -> None:
+    """Until ``url`` answers 200 (the server's /healthz); exits if the process dies or time runs out."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"{process.args[0]} exited with status {process.returncode}")
+        try:
+            with urlopen(url, timeout=5) as reply:  # noqa: S310 - our own http://127.0.0.1 URL
+                if reply.status == 200:
+                    return
+        except (URLError, OSError):
+            pass
+        time.sleep(0.3)
+    sys.exit(f"{url} did not answer within {seconds:.0f} s")
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGINT) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def own_server(blob_url: str, serve_args: str) -> Iterator[str]:
+    """``khoknongna serve`` on a fresh data folder with the blob store ``blob_url``; yields its URL."""
+    bindir = os.path.dirname(sys.executable)
+    data_dir = tempfile.mkdtemp(prefix="knn-bench-")
+    os.chmod(data_dir, 0o755)  # noqa: S103 - the private cluster runs as the postgres user when we are root
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KNN_") or k.startswith("KNN_S3_")}
+    env["KNN_DATA_DIR"] = data_dir
+    moto = None
+    try:
+        if blob_url == "moto":
+            port = free_port()
+            moto = subprocess.Popen(
+                [os.path.join(bindir, "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            wait_for(f"http://127.0.0.1:{port}/moto-api/", 30, moto)
+            blob_url = f"s3://bench?endpoint=127.0.0.1:{port}&secure=false&region=us-east-1"
+            env.update(KNN_S3_ACCESS_KEY="bench", KNN_S3_SECRET_KEY="bench-secret")  # noqa: S106 - moto takes any
+        if blob_url != "local":
+            env["KNN_BLOB_URL"] = blob_url
+        knn = os.path.join(bindir, "khoknongna")
+        subprocess.run(
+            [knn, "user", "add", BENCH_USER, "--password", BENCH_PASSWORD], env=env, check=True, capture_output=True
+        )
+        port = free_port()
+        command = [knn, "serve", "--host", "127.0.0.1", "--port", str(port), *shlex.split(serve_args)]
+        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_for(f"http://127.0.0.1:{port}/healthz", 180, server)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop(server)
+    finally:
+        if moto is not None:
+            stop(moto, signal.SIGTERM)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Benchmark ODK Collect-style submission ingest.")
-    p.add_argument("--server", required=True, help="server URL as typed into Collect")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--server", help="server URL as typed into Collect")
+    target.add_argument(
+        "--blob-url",
+        help="start a server of our own with this blob store: local, moto, or s3://bucket?endpoint=…",
+    )
+    p.add_argument("--serve-args", default="", help="extra options for 'khoknongna serve' with --blob-url")
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--form", help="formID (default plot_survey, else the first form)")
@@ -925,6 +1031,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.blob_url:
+        with own_server(args.blob_url, args.serve_args) as url:
+            args.server, args.user, args.password = url, BENCH_USER, BENCH_PASSWORD
+            return bench(args)
+    return bench(args)
+
+
+def bench(args: argparse.Namespace) -> int:
     server = urlsplit(args.server.rstrip("/"))
     if server.scheme not in ("http", "https") or not server.netloc:
         sys.exit(f"--server must be an http(s) URL, got {args.server!r}")
@@ -955,6 +1069,7 @@ def main(argv: list[str] | None = None) -> int:
     for device in devices:
         device.client.close()
     report = summary(args, entry, sub, result)
+    report["blob_url"] = args.blob_url
     if args.json:
         print(json.dumps(report))
     else:

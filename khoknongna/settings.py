@@ -10,7 +10,7 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -26,6 +26,13 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL of an existing PostGIS database; unset = private cluster in data_dir/pg."
     )
     blob_dir: Path | None = Field(None, description="Folder of the local blob store; unset = data_dir/blobs.")
+    blob_url: str | None = Field(
+        None,
+        description="Where blobs (photos, forms) are kept: unset = the local folder blob_dir; "
+        "s3://bucket[/prefix]?endpoint=host:port&secure=false[&region=…] = an S3-compatible store (MinIO).",
+    )
+    s3_access_key: str | None = Field(None, description="Access key of the S3 store (never put it in the URL).")
+    s3_secret_key: SecretStr | None = Field(None, description="Secret key of the S3 store.")
     secret_key: str | None = Field(
         None, description="Key that signs Digest nonces; unset = a random key kept in data_dir/secret_key."
     )
@@ -55,10 +62,24 @@ class Settings(BaseSettings):
         0, description="Number of reverse proxies whose X-Forwarded-Proto/Host headers are trusted."
     )
 
+    @field_validator("blob_url")
+    @classmethod
+    def _blob_url_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith("s3://"):
+            raise ValueError("KNN_BLOB_URL must start with s3:// (leave it unset for the local folder)")
+        if value and "@" in value.split("?")[0]:
+            raise ValueError("KNN_BLOB_URL must not hold credentials; use KNN_S3_ACCESS_KEY and KNN_S3_SECRET_KEY")
+        return value or None
+
     @property
     def blobs_path(self) -> Path:
         """Folder of the local blob store."""
         return self.blob_dir if self.blob_dir is not None else self.data_dir / "blobs"
+
+    @property
+    def staging_path(self) -> Path:
+        """Folder where uploads to an S3 store are staged (on local disk) before they are sent."""
+        return self.data_dir / "staging"
 
     @property
     def pg_path(self) -> Path:

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from khoknongna.problems import TOO_LARGE, Problem
-from khoknongna.server import openrosa, openrosa_xml
+from khoknongna.server import health, openrosa, openrosa_xml
 from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_headers
 from khoknongna.server.context import Services, close_db
 from khoknongna.settings import Settings, secret_key
@@ -41,6 +41,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
     for name, prefix in openrosa.PREFIXES:
         app.register_blueprint(openrosa.bp, name=name, url_prefix=prefix)
     app.add_url_rule("/", "index", _index)
+    app.add_url_rule("/healthz", "healthz", health.healthz, methods=["GET"])
     app.register_error_handler(Problem, _problem_response)
     app.register_error_handler(HTTPException, _http_error_response)
     app.teardown_appcontext(close_db)

@@ -1,4 +1,4 @@
-"""The ``khoknongna`` command: serve, users and app users, forms, database.
+"""The ``khoknongna`` command: serve, users and app users, forms, database, blob store.
 
 Every command takes ``--data-dir`` (environment ``KNN_DATA_DIR``, default ``./var``). Without
 ``KNN_DATABASE_URL`` the commands work on the private PostGIS cluster of that folder, starting it if
@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ from khoknongna.server import serve as serving
 from khoknongna.settings import Settings
 from khoknongna.storage import forms as form_queries
 from khoknongna.storage import users as user_queries
-from khoknongna.storage.blobs import BlobStore, open_blob_store
+from khoknongna.storage.blob_references import referenced_blobs
+from khoknongna.storage.blobs import BlobStore, BlobStoreError, maintenance, open_blob_store
 from khoknongna.storage.db import database_url, make_engine
 from khoknongna.storage.embedded import EmbeddedPostgresError
 from khoknongna.storage.migrations import current_revision, upgrade
@@ -51,6 +53,22 @@ def _settings(data_dir: Path) -> Settings:
         raise click.ClickException(f"bad KNN_* setting: {exc}") from None
 
 
+def _blob_store(settings: Settings, url: str | None = None) -> BlobStore:
+    try:
+        return open_blob_store(settings, url)
+    except ValueError as exc:
+        raise click.ClickException(f"bad blob store URL: {exc}") from None
+
+
+def _ready(store: BlobStore) -> BlobStore:
+    """``store`` after ``prepare()`` (bucket created if missing)."""
+    try:
+        store.prepare()
+    except BlobStoreError as exc:
+        raise click.ClickException(f"blob store {store.describe()}: {exc}") from None
+    return store
+
+
 @contextmanager
 def _database(settings: Settings) -> Iterator[tuple[str, Engine, BlobStore]]:
     """The database (migrated, with project 1) and the blob store, for the duration of a command."""
@@ -61,7 +79,7 @@ def _database(settings: Settings) -> Iterator[tuple[str, Engine, BlobStore]]:
                 upgrade(engine)
                 with engine.begin() as conn:
                     ensure_default_project(conn, settings.default_project_name)
-                yield url, engine, open_blob_store(settings)
+                yield url, engine, _blob_store(settings)
             finally:
                 engine.dispose()
     except EmbeddedPostgresError as exc:
@@ -117,7 +135,7 @@ def serve(
     with _database(settings) as (url, engine, blobs):
         where = "KNN_DATABASE_URL" if settings.database_url else f"private PostGIS in {settings.pg_path}"
         click.echo(f"database ready ({where})")
-        click.echo(f"blobs in {settings.blobs_path}")
+        click.echo(f"blobs in {_ready(blobs).describe()}")
         if create_admin:
             _create_first_admin(engine, settings, create_admin)
         if settings.publish_bundled_forms:
@@ -332,6 +350,18 @@ def forms_publish(
         click.echo(f"warning: {warning}", err=True)
 
 
+@forms.command("publish-bundled")
+@_data_dir_option
+def forms_publish_bundled(data_dir: Path) -> None:
+    """Publish the Khok Nong Na forms shipped with the server where new or changed (serve does this at start)."""
+    settings = _settings(data_dir)
+    with _database(settings) as (_, engine, blobs):
+        try:
+            publish_bundled_forms(engine, _ready(blobs), settings, progress=click.echo)
+        except Problem as exc:
+            raise click.ClickException(f"a bundled form could not be published: {exc.message_en}") from None
+
+
 @forms.command("list")
 @click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
 @_data_dir_option
@@ -362,8 +392,108 @@ def db() -> None:
 def db_upgrade(data_dir: Path) -> None:
     """Apply any pending migrations (every command also does this first)."""
     settings = _settings(data_dir)
-    with _database(settings) as (_, engine, _blobs):
+    with _database(settings) as (_, engine, blobs):
         click.echo(f"database is at revision {current_revision(engine)}")
+        click.echo(f"blobs in {_ready(blobs).describe()}")
+
+
+@main.group()
+def blobs() -> None:
+    """The blob store (photos, forms, media): verify it, clean it, move it to S3."""
+
+
+def _progress(length: int, label: str):  # type: ignore[no-untyped-def]
+    return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=False, show_percent=True)
+
+
+@blobs.command("verify")
+@click.option("--quick", is_flag=True, help="Check presence and recorded sizes only, without reading every blob.")
+@_data_dir_option
+def blobs_verify(quick: bool, data_dir: Path) -> None:
+    """Check every blob the database refers to: present, and with its SHA-256. Exit status 1 if any is not."""
+    settings = _settings(data_dir)
+    with _database(settings) as (_, engine, store):
+        with engine.connect() as conn:
+            refs = referenced_blobs(conn)
+        try:
+            with _progress(len(refs), "verifying") as bar:
+                report = maintenance.verify(store, refs, quick=quick, advance=bar.update)
+        except BlobStoreError as exc:
+            raise click.ClickException(f"blob store {store.describe()}: {exc}") from None
+    for sha256, ref in report.missing:
+        click.echo(f"missing  {sha256}  {ref.where}")
+    for sha256, ref, reason in report.corrupt:
+        click.echo(f"corrupt  {sha256}  {ref.where}: {reason}")
+    orphan_bytes = sum(o.size for o in report.orphans)
+    click.echo(
+        f"{report.checked} referenced blobs in {store.describe()}: {len(report.missing)} missing, "
+        f"{len(report.corrupt)} corrupt; {len(report.orphans)} unreferenced ({orphan_bytes} bytes"
+        + (", remove with 'khoknongna blobs cleanup')" if report.orphans else ")")
+    )
+    if not report.ok:
+        sys.exit(1)
+
+
+@blobs.command("cleanup")
+@click.option(
+    "--older-than-hours",
+    type=click.FloatRange(min=1),
+    default=24,
+    show_default=True,
+    help="Only remove unreferenced blobs last written longer ago than this.",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be removed, remove nothing.")
+@_data_dir_option
+def blobs_cleanup(older_than_hours: float, dry_run: bool, data_dir: Path) -> None:
+    """Remove blobs no row refers to (left by crashes or refused uploads), once they are old enough."""
+    settings = _settings(data_dir)
+    with _database(settings) as (_, engine, store):
+        try:
+            listed = list(store.list_blobs())  # the store first, then the references: see maintenance
+            with engine.connect() as conn:
+                refs = referenced_blobs(conn)
+            candidates = maintenance.unreferenced(listed, refs)
+            cutoff = maintenance.grace_cutoff(datetime.now(UTC), older_than_hours)
+            removed = maintenance.cleanup(store, candidates, older_than=cutoff, dry_run=dry_run)
+        except BlobStoreError as exc:
+            raise click.ClickException(f"blob store {store.describe()}: {exc}") from None
+    verb = "would remove" if dry_run else "removed"
+    for info in removed:
+        click.echo(f"{verb}  {info.sha256}  {info.size} bytes, written {info.modified:%Y-%m-%d %H:%M}")
+    click.echo(
+        f"{verb} {len(removed)} unreferenced blobs ({sum(i.size for i in removed)} bytes); "
+        f"{len(candidates) - len(removed)} newer ones kept"
+    )
+
+
+@blobs.command("migrate")
+@click.option("--to", "target_url", required=True, metavar="URL", help="Target store: s3://bucket?endpoint=host:port…")
+@_data_dir_option
+def blobs_migrate(target_url: str, data_dir: Path) -> None:
+    """Copy every blob of the configured store (the local folder) to the store at URL, verifying each.
+
+    Blobs already in the target are skipped, so an interrupted run can be started again. Credentials
+    come from KNN_S3_ACCESS_KEY and KNN_S3_SECRET_KEY. Afterwards set KNN_BLOB_URL to URL.
+    """
+    settings = _settings(data_dir)
+    source = _blob_store(settings)
+    target = _ready(_blob_store(settings, target_url))
+    if source.describe() == target.describe():
+        raise click.ClickException("source and target are the same store")
+    try:
+        listed = list(source.list_blobs())
+        with _progress(sum(i.size for i in listed), f"copying {len(listed)} blobs") as bar:
+            report = maintenance.migrate(source, target, listed, advance=bar.update)
+    except BlobStoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    for sha256, reason in report.failed:
+        click.echo(f"failed   {sha256}  {reason}")
+    click.echo(
+        f"{report.copied} blobs copied ({report.copied_bytes} bytes), {report.skipped} already in the target, "
+        f"{len(report.failed)} failed: {source.describe()} -> {target.describe()}"
+    )
+    if report.failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

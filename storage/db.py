@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 
 from khoknongna.settings import Settings
 from khoknongna.storage.embedded import running_cluster
@@ -31,3 +31,9 @@ def database_url(settings: Settings) -> Iterator[str]:
         return
     with running_cluster(settings.pg_path) as cluster:
         yield cluster.url
+
+
+def ping(engine: Engine) -> None:
+    """``SELECT 1`` on a pooled connection; raises SQLAlchemy's ``OperationalError`` when the database is down."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,18 +1,22 @@
 """Fixtures: a private PostGIS cluster for the session, a clean database per test, the app and clients.
 
 The cluster is started with the server's own launcher (``storage.embedded``), so the tests exercise it
-too. Tables are emptied before each test; nothing is mocked.
+too. Tables are emptied before each test; nothing is mocked. The S3 blob store is tested against moto's
+standalone S3 server, started once for the session on a free local port and spoken to over real HTTP.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
 from khoknongna.publishing import publish_form
@@ -67,6 +71,33 @@ def settings(tmp_path: Path, pg_url: str) -> Settings:
         database_url=pg_url,
         secret_key="test-secret-key",
         validate_forms=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """``host:port`` of a moto S3 server (it accepts any credentials and does not check signatures)."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_url(s3_endpoint: str) -> str:
+    """A blob URL naming a new, not yet created bucket on the moto server."""
+    return f"s3://knn-{uuid.uuid4().hex[:12]}?endpoint={s3_endpoint}&secure=false"
+
+
+@pytest.fixture
+def s3_settings(settings: Settings, s3_url: str) -> Settings:
+    """The test settings with the S3 blob store of ``s3_url``."""
+    return settings.model_copy(
+        update={"blob_url": s3_url, "s3_access_key": "knn-test", "s3_secret_key": SecretStr("knn-test-secret")}
     )
 
 

@@ -1,8 +1,10 @@
 """Blob stores: content-addressed files (photos, XForms, XLSForms, form media) keyed by SHA-256.
 
-One interface, :class:`BlobStore`; the local-folder store is the default. An upload is first *staged*
-(streamed to a temporary file while its SHA-256 is computed, so no whole file is held in memory), then
-*committed*: written completely and durably under its hash. Only then may the database refer to it.
+One interface, :class:`BlobStore`, two backends chosen by ``KNN_BLOB_URL``: the local folder (default,
+``local.py``) and S3-compatible object storage such as MinIO (``s3://bucket?endpoint=…``, ``s3.py``).
+An upload is first *staged* (streamed to a temporary file while its SHA-256 is computed, so no whole file
+is held in memory), then *committed*: written completely and durably under its hash, and confirmed by
+the backend. Only then may the database refer to it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from __future__ import annotations
 import hashlib
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
@@ -26,11 +31,29 @@ class BlobNotFound(KeyError):
     """No blob with that SHA-256."""
 
 
+class BlobCorrupt(BlobStoreError):
+    """A stored blob's bytes do not have the SHA-256 it is stored under."""
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """A stored blob: its key (SHA-256 hex), size in bytes and when it was last written (aware, UTC)."""
+
+    sha256: str
+    size: int
+    modified: datetime
+
+
 def check_key(sha256: str) -> str:
     """Return ``sha256`` if it is 64 lowercase hex digits; raise ``ValueError`` otherwise (no path tricks)."""
     if not _SHA256.fullmatch(sha256):
         raise ValueError(f"not a SHA-256 blob key: {sha256!r}")
     return sha256
+
+
+def is_key(name: str) -> bool:
+    """Whether ``name`` is a blob key (64 lowercase hex digits)."""
+    return _SHA256.fullmatch(name) is not None
 
 
 class StagedBlob:
@@ -108,6 +131,33 @@ class BlobStore(ABC):
     def exists(self, sha256: str) -> bool:
         """Whether a blob with this key is stored."""
 
+    @abstractmethod
+    def stat(self, sha256: str) -> BlobInfo:
+        """Size and time of a stored blob; raises :class:`BlobNotFound` (no content is read)."""
+
+    @abstractmethod
+    def list_blobs(self) -> Iterator[BlobInfo]:
+        """Every stored blob, in no particular order (staged bytes are not blobs)."""
+
+    @abstractmethod
+    def remove(self, sha256: str) -> None:
+        """Delete a stored blob (no-op when it is not there). Only for blobs no row refers to."""
+
+    @abstractmethod
+    def check(self) -> None:
+        """A cheap check that the store can be used now (folder writable, bucket reachable).
+
+        Raises :class:`BlobStoreError` with a message that names no secret.
+        """
+
+    def prepare(self) -> None:
+        """Make the store ready before serving (create the bucket); raises :class:`BlobStoreError`."""
+        self.check()
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the blobs are, for people (no credentials)."""
+
     def put_bytes(self, data: bytes) -> str:
         """Store ``data`` durably and return its SHA-256."""
         with self.stage() as staged:
@@ -115,13 +165,40 @@ class BlobStore(ABC):
             return self.commit(staged)
 
     def read_bytes(self, sha256: str) -> bytes:
-        """The whole content of a stored blob (for small blobs such as XForms)."""
+        """The whole content of a stored blob (for small blobs such as XForms).
+
+        Raises :class:`BlobNotFound`, or :class:`BlobCorrupt` when the bytes do not hash to ``sha256``.
+        """
         with self.open(sha256) as f:
-            return f.read()
+            data = f.read()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise BlobCorrupt(f"blob {sha256[:12]}… does not have its SHA-256 ({len(data)} bytes read)")
+        return data
+
+    def digest(self, sha256: str) -> str:
+        """SHA-256 hex of the stored bytes, read as a stream (what a verify compares to the key).
+
+        Raises :class:`BlobNotFound`; :class:`BlobCorrupt` only if the backend itself detects it.
+        """
+        with self.open(sha256) as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def open_blob_store(settings: Settings) -> BlobStore:
-    """The blob store the settings select (the local folder ``settings.blobs_path``)."""
-    from khoknongna.storage.blobs.local import LocalBlobStore
+def open_blob_store(settings: Settings, blob_url: str | None = None) -> BlobStore:
+    """The blob store ``blob_url`` (default ``settings.blob_url``) selects.
 
-    return LocalBlobStore(settings.blobs_path)
+    Unset: the local folder ``settings.blobs_path``. ``s3://bucket[/prefix]?endpoint=host:port&secure=false``:
+    an S3-compatible object store (MinIO, AWS), with the credentials ``settings.s3_access_key`` and
+    ``settings.s3_secret_key``. No network request is made here. Raises ``ValueError`` for a URL that
+    names no known backend.
+    """
+    url = settings.blob_url if blob_url is None else blob_url
+    if not url:
+        from khoknongna.storage.blobs.local import LocalBlobStore
+
+        return LocalBlobStore(settings.blobs_path)
+    if url.startswith("s3://"):
+        from khoknongna.storage.blobs.s3 import S3BlobStore
+
+        return S3BlobStore.from_settings(settings, url)
+    raise ValueError(f"blob store URL must start with s3:// (or be unset for the local folder): {url.split('?')[0]}")

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from khoknongna.storage.blobs import BlobNotFound, BlobStore, BlobStoreError, StagedBlob, check_key
+from khoknongna.storage.blobs import BlobInfo, BlobNotFound, BlobStore, BlobStoreError, StagedBlob, check_key, is_key
+
+#: A blob found again at commit time whose file is older than this is touched, so that a cleanup of
+#: unreferenced blobs (which spares recent ones) does not remove it while a new row is about to refer to it.
+TOUCH_AFTER_S = 3600
+_HEX2 = re.compile(r"[0-9a-f]{2}")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -53,8 +62,11 @@ class LocalBlobStore(BlobStore):
         try:
             staged.fileobj.flush()
             os.fsync(staged.fileobj.fileno())
-            if final.exists() and final.stat().st_size == staged.size:
+            found = final.stat() if final.exists() else None
+            if found is not None and found.st_size == staged.size:
                 src.unlink()
+                if found.st_mtime < time.time() - TOUCH_AFTER_S:
+                    os.utime(final)
             else:
                 self._make_dirs(final.parent)
                 os.replace(src, final)
@@ -88,3 +100,34 @@ class LocalBlobStore(BlobStore):
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
+
+    def stat(self, sha256: str) -> BlobInfo:
+        try:
+            st = self.path(sha256).stat()
+        except FileNotFoundError:
+            raise BlobNotFound(sha256) from None
+        return BlobInfo(sha256, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
+
+    def list_blobs(self) -> Iterator[BlobInfo]:
+        for first in sorted(self.root.iterdir()):
+            if not (first.is_dir() and _HEX2.fullmatch(first.name)):
+                continue  # .staging and anything else that is not a shard folder
+            for second in sorted(first.iterdir()):
+                if not (second.is_dir() and _HEX2.fullmatch(second.name)):
+                    continue
+                for path in sorted(second.iterdir()):
+                    name = path.name
+                    if name.startswith(first.name + second.name) and is_key(name) and path.is_file():
+                        st = path.stat()
+                        yield BlobInfo(name, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
+
+    def remove(self, sha256: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path(sha256).unlink()
+
+    def check(self) -> None:
+        if not (self.staging.is_dir() and os.access(self.staging, os.W_OK | os.X_OK)):
+            raise BlobStoreError(f"blob folder {self.root} is not writable")
+
+    def describe(self) -> str:
+        return f"local folder {self.root}"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from khoknongna.storage.blobs import BlobNotFound, BlobStoreError
-from khoknongna.storage.blobs.local import LocalBlobStore
+from khoknongna.storage.blobs import BlobCorrupt, BlobNotFound, BlobStoreError
+from khoknongna.storage.blobs.local import TOUCH_AFTER_S, LocalBlobStore
 
 PHOTO = b"\xff\xd8\xff\xe0 a small JPEG-looking photo of a pond"
 PHOTO_SHA = hashlib.sha256(PHOTO).hexdigest()
@@ -213,3 +214,77 @@ def test_store_keeps_working_after_a_failed_commit(store):
 
     assert store.put_bytes(PHOTO) == PHOTO_SHA
     assert store.read_bytes(PHOTO_SHA) == PHOTO
+
+
+def test_stat_gives_the_size_and_time_of_a_stored_blob(store):
+    store.put_bytes(PHOTO)
+
+    info = store.stat(PHOTO_SHA)
+
+    assert (info.sha256, info.size) == (PHOTO_SHA, len(PHOTO))
+    assert info.modified.tzinfo is not None
+
+
+def test_stat_of_a_missing_key_raises_blob_not_found(store):
+    with pytest.raises(BlobNotFound):
+        store.stat("0" * 64)
+
+
+def test_list_blobs_gives_every_stored_blob_and_nothing_staged(store):
+    keys = {store.put_bytes(b"one"), store.put_bytes(b"two")}
+    staged = store.stage()
+    staged.write(b"not committed")
+
+    assert {b.sha256 for b in store.list_blobs()} == keys
+    staged.close()
+
+
+def test_list_blobs_skips_files_that_are_not_blobs(store):
+    store.put_bytes(PHOTO)
+    (store.root / "notes.txt").write_text("hello")
+    (store.path(PHOTO_SHA).parent / "stray").write_text("x")
+
+    assert [b.sha256 for b in store.list_blobs()] == [PHOTO_SHA]
+
+
+def test_remove_deletes_the_blob_and_a_second_remove_is_harmless(store):
+    store.put_bytes(PHOTO)
+
+    store.remove(PHOTO_SHA)
+    store.remove(PHOTO_SHA)
+
+    assert not store.exists(PHOTO_SHA)
+
+
+def test_read_bytes_of_a_file_whose_bytes_changed_raises_blob_corrupt(store):
+    store.put_bytes(PHOTO)
+    store.path(PHOTO_SHA).write_bytes(PHOTO.upper())
+
+    with pytest.raises(BlobCorrupt):
+        store.read_bytes(PHOTO_SHA)
+
+
+def test_committing_content_whose_old_file_is_there_refreshes_its_time(store):
+    store.put_bytes(PHOTO)
+    old = store.stat(PHOTO_SHA).modified.timestamp() - 2 * TOUCH_AFTER_S
+    os.utime(store.path(PHOTO_SHA), (old, old))
+
+    store.put_bytes(PHOTO)
+
+    assert store.stat(PHOTO_SHA).modified.timestamp() > old + TOUCH_AFTER_S
+
+
+def test_check_passes_for_a_writable_folder(store):
+    store.check()
+
+
+def test_check_fails_when_the_staging_folder_is_gone(store):
+    shutil.rmtree(store.staging)
+    store.staging.write_bytes(b"in the way")
+
+    with pytest.raises(BlobStoreError, match="not writable"):
+        store.check()
+
+
+def test_description_names_the_folder(store):
+    assert str(store.root) in store.describe()
