@@ -77,22 +77,25 @@ def apply_entities(
     root: etree._Element,
     submission_id: int,
     submission_version_id: int,
-) -> list[str]:
-    """Apply the entity blocks of the instance under ``root``; returns the problems recorded (if any).
+) -> dict[str, list[int]]:
+    """Apply the entity blocks of the instance under ``root``; returns the ids of the entities created or
+    updated, by list name.
 
     Never raises for bad entity data or a database error inside the entity work: both are rolled back to a
-    savepoint and recorded, so the submission itself is kept.
+    savepoint and recorded as entity problems of the submission version, and the submission itself is kept.
     """
     if not definition.entities:
-        return []
+        return {}
     problems = []
-    lists = {}
+    lists: dict[str, int] = {}
+    changed: dict[str, list[int]] = {}
     for block in read_entity_blocks(root, definition.entities):
         try:
             with conn.begin_nested():
                 if block.dataset not in lists:
                     lists[block.dataset] = queries.ensure_dataset(conn, project_id, block.dataset, [])
-                _apply(conn, lists[block.dataset], block, submission_id, submission_version_id)
+                entity_id = _apply(conn, lists[block.dataset], block, submission_id, submission_version_id)
+            changed.setdefault(block.dataset, []).append(entity_id)
         except _Skip as exc:
             problems.append((block, str(exc)))
         except SQLAlchemyError as exc:
@@ -100,10 +103,10 @@ def apply_entities(
             problems.append((block, f"the entity could not be written: {exc.__class__.__name__}"))
     for block, problem in problems:
         queries.record_problem(conn, submission_version_id, block.dataset, block.uuid, problem)
-    return [problem for _, problem in problems]
+    return changed
 
 
-def _apply(conn: Connection, dataset_id: int, block: EntityBlock, submission_id: int, version_id: int) -> None:
+def _apply(conn: Connection, dataset_id: int, block: EntityBlock, submission_id: int, version_id: int) -> int:
     if block.uuid is None:
         raise _Skip(block.problem or "the entity has no id")
     existing = queries.entity_for_update(conn, dataset_id, block.uuid)
@@ -114,7 +117,7 @@ def _apply(conn: Connection, dataset_id: int, block: EntityBlock, submission_id:
             raise _Skip(f"there is no entity {block.uuid} in list '{block.dataset}' to update")
         if not block.label:
             raise _Skip("a new entity needs a label")
-        queries.insert_entity(
+        return queries.insert_entity(
             conn,
             dataset_id,
             block.uuid,
@@ -124,7 +127,6 @@ def _apply(conn: Connection, dataset_id: int, block: EntityBlock, submission_id:
             geometry_ewkt(block.properties),
             version_id,
         )
-        return
     if not block.update and existing.created_by != submission_id:
         raise _Skip(f"an entity with id {block.uuid} already exists in list '{block.dataset}'")
     properties = {**existing.properties, **block.properties}
@@ -143,6 +145,7 @@ def _apply(conn: Connection, dataset_id: int, block: EntityBlock, submission_id:
         conflict=conflict or existing.conflict,
         submission_version_id=version_id,
     )
+    return existing.id
 
 
 def _conflict(conn: Connection, existing, block: EntityBlock) -> str:

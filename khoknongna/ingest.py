@@ -17,7 +17,8 @@ known instanceID of a version since edited     409, nothing changed
 
 Attachments are written to the blob store, durably, before the transaction that refers to them commits;
 the 201 is sent only after that commit. Parts the XML does not name are ignored. A new submission or an
-edit applies its entity blocks in the same transaction (``khoknongna.entities``); a resend does not.
+edit applies its entity blocks in the same transaction (``khoknongna.entities``) and queues the spatial checks
+of the plots it changed, or of itself when it names a plot (``khoknongna.jobs``); a resend does neither.
 
 Source: OpenRosa form submission API; ODK Central's submission rules (PROTOCOL notes, section 6.5).
 """
@@ -36,6 +37,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from khoknongna.entities import apply_entities
+from khoknongna.jobs import defer_checks
 from khoknongna.openrosa.instance import (
     InstanceContent,
     InstanceHeader,
@@ -58,6 +60,7 @@ from khoknongna.spatial.odk_geo import parse_odk_geo
 from khoknongna.storage import forms as form_queries
 from khoknongna.storage import submissions as queries
 from khoknongna.storage.blobs import BlobStore, BlobStoreError, StagedBlob
+from khoknongna.storage.checks import PLOTS_LIST
 from khoknongna.storage.submissions import GeometryRow
 
 logger = logging.getLogger(__name__)
@@ -317,7 +320,9 @@ def _accept(
             slots = dict.fromkeys(attachments)
 
     if definition is not None and outcome is not Outcome.RESENT:
-        apply_entities(conn, project_id, definition, parsed.root, submission_id, version_id)
+        changed = apply_entities(conn, project_id, definition, parsed.root, submission_id, version_id)
+        names_plot = isinstance((content.data or {}).get("plot"), str)
+        defer_checks(conn, plots=changed.get(PLOTS_LIST, []), follow_up=submission_id if names_plot else None)
 
     missing = []
     for name, stored in slots.items():

@@ -88,6 +88,11 @@ INSTANCE_ID_REQUIRED = _p(
     "An encrypted submission must carry meta/instanceID.",
     "แบบฟอร์มที่เข้ารหัสต้องมี meta/instanceID",
 )
+BAD_PARAMETER = _p(
+    "400.7",
+    "The parameter '{name}' must be {expected}, not '{value}'.",
+    "พารามิเตอร์ '{name}' ต้องเป็น {expected} ไม่ใช่ '{value}'",
+)
 
 # 401/403: who may do what
 AUTH_REQUIRED = _p(
@@ -104,6 +109,11 @@ BASIC_NEEDS_HTTPS = _p(
     "401.3",
     "Basic authentication is only accepted over HTTPS; use Digest or an app-user link.",
     "รับการยืนยันตัวตนแบบ Basic ผ่าน HTTPS เท่านั้น กรุณาใช้ Digest หรือลิงก์ผู้ใช้แอป",
+)
+USERS_ONLY = _p(
+    "403.2",
+    "This needs a user account; app-user links only serve ODK Collect.",
+    "ต้องใช้บัญชีผู้ใช้ ลิงก์ผู้ใช้แอปใช้ได้กับ ODK Collect เท่านั้น",
 )
 KEY_INVALID = _p(
     "403.1",
@@ -137,6 +147,16 @@ MEDIA_NOT_FOUND = _p(
     "404.5",
     "Form '{form_id}' has no media file '{name}' on this server.",
     "แบบฟอร์ม '{form_id}' ไม่มีไฟล์ประกอบ '{name}' บนเซิร์ฟเวอร์นี้",
+)
+PLOT_NOT_FOUND = _p(
+    "404.7",
+    "There is no registered plot {plot} in project {project_id}.",
+    "ไม่พบแปลง {plot} ในทะเบียนแปลงของโครงการ {project_id}",
+)
+SUBMISSION_NOT_FOUND = _p(
+    "404.8",
+    "Form '{form_id}' has no submission {instance_id}.",
+    "แบบฟอร์ม '{form_id}' ไม่มีข้อมูล {instance_id}",
 )
 DATASET_NOT_FOUND = _p(
     "404.6",

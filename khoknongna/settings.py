@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from khoknongna.spatial.rules import AreaRules, CoverageRules, EvidenceRules, OverlapRules, PartsRules, ValidityRules
+
 MiB = 1024 * 1024
 
 
@@ -60,6 +62,31 @@ class Settings(BaseSettings):
     )
     trusted_proxies: int = Field(
         0, description="Number of reverse proxies whose X-Forwarded-Proto/Host headers are trusted."
+    )
+    checks_worker: bool = Field(
+        True, description="serve also runs the worker that computes spatial checks after ingest."
+    )
+    # Spatial checks (docs/spatial.md gives the reasons for each default).
+    area_tolerance: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: dict(AreaRules().tolerance),
+        description='Allowed (below, above) deviation per size class as fractions, JSON: {"1": [0.15, 0.15], ...}.',
+    )
+    spike_angle_deg: float = Field(ValidityRules.spike_angle_deg, description="A boundary corner sharper is a spike.")
+    overlap_min_area_m2: float = Field(OverlapRules.min_area_m2, description="Overlaps smaller (m²) are ignored.")
+    overlap_min_share: float = Field(
+        OverlapRules.min_share, description="Overlaps below this share of the smaller plot (0-1) are ignored."
+    )
+    overlap_min_width_m: float = Field(
+        OverlapRules.min_width_m, description="Overlaps thinner on average (m) are slivers along a shared bund."
+    )
+    parts_tolerance: float = Field(
+        PartsRules.tolerance, description="Allowed deviation of each use's share from 30:30:30:10 (0.10 = 10 points)."
+    )
+    evidence_margin_m: float = Field(
+        EvidenceRules.margin_m, description="Metres beyond a point's own accuracy it may lie outside its plot."
+    )
+    report_deadline_day: int = Field(
+        CoverageRules.deadline_day, description="Day of the month activity reports are due (seed 002: the 20th)."
     )
 
     @field_validator("blob_url")

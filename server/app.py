@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, request
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from khoknongna.problems import TOO_LARGE, Problem
-from khoknongna.server import health, openrosa, openrosa_xml
+from khoknongna.server import api, health, openrosa, openrosa_xml
 from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_headers
 from khoknongna.server.context import Services, close_db
 from khoknongna.settings import Settings, secret_key
@@ -40,6 +40,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
     )
     for name, prefix in openrosa.PREFIXES:
         app.register_blueprint(openrosa.bp, name=name, url_prefix=prefix)
+    app.register_blueprint(api.bp)
     app.add_url_rule("/", "index", _index)
     app.add_url_rule("/healthz", "healthz", health.healthz, methods=["GET"])
     app.register_error_handler(Problem, _problem_response)
@@ -67,9 +68,13 @@ def _index() -> Response:
 
 
 def _problem_response(problem: Problem) -> Response:
-    response = Response(
-        openrosa_xml.response(problem.message, error=True), status=problem.status, content_type=openrosa.XML_TYPE
-    )
+    if request.blueprint == api.bp.name:
+        response = jsonify(code=problem.code, message=problem.message_en, message_th=problem.message_th)
+        response.status_code = problem.status
+    else:
+        response = Response(
+            openrosa_xml.response(problem.message, error=True), status=problem.status, content_type=openrosa.XML_TYPE
+        )
     if isinstance(problem, AuthChallenge):
         for name, value in challenge_headers(stale=problem.stale):
             response.headers.add(name, value)

@@ -8,7 +8,10 @@ needed and stopping it afterwards unless another command (such as ``serve``) sti
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,13 +21,16 @@ from typing import Any
 import click
 from sqlalchemy import Connection, Engine
 
-from khoknongna import accounts
+from khoknongna import accounts, plot_checks
 from khoknongna.areas import area_name
 from khoknongna.collect_settings import collect_settings, encode_settings, save_png, settings_qr
+from khoknongna.jobs import run_worker
+from khoknongna.plot_checks import CheckRules
 from khoknongna.problems import Problem
 from khoknongna.publishing import publish_bundled_forms, publish_form
 from khoknongna.server import serve as serving
 from khoknongna.settings import Settings
+from khoknongna.storage import checks as check_queries
 from khoknongna.storage import forms as form_queries
 from khoknongna.storage import users as user_queries
 from khoknongna.storage.blob_references import referenced_blobs
@@ -156,14 +162,28 @@ def serve(
         click.echo("Forms: " + (", ".join(f"{f.xml_form_id} ({f.version or 'no version'})" for f in forms) or "none"))
         click.echo(f"Listening on {host}:{port}. Stop with Ctrl-C.")
         sys.stdout.flush()
-        serving.run_gunicorn(
-            settings.model_copy(update={"database_url": url}),
-            host,
-            port,
-            workers or serving.default_workers(worker_class),
-            threads,
-            worker_class,
-        )
+        checks = _start_checks_worker(settings, url) if settings.checks_worker else None
+        try:
+            serving.run_gunicorn(
+                settings.model_copy(update={"database_url": url}),
+                host,
+                port,
+                workers or serving.default_workers(worker_class),
+                threads,
+                worker_class,
+            )
+        finally:
+            if checks is not None:
+                checks.terminate()
+                checks.wait(timeout=30)
+
+
+def _start_checks_worker(settings: Settings, url: str) -> subprocess.Popen:
+    """``khoknongna worker`` on the same database, beside gunicorn (stopped when serve stops)."""
+    env = {**os.environ, "KNN_DATABASE_URL": url, "KNN_DATA_DIR": str(settings.data_dir)}
+    command = [sys.executable, "-m", "khoknongna.server.cli", "worker"]
+    click.echo("spatial checks worker started")
+    return subprocess.Popen(command, env=env)  # noqa: S603 - our own command
 
 
 def _create_first_admin(engine: Engine, settings: Settings, name: str) -> None:
@@ -174,6 +194,65 @@ def _create_first_admin(engine: Engine, settings: Settings, name: str) -> None:
         accounts.create_user(conn, name, password, "admin", settings.realm)
     click.echo(f"created admin account '{name}' with password: {password}")
     click.echo("  (shown once; change it with 'khoknongna user password')")
+
+
+@main.command()
+@_data_dir_option
+def worker(data_dir: Path) -> None:
+    """Run the spatial checks queued by ingest until Ctrl-C (serve starts one itself)."""
+    settings = _settings(data_dir)
+    with _database(settings) as (url, engine, _blobs):
+        click.echo("spatial checks worker waiting for jobs; stop with Ctrl-C")
+        run_worker(settings, engine, url)
+
+
+@main.group()
+def check() -> None:
+    """Run the spatial checks now: plots of an area, coverage of a month."""
+
+
+@check.command("plots")
+@click.option("--area", "area_code", help="Only plots of this province, amphoe or tambon code.")
+@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@_data_dir_option
+def check_plots(area_code: str | None, project_id: int, data_dir: Path) -> None:
+    """Check every registered plot (of an area): area, validity, overlaps, parts. Results are stored."""
+    settings = _settings(data_dir)
+    rules = CheckRules.from_settings(settings)
+    statuses: Counter[tuple[str, str]] = Counter()
+    with _database(settings) as (_, engine, _blobs):
+        with engine.connect() as conn:
+            ids = check_queries.plot_ids(conn, project_id, area_code)
+        with click.progressbar(ids, label=f"checking {len(ids)} plot(s)", show_pos=True) as bar:
+            for entity_id in bar:
+                with engine.begin() as conn:
+                    statuses.update((r.rule, r.status) for r in plot_checks.check_plot(conn, entity_id, rules))
+    for (rule, status), count in sorted(statuses.items()):
+        click.echo(f"{rule:<16} {status:<12} {count:>7}")
+
+
+@check.command("coverage")
+@click.option("--month", required=True, help="The month, YYYY-MM.")
+@click.option("--area", "area_code", help="A province, amphoe or tambon code (default: the whole project).")
+@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@_data_dir_option
+def check_coverage(month: str, area_code: str | None, project_id: int, data_dir: Path) -> None:
+    """Which plots had their monthly activity report (on time by the 20th or late), a socio-geographic
+    survey and daily logs, per district."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        if not 1 <= number <= 12:
+            raise ValueError(month)
+    except ValueError:
+        raise click.ClickException(f"--month must be YYYY-MM, not '{month}'") from None
+    settings = _settings(data_dir)
+    with _transaction(settings) as conn:
+        report = plot_checks.coverage(conn, project_id, year, number, area_code, CheckRules.from_settings(settings))
+    for code in sorted(report.districts):
+        click.echo(f"{code} {area_name(code) or ''}: {report.result(code).message_en}")
+    total = report.result()
+    click.echo(total.message_th)
+    click.echo(total.message_en)
 
 
 @main.group()

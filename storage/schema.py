@@ -278,3 +278,34 @@ entity_problems = Table(
     _created_at(),
     Index("ix_entity_problems_submission_version_id", "submission_version_id"),
 )
+
+check_results = Table(
+    "check_results",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("subject", Text, nullable=False, comment="'plot' (entity_id) or 'submission' (submission_id, about a plot)"),
+    Column(
+        "entity_id", BigInteger, ForeignKey("entities.id"), nullable=True, comment="the plot checked or referred to"
+    ),
+    Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=True),
+    Column("rule", Text, nullable=False, comment="e.g. plot_area, plot_validity, plot_overlaps, plot_parts, evidence"),
+    Column("rule_version", Integer, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("result", JSONB, nullable=False, comment="numbers, findings and Thai/English sentences of the check"),
+    Column("checked_version", Integer, nullable=True, comment="the plot entity's __version the result is for"),
+    Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("subject IN ('plot', 'submission')", name="subject"),
+    CheckConstraint(
+        "(subject = 'plot' AND entity_id IS NOT NULL AND submission_id IS NULL) "
+        "OR (subject = 'submission' AND submission_id IS NOT NULL)",
+        name="subject_key",
+    ),
+    Index("uq_check_results_plot_rule", "entity_id", "rule", unique=True, postgresql_where=text("subject = 'plot'")),
+    Index(
+        "uq_check_results_submission_rule",
+        "submission_id",
+        "rule",
+        unique=True,
+        postgresql_where=text("subject = 'submission'"),
+    ),
+)

@@ -56,8 +56,9 @@ def engine(pg_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def db(engine: Engine) -> Engine:
-    """The test database, emptied, with project 1."""
-    tables = ", ".join(t.name for t in metadata.sorted_tables)
+    """The test database, emptied (the job queue too), with project 1."""
+    queue = ["procrastinate_jobs", "procrastinate_events", "procrastinate_periodic_defers", "procrastinate_workers"]
+    tables = ", ".join([t.name for t in metadata.sorted_tables] + queue)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         ensure_default_project(conn, "Khok Nong Na")

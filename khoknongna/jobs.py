@@ -1,0 +1,99 @@
+"""Work done after the 201: the spatial checks, queued in PostgreSQL with procrastinate.
+
+Ingest only *defers* a job: one insert into procrastinate's job table, in the submission's own transaction,
+so the job exists exactly when the submission does. A worker process (``khoknongna worker``, started by
+``serve``) runs it. A sweep every five minutes checks every plot whose results are older than its current
+version (a job that failed, or results from before an upgrade); ``khoknongna check plots`` does the same on
+demand. Each plot or submission has at most one job waiting (a queueing lock), so a burst of edits does not
+pile up work.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
+from sqlalchemy import Connection, Engine, make_url
+
+from khoknongna.plot_checks import CheckRules, check_follow_up, check_plot_and_neighbours
+from khoknongna.settings import Settings
+from khoknongna.storage import checks as check_queries
+
+logger = logging.getLogger(__name__)
+
+QUEUE = "checks"
+
+#: Tasks are declared on this app. Jobs are deferred on the caller's connection; :func:`run_worker` gives the
+#: app an asynchronous connector of its own while the worker runs.
+tasks = procrastinate.App(connector=procrastinate.SyncPsycopgConnector())
+
+
+def conninfo(database_url: str) -> str:
+    """A libpq connection string for the SQLAlchemy ``database_url`` (``postgresql+psycopg://…``)."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _context(context: procrastinate.JobContext) -> tuple[Engine, CheckRules]:
+    extra = context.additional_context
+    return extra["engine"], extra["rules"]
+
+
+@tasks.task(name="check_plot", queue=QUEUE, pass_context=True)
+def check_plot_job(context: procrastinate.JobContext, entity_id: int) -> None:
+    engine, rules = _context(context)
+    with engine.begin() as conn:
+        check_plot_and_neighbours(conn, entity_id, rules)
+
+
+@tasks.task(name="check_follow_up", queue=QUEUE, pass_context=True)
+def check_follow_up_job(context: procrastinate.JobContext, submission_id: int) -> None:
+    engine, rules = _context(context)
+    with engine.begin() as conn:
+        check_follow_up(conn, submission_id, rules)
+
+
+@tasks.periodic(cron="*/5 * * * *", periodic_id="sweep")
+@tasks.task(name="sweep_unchecked_plots", queue=QUEUE, pass_context=True)
+def sweep_job(context: procrastinate.JobContext, timestamp: int) -> None:
+    engine, rules = _context(context)
+    with engine.connect() as conn:
+        stale = check_queries.plots_not_checked(conn, "plot_validity")
+    for entity_id in stale:
+        with engine.begin() as conn:
+            check_plot_and_neighbours(conn, entity_id, rules)
+    if stale:
+        logger.info("checked %d plot(s) whose checks were missing or out of date", len(stale))
+
+
+def defer_checks(conn: Connection, *, plots: list[int], follow_up: int | None) -> None:
+    """Queue the checks of changed ``plots`` and of the ``follow_up`` submission in the submission's own
+    transaction (so a job exists exactly when the submission does). Each job is queued in a savepoint: one
+    already waiting for the same plot is enough, and a failure to queue never fails the submission (the sweep,
+    or ``khoknongna check``, catches up)."""
+    raw = conn.connection.driver_connection
+    jobs: list[tuple[Any, dict[str, int], str]] = [(check_plot_job, {"entity_id": p}, f"plot-{p}") for p in plots]
+    if follow_up is not None:
+        jobs.append((check_follow_up_job, {"submission_id": follow_up}, f"submission-{follow_up}"))
+    for task, args, lock in jobs:
+        try:
+            with conn.begin_nested():
+                task.configure(queueing_lock=lock, connection=raw).defer(**args)
+        except AlreadyEnqueued:
+            pass  # the waiting job will see this change too
+        except Exception:
+            logger.exception("could not queue %s %s; the sweep will catch up", task.name, args)
+
+
+def run_worker(settings: Settings, engine: Engine, database_url: str, *, wait: bool = True) -> None:
+    """Run the checks worker until SIGINT/SIGTERM (or, with ``wait=False``, until the queue is empty)."""
+    context = {"engine": engine, "rules": CheckRules.from_settings(settings)}
+    with tasks.replace_connector(procrastinate.PsycopgConnector(conninfo=conninfo(database_url))) as app:
+        app.run_worker(
+            queues=[QUEUE],
+            wait=wait,
+            additional_context=context,
+            install_signal_handlers=wait,
+            delete_jobs="successful",
+        )

@@ -1,0 +1,95 @@
+"""The JSON API: spatial check results of a plot or a submission, and monthly coverage of an area.
+
+Signed in as a user (HTTP Digest, or Basic over https), as for the OpenRosa routes; app-user links are for
+ODK Collect only. Errors are JSON: ``{"code", "message", "message_th"}`` with the HTTP status of the code.
+Area scoping of supervisors comes with web roles; a user today sees the whole project.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, jsonify, request
+
+from khoknongna.areas import area_name
+from khoknongna.plot_checks import CheckRules
+from khoknongna.plot_checks import coverage as month_coverage
+from khoknongna.problems import (
+    BAD_PARAMETER,
+    PLOT_NOT_FOUND,
+    PROJECT_NOT_FOUND,
+    SUBMISSION_NOT_FOUND,
+    USERS_ONLY,
+    Problem,
+)
+from khoknongna.server.auth import authenticate
+from khoknongna.server.context import db, services
+from khoknongna.storage import checks as queries
+from khoknongna.storage.projects import project_name
+
+bp = Blueprint("api", __name__, url_prefix="/v1/projects/<int:project_id>")
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@bp.before_request
+def _signed_in_user() -> None:
+    actor = authenticate(None)
+    if actor.kind != "user":
+        raise Problem(USERS_ONLY)
+    project_id = request.view_args["project_id"] if request.view_args else None
+    if project_id is not None and project_name(db(), project_id) is None:
+        raise Problem(PROJECT_NOT_FOUND, project_id=project_id)
+
+
+def _json(body: dict) -> Response:
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/plots/<plot>/checks")
+def plot_checks(project_id: int, plot: str) -> Response:
+    """``{"plot": uuid, "checks": [check…]}``: the latest result of every rule on the plot."""
+    entity_id = queries.plot_id_by_uuid(db(), project_id, plot.lower())
+    if entity_id is None:
+        raise Problem(PLOT_NOT_FOUND, plot=plot, project_id=project_id)
+    return _json({"plot": plot.lower(), "checks": queries.to_json(queries.results_of_plot(db(), entity_id))})
+
+
+@bp.get("/forms/<form_id>/submissions/<instance_id>/checks")
+def submission_checks(project_id: int, form_id: str, instance_id: str) -> Response:
+    """``{"instanceId": …, "checks": [check…]}`` for a submission (its evidence location, when it names a plot)."""
+    submission_id = queries.submission_id(db(), project_id, form_id, instance_id)
+    if submission_id is None:
+        raise Problem(SUBMISSION_NOT_FOUND, form_id=form_id, instance_id=instance_id)
+    results = queries.to_json(queries.results_of_submission(db(), submission_id))
+    return _json({"instanceId": instance_id, "checks": results})
+
+
+@bp.get("/coverage")
+def coverage(project_id: int) -> Response:
+    """Coverage of ``?month=YYYY-MM`` for ``?area=`` (a province, amphoe or tambon code; the whole project
+    without): the area's result, one per district, and the plots without a report or without any visit."""
+    month = request.args.get("month", "")
+    found = _MONTH.match(month)
+    if found is None:
+        raise Problem(BAD_PARAMETER, name="month", expected="YYYY-MM", value=month)
+    area = request.args.get("area") or None
+    if area is not None and area_name(area) is None:
+        raise Problem(BAD_PARAMETER, name="area", expected="a province, amphoe or tambon code", value=area)
+    rules = CheckRules.from_settings(services().settings)
+    report = month_coverage(db(), project_id, int(found[1]), int(found[2]), area, rules)
+    uuids = queries.plot_uuids(db(), list(report.plots))
+    return _json(
+        {
+            "month": month,
+            "area": area,
+            "total": report.result().to_dict(),
+            "districts": {code: report.result(code).to_dict() for code in sorted(report.districts)},
+            "plots_without_report": sorted(
+                uuids[p.entity_id] for p in report.plots.values() if p.report_status == "missing"
+            ),
+            "plots_not_visited": sorted(uuids[p.entity_id] for p in report.plots.values() if not p.visited),
+        }
+    )

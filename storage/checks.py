@@ -1,0 +1,229 @@
+"""Queries of the spatial checks: what a check reads (a plot, a follow-up's points, a month's visits) and the
+results it stores.
+
+A plot is an entity of the list ``plots``; its latest version came from a plot survey submission, whose answers
+hold the declared size and the parts. A follow-up submission names its plot in a top-level ``plot`` field
+(the entity's UUID, picked from ``plots.csv``). A result is kept per plot and rule, or per submission and rule,
+and replaced when the check runs again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, Row, func, text
+from sqlalchemy.dialects.postgresql import insert
+
+from khoknongna.spatial.results import CheckResult
+from khoknongna.storage.schema import check_results
+
+PLOTS_LIST = "plots"
+
+
+def plot_for_check(conn: Connection, entity_id: int) -> Row | None:
+    """``(entity_id, project_id, uuid, version, properties, data)`` of a live plot; ``data`` holds the answers of
+    the submission version that wrote its current version (``None`` when none did)."""
+    return conn.execute(
+        text(
+            "SELECT e.id AS entity_id, d.project_id, e.uuid, e.version, e.properties, sv.data"
+            " FROM entities e JOIN datasets d ON d.id = e.dataset_id AND d.name = :plots"
+            " LEFT JOIN entity_versions ev ON ev.entity_id = e.id AND ev.version = e.version"
+            " LEFT JOIN submission_versions sv ON sv.id = ev.submission_version_id"
+            " WHERE e.id = :id AND e.deleted_at IS NULL"
+        ),
+        {"id": entity_id, "plots": PLOTS_LIST},
+    ).one_or_none()
+
+
+def plot_id_by_uuid(conn: Connection, project_id: int, entity_uuid: str) -> int | None:
+    return conn.execute(
+        text("SELECT entity_id FROM plots WHERE project_id = :project_id AND uuid = :uuid"),
+        {"project_id": project_id, "uuid": entity_uuid},
+    ).scalar_one_or_none()
+
+
+def plot_uuids(conn: Connection, entity_ids: list[int]) -> dict[int, str]:
+    """``entity_id -> uuid`` of these plots."""
+    rows = conn.execute(text("SELECT entity_id, uuid FROM plots WHERE entity_id = ANY(:ids)"), {"ids": entity_ids})
+    return dict(rows.all())
+
+
+def submission_id(conn: Connection, project_id: int, xml_form_id: str, instance_id: str) -> int | None:
+    """The submission of the form whose first or current version has this instanceID."""
+    return conn.execute(
+        text(
+            "SELECT sv.submission_id FROM submission_versions sv JOIN forms f ON f.id = sv.form_id"
+            " WHERE f.project_id = :project_id AND f.xml_form_id = :form_id AND sv.instance_id = :instance_id"
+        ),
+        {"project_id": project_id, "form_id": xml_form_id, "instance_id": instance_id},
+    ).scalar_one_or_none()
+
+
+def plot_ids(conn: Connection, project_id: int, area_code: str | None = None) -> list[int]:
+    """The live plots of the project (of an area: the area code is a prefix of theirs), oldest first."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT entity_id FROM plots WHERE project_id = :project_id"
+                " AND (CAST(:area AS text) IS NULL OR left(area_code, length(:area)) = :area) ORDER BY entity_id"
+            ),
+            {"project_id": project_id, "area": area_code},
+        ).scalars()
+    )
+
+
+def plots_not_checked(conn: Connection, rule: str) -> list[int]:
+    """Plots whose ``rule`` result is missing or older than their current version (a lost or pending job)."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT p.entity_id FROM plots p LEFT JOIN check_results r"
+                " ON r.subject = 'plot' AND r.entity_id = p.entity_id AND r.rule = :rule"
+                " WHERE r.id IS NULL OR r.checked_version < p.version ORDER BY p.entity_id"
+            ),
+            {"rule": rule},
+        ).scalars()
+    )
+
+
+def follow_up_for_check(conn: Connection, submission_id: int) -> Row | None:
+    """``(submission_id, project_id, plot_uuid, plot_entity_id, submission_version_id)`` of the current version
+    of a submission that names a plot; ``plot_entity_id`` is ``None`` when no live plot has that UUID."""
+    return conn.execute(
+        text(
+            "SELECT s.id AS submission_id, f.project_id, sv.data->>'plot' AS plot_uuid, p.entity_id AS plot_entity_id,"
+            "       sv.id AS submission_version_id"
+            " FROM submissions s JOIN forms f ON f.id = s.form_id"
+            " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
+            " LEFT JOIN plots p ON p.project_id = f.project_id AND p.uuid = lower(sv.data->>'plot')"
+            " WHERE s.id = :id AND jsonb_typeof(sv.data->'plot') = 'string'"
+        ),
+        {"id": submission_id},
+    ).one_or_none()
+
+
+def geopoints(conn: Connection, submission_version_id: int) -> list[Row]:
+    """``(field_path, repeat_position, raw_value)`` of the valid geopoint answers of a submission version."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT field_path, repeat_position, raw_value FROM submission_geometries"
+                " WHERE submission_version_id = :id AND geo_type = 'geopoint' AND geom IS NOT NULL ORDER BY id"
+            ),
+            {"id": submission_version_id},
+        )
+    )
+
+
+def save_results(
+    conn: Connection,
+    results: Sequence[CheckResult],
+    *,
+    entity_id: int | None,
+    submission_id: int | None = None,
+    checked_version: int | None = None,
+) -> None:
+    """Store ``results`` of one plot (``submission_id`` None) or one submission, replacing earlier ones per rule."""
+    subject = "plot" if submission_id is None else "submission"
+    key = check_results.c.entity_id if subject == "plot" else check_results.c.submission_id
+    for result in results:
+        stmt = insert(check_results).values(
+            subject=subject,
+            entity_id=entity_id,
+            submission_id=submission_id,
+            rule=result.rule,
+            rule_version=result.rule_version,
+            status=result.status,
+            result=result.to_dict(),
+            checked_version=checked_version,
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[key, check_results.c.rule],
+                index_where=check_results.c.subject == subject,
+                set_={
+                    "entity_id": stmt.excluded.entity_id,
+                    "rule_version": stmt.excluded.rule_version,
+                    "status": stmt.excluded.status,
+                    "result": stmt.excluded.result,
+                    "checked_version": stmt.excluded.checked_version,
+                    "computed_at": func.now(),
+                },
+            )
+        )
+
+
+def results_of_plot(conn: Connection, entity_id: int) -> list[Row]:
+    """``(rule, rule_version, status, result, checked_version, computed_at)`` of a plot, by rule."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT rule, rule_version, status, result, checked_version, computed_at FROM check_results"
+                " WHERE subject = 'plot' AND entity_id = :id ORDER BY rule"
+            ),
+            {"id": entity_id},
+        )
+    )
+
+
+def results_of_submission(conn: Connection, submission_id: int) -> list[Row]:
+    """``(rule, rule_version, status, result, computed_at)`` of a submission, by rule."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT rule, rule_version, status, result, computed_at FROM check_results"
+                " WHERE subject = 'submission' AND submission_id = :id ORDER BY rule"
+            ),
+            {"id": submission_id},
+        )
+    )
+
+
+def overlapping_plot_ids(conn: Connection, entity_id: int) -> list[int]:
+    """Plots that the stored overlap result of ``entity_id`` names (to re-check them when it moves)."""
+    found = conn.execute(
+        text("SELECT result FROM check_results WHERE subject = 'plot' AND entity_id = :id AND rule = 'plot_overlaps'"),
+        {"id": entity_id},
+    ).scalar_one_or_none()
+    if not found:
+        return []
+    others = {f["numbers"].get("other_plot") for f in found.get("findings", [])}
+    return sorted(int(o) for o in others if o is not None)
+
+
+def month_visits(
+    conn: Connection, project_id: int, start: datetime, end: datetime, forms: dict[str, str], area_code: str | None
+) -> tuple[list[Row], list[Row]]:
+    """The plots of the project (of an area) ``(entity_id, area_code)``, and the follow-ups received in
+    ``[start, end)`` about them ``(entity_id, xml_form_id, received_at)`` from the forms in ``forms``."""
+    area = {"area": area_code}
+    plots = list(
+        conn.execute(
+            text(
+                "SELECT entity_id, area_code FROM plots WHERE project_id = :project_id"
+                " AND (CAST(:area AS text) IS NULL OR left(area_code, length(:area)) = :area)"
+            ),
+            {"project_id": project_id, **area},
+        )
+    )
+    visits = list(
+        conn.execute(
+            text(
+                "SELECT p.entity_id, f.xml_form_id, s.created_at AS received_at"
+                " FROM submissions s JOIN forms f ON f.id = s.form_id"
+                " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
+                " JOIN plots p ON p.project_id = f.project_id AND p.uuid = lower(sv.data->>'plot')"
+                " WHERE f.project_id = :project_id AND f.xml_form_id = ANY(:forms)"
+                " AND s.created_at >= :start AND s.created_at < :end"
+                " AND (CAST(:area AS text) IS NULL OR left(p.area_code, length(:area)) = :area)"
+            ),
+            {"project_id": project_id, "forms": list(forms), "start": start, "end": end, **area},
+        )
+    )
+    return plots, visits
+
+
+def to_json(rows: Sequence[Row]) -> list[dict]:
+    """Stored results as JSON-ready dicts (the check's own dict, plus when it was computed)."""
+    return [{**r.result, "computed_at": r.computed_at.isoformat()} for r in rows]

@@ -1,0 +1,301 @@
+"""Spatial checks on the plot register, end to end: a submission queues them, the worker runs them, the
+results are stored, served as JSON, and recomputed when a plot changes.
+
+Plots are registered with a small plot-survey form (``mini_plot_survey``: owner, size class, boundary saved
+to the entity's ``geometry``, parts), follow-ups with ``mini_visit`` (the plot, one geopoint). Geometries are
+squares near Khon Kaen built from metres east/north of an origin, as ODK geo strings with accuracies.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from sqlalchemy import Engine, text
+
+from khoknongna.jobs import run_worker
+from khoknongna.publishing import publish_form
+from khoknongna.server.cli import main
+from khoknongna.settings import Settings
+from tests.collect import CollectClient
+from tests.xlsforms import xlsform
+
+ORIGIN = (102.8359, 16.4419)  # lon, lat near Khon Kaen
+M_PER_DEG_LAT = 110_700.0
+M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(ORIGIN[1]))
+BANGKOK = ZoneInfo("Asia/Bangkok")
+
+PLOT_FORM = xlsform(
+    [
+        ["type", "name", "label", "save_to"],
+        ["text", "is_new", "New plot (yes/no)", ""],
+        ["text", "plot_id", "Registered plot", ""],
+        ["text", "owner", "Owner", "owner_name"],
+        ["text", "size_class", "Size class", "size_class"],
+        ["text", "tambon", "Tambon", "tambon"],
+        ["geoshape", "boundary", "Boundary", "geometry"],
+        ["begin repeat", "parts", "Parts", ""],
+        ["text", "part_type", "Type", ""],
+        ["geoshape", "part_shape", "Outline", ""],
+        ["end repeat", "", "", ""],
+    ],
+    settings=[["form_id", "version"], ["mini_plot_survey", "1"]],
+    entities=[
+        ["list_name", "label", "entity_id", "create_if", "update_if"],
+        ["plots", "${owner}", "${plot_id}", "${is_new} = 'yes'", "${is_new} = 'no'"],
+    ],
+)
+VISIT_FORM = xlsform(
+    [["type", "name", "label"], ["text", "plot", "Plot"], ["geopoint", "where", "Where"]],
+    settings=[["form_id", "version"], ["activity_report", "1"]],
+)
+
+
+def point(east_m: float, north_m: float, accuracy: float = 3.0) -> str:
+    lon = ORIGIN[0] + east_m / M_PER_DEG_LON
+    lat = ORIGIN[1] + north_m / M_PER_DEG_LAT
+    return f"{lat:.8f} {lon:.8f} 160.0 {accuracy}"
+
+
+def square(east_m: float, north_m: float, side_m: float, accuracy: float = 0.5) -> str:
+    corners = [(0, 0), (side_m, 0), (side_m, side_m), (0, side_m), (0, 0)]
+    return ";".join(point(east_m + x, north_m + y, accuracy) for x, y in corners)
+
+
+@pytest.fixture
+def forms(app: Flask, settings: Settings) -> None:
+    services = app.extensions["knn"]
+    for name, data in (("mini_plot_survey.xlsx", PLOT_FORM), ("activity_report.xlsx", VISIT_FORM)):
+        publish_form(services.engine, services.blobs, settings, name, data)
+
+
+def register(
+    collect: CollectClient,
+    plot: str,
+    boundary: str,
+    *,
+    size_class: str = "1",
+    parts: tuple[tuple[str, str], ...] = (),
+    create: bool = True,
+    base_version: int = 1,
+) -> None:
+    repeats = "".join(f"<parts><part_type>{k}</part_type><part_shape>{s}</part_shape></parts>" for k, s in parts)
+    flags = 'create="1"' if create else f'update="1" baseVersion="{base_version}"'
+    xml = (
+        f'<data id="mini_plot_survey" version="1"><owner>นายสมชาย</owner><size_class>{size_class}</size_class>'
+        f"<tambon>400101</tambon><boundary>{boundary}</boundary>{repeats}"
+        f"<meta><instanceID>uuid:{uuid.uuid4()}</instanceID>"
+        f'<entity dataset="plots" {flags} id="{plot}"><label>นายสมชาย</label></entity></meta></data>'
+    ).encode()
+    (response,) = collect.submit(xml)
+    assert response.status_code == 201, response.data
+
+
+def visit(collect: CollectClient, plot: str, where: str) -> str:
+    instance_id = f"uuid:{uuid.uuid4()}"
+    xml = (
+        f'<data id="activity_report" version="1"><plot>{plot}</plot><where>{where}</where>'
+        f"<meta><instanceID>{instance_id}</instanceID></meta></data>"
+    ).encode()
+    (response,) = collect.submit(xml)
+    assert response.status_code == 201, response.data
+    return instance_id
+
+
+def work(settings: Settings, db: Engine, pg_url: str) -> None:
+    """Run the checks worker until the queue is empty."""
+    run_worker(settings, db, pg_url, wait=False)
+
+
+def plot_checks(collect: CollectClient, plot: str) -> dict[str, dict]:
+    response = collect.get(f"/v1/projects/1/plots/{plot}/checks")
+    assert response.status_code == 200, response.data
+    return {c["rule"]: c for c in response.json["checks"]}
+
+
+# --- queued by ingest, run by the worker ----------------------------------------------------------------------
+
+
+def test_a_registered_plot_gets_its_checks_from_the_worker(
+    forms, collect: CollectClient, settings: Settings, db: Engine, pg_url: str
+) -> None:
+    plot = str(uuid.uuid4())
+    register(collect, plot, square(0, 0, 40))
+    assert plot_checks(collect, plot) == {}, "checks run after the 201, in the worker"
+
+    work(settings, db, pg_url)
+
+    checks = plot_checks(collect, plot)
+    assert set(checks) == {"plot_area", "plot_validity", "plot_overlaps", "plot_parts"}
+    assert checks["plot_area"]["status"] == "ok"
+    assert checks["plot_area"]["numbers"]["area_m2"] == pytest.approx(1600, rel=0.01)
+    assert checks["plot_validity"]["status"] == "ok"
+    assert checks["plot_overlaps"]["status"] == "ok"
+    assert checks["plot_area"]["message_th"] and checks["plot_area"]["message_en"]
+
+
+def test_a_plot_far_too_small_for_its_class_is_undersized(
+    forms, collect: CollectClient, settings: Settings, db: Engine, pg_url: str
+) -> None:
+    plot = str(uuid.uuid4())
+    register(collect, plot, square(0, 0, 40), size_class="3")
+
+    work(settings, db, pg_url)
+
+    assert plot_checks(collect, plot)["plot_area"]["status"] == "undersized"
+
+
+def test_overlapping_plots_are_reported_on_both_and_cleared_when_one_moves(
+    forms, collect: CollectClient, settings: Settings, db: Engine, pg_url: str
+) -> None:
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    register(collect, first, square(0, 0, 40))
+    register(collect, second, square(20, 0, 40))  # overlaps the first by 20 m × 40 m
+    work(settings, db, pg_url)
+    for plot in (first, second):
+        overlaps = plot_checks(collect, plot)["plot_overlaps"]
+        assert overlaps["status"] == "overlaps"
+        assert overlaps["numbers"]["total_overlap_m2"] == pytest.approx(800, rel=0.02)
+
+    register(collect, second, square(100, 0, 40), create=False)  # re-surveyed: it was drawn in the wrong place
+    work(settings, db, pg_url)
+
+    assert plot_checks(collect, first)["plot_overlaps"]["status"] == "ok"
+    assert plot_checks(collect, second)["plot_overlaps"]["status"] == "ok"
+
+
+def test_parts_are_measured_against_the_new_theory_split(
+    forms, collect: CollectClient, settings: Settings, db: Engine, pg_url: str
+) -> None:
+    plot = str(uuid.uuid4())
+    register(collect, plot, square(0, 0, 40), parts=(("pond", square(0, 0, 20)),))  # a quarter of the plot
+
+    work(settings, db, pg_url)
+
+    parts = plot_checks(collect, plot)["plot_parts"]
+    assert parts["numbers"]["water_share"] == pytest.approx(0.25, abs=0.01)
+
+
+def test_a_bowtie_boundary_is_reported_invalid(
+    forms, collect: CollectClient, settings: Settings, db: Engine, pg_url: str
+) -> None:
+    plot = str(uuid.uuid4())
+    bowtie = ";".join(point(x, y, 2) for x, y in [(0, 0), (40, 40), (40, 0), (0, 40), (0, 0)])
+    register(collect, plot, bowtie)
+
+    work(settings, db, pg_url)
+
+    validity = plot_checks(collect, plot)["plot_validity"]
+    assert validity["status"] == "invalid"
+    assert "self_intersection" in {f["code"] for f in validity["findings"]}
+
+
+def test_a_follow_up_point_far_outside_its_plot_is_reported_with_the_distance(
+    forms, collect: CollectClient, settings: Settings, db: Engine, pg_url: str
+) -> None:
+    plot = str(uuid.uuid4())
+    register(collect, plot, square(0, 0, 40))
+    instance_id = visit(collect, plot, point(140, 20, accuracy=4))  # 100 m east of the east side
+
+    work(settings, db, pg_url)
+
+    response = collect.get(f"/v1/projects/1/forms/activity_report/submissions/{instance_id}/checks")
+    assert response.status_code == 200, response.data
+    (evidence,) = response.json["checks"]
+    assert evidence["status"] == "outside"
+    assert evidence["numbers"]["max_distance_m"] == pytest.approx(100, abs=2)
+
+
+def test_a_follow_up_naming_an_unregistered_plot_says_so(
+    forms, collect: CollectClient, settings: Settings, db: Engine, pg_url: str
+) -> None:
+    instance_id = visit(collect, str(uuid.uuid4()), point(0, 0))
+
+    work(settings, db, pg_url)
+
+    response = collect.get(f"/v1/projects/1/forms/activity_report/submissions/{instance_id}/checks")
+    assert [c["status"] for c in response.json["checks"]] == ["no_plot"]
+
+
+def test_a_plot_whose_job_was_lost_is_checked_by_check_plots(
+    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings
+) -> None:
+    plot = str(uuid.uuid4())
+    register(collect, plot, square(0, 0, 40))
+    with db.begin() as conn:
+        conn.execute(text("DELETE FROM procrastinate_jobs"))
+
+    result = CliRunner().invoke(
+        main,
+        ["check", "plots", "--data-dir", str(settings.data_dir)],
+        env={"KNN_DATABASE_URL": pg_url, "KNN_DATA_DIR": None},
+        catch_exceptions=False,
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "checking 1 plot(s)" in result.output
+    assert "plot_area        ok" in result.output
+    assert plot_checks(collect, plot)["plot_area"]["status"] == "ok"
+
+
+# --- coverage -----------------------------------------------------------------------------------------------
+
+
+def received(db: Engine, instance_id: str, when: datetime) -> None:
+    with db.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE submissions SET created_at = :when WHERE id ="
+                " (SELECT submission_id FROM submission_versions WHERE instance_id = :instance_id)"
+            ),
+            {"when": when, "instance_id": instance_id},
+        )
+
+
+def test_coverage_of_a_month_counts_on_time_late_and_missing_reports(forms, collect: CollectClient, db: Engine) -> None:
+    on_time, late, missing = (str(uuid.uuid4()) for _ in range(3))
+    for i, plot in enumerate((on_time, late, missing)):
+        register(collect, plot, square(i * 100, 0, 40))
+    received(db, visit(collect, on_time, point(10, 10)), datetime(2026, 11, 20, 23, 59, tzinfo=BANGKOK))
+    received(db, visit(collect, late, point(110, 10)), datetime(2026, 11, 21, 0, 1, tzinfo=BANGKOK))
+
+    response = collect.get("/v1/projects/1/coverage?month=2026-11&area=4001")
+
+    assert response.status_code == 200, response.data
+    body = response.json
+    numbers = body["total"]["numbers"]
+    assert (numbers["plots"], numbers["with_activity_report"], numbers["on_time"]) == (3, 2, 1)
+    assert body["plots_without_report"] == [missing]
+    assert body["plots_not_visited"] == [missing]
+    assert set(body["districts"]) == {"4001"}
+
+
+def test_coverage_needs_a_month_in_the_form_yyyy_mm(forms, collect: CollectClient) -> None:
+    response = collect.get("/v1/projects/1/coverage?month=11-2026")
+
+    assert response.status_code == 400
+    assert response.json["code"] == "400.7"
+    assert "YYYY-MM" in response.json["message"]
+
+
+# --- the JSON API's doors -----------------------------------------------------------------------------------
+
+
+def test_checks_of_an_unknown_plot_are_a_json_404(forms, collect: CollectClient) -> None:
+    response = collect.get(f"/v1/projects/1/plots/{uuid.uuid4()}/checks")
+
+    assert response.status_code == 404
+    assert response.json["code"] == "404.7"
+    assert response.json["message_th"]
+
+
+def test_the_json_api_asks_for_a_password(forms, app: Flask) -> None:
+    response = app.test_client().get("/v1/projects/1/coverage?month=2026-11")
+
+    assert response.status_code == 401
+    assert "Digest" in response.headers["WWW-Authenticate"]
