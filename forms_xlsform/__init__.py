@@ -5,7 +5,18 @@ from __future__ import annotations
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
+from khoknongna.forms_xlsform.areas import area_csvs
+
 
 def bundled_forms() -> list[Traversable]:
     """The XLSForm files of the form pack, in name order."""
     return sorted((p for p in files(__name__).iterdir() if p.name.endswith((".xlsx", ".xls"))), key=lambda p: p.name)
+
+
+def bundled_media() -> dict[str, bytes]:
+    """``{file name: bytes}`` of the media files any bundled form may name.
+
+    Today these are the address lists ``provinces.csv``, ``amphoes.csv`` and ``tambons.csv``, generated
+    from ``geothai`` (see :mod:`khoknongna.forms_xlsform.areas`). A form gets only the files it names.
+    """
+    return area_csvs()

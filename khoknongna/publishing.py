@@ -23,7 +23,7 @@ from pathlib import PurePath
 from sqlalchemy import Engine
 
 from khoknongna.entities import declare_datasets
-from khoknongna.forms_xlsform import bundled_forms
+from khoknongna.forms_xlsform import bundled_forms, bundled_media
 from khoknongna.openrosa.xform import read_xform
 from khoknongna.openrosa.xlsform import convert_xlsform, spreadsheet_type, validate_xform
 from khoknongna.problems import FORM_INVALID, FORM_VERSION_EXISTS, Problem
@@ -79,8 +79,12 @@ def publish_form(
     *,
     project_id: int = DEFAULT_PROJECT_ID,
     published_by: int | None = None,
+    offered_media: Mapping[str, bytes] | None = None,
 ) -> Published:
     """Publish the form in ``data`` (an XLSForm .xls/.xlsx or an XForm .xml) with its ``media`` files.
+
+    ``offered_media`` are files any form may use (the bundled address lists): only those the form names
+    are stored, the others are skipped without a warning. A file in ``media`` wins over an offered one.
 
     Raises :class:`Problem` ``FORM_INVALID`` with pyxform's or ODK Validate's message when the form is
     rejected; nothing is published then.
@@ -100,6 +104,8 @@ def publish_form(
     if xlsform_sha256 is None and settings.validate_forms:
         warnings = list(validate_xform(xform))  # pyxform already validated converted XLSForms
     expected = list(dict.fromkeys([*definition.media, *generated]))
+    offered = {media_file_name(k): v for k, v in (offered_media or {}).items()}
+    media = {**{k: v for k, v in offered.items() if k in expected}, **media}
     xform_sha256 = blobs.put_bytes(xform)
 
     with engine.begin() as conn:
@@ -200,9 +206,11 @@ def publish_bundled_forms(
 ) -> list[Published]:
     """Publish the Khok Nong Na form pack into project 1 where a form is new or changed.
 
-    An XLSForm whose exact bytes were published before is skipped without converting it again.
+    An XLSForm whose exact bytes were published before is skipped without converting it again. Each form
+    gets the bundled media files it names (:func:`~khoknongna.forms_xlsform.bundled_media`).
     """
     results = []
+    offered: dict[str, bytes] | None = None
     for path in bundled_forms():
         data = path.read_bytes()
         with engine.connect() as conn:
@@ -211,7 +219,9 @@ def publish_bundled_forms(
             progress(f"form {known.xml_form_id} ({known.version}) is up to date")
             continue
         progress(f"publishing {path.name} …")
-        result = publish_form(engine, blobs, settings, path.name, data)
+        if offered is None:
+            offered = bundled_media()
+        result = publish_form(engine, blobs, settings, path.name, data, offered_media=offered)
         progress(f"published {result.xml_form_id} version {result.version}")
         for warning in result.warnings:
             progress(f"  warning: {warning}")

@@ -35,8 +35,15 @@ def binds(xform: etree._Element) -> dict[str, dict[str, str]]:
 
 
 def control(xform: etree._Element, ref: str) -> etree._Element:
+    """The body control (question, group or repeat) of ``ref``; ``setvalue`` actions are not controls."""
     body = xform.find("h:body", NS)
-    found = [el for el in body.iter() if isinstance(el.tag, str) and ref in (el.get("ref"), el.get("nodeset"))]
+    found = [
+        el
+        for el in body.iter()
+        if isinstance(el.tag, str)
+        and etree.QName(el).localname not in ("setvalue", "setgeopoint")
+        and ref in (el.get("ref"), el.get("nodeset"))
+    ]
     assert found, f"no control for {ref}"
     return found[0]
 
@@ -106,6 +113,24 @@ def test_the_plot_survey_asks_the_owner_and_the_address(plot_survey: etree._Elem
     assert "regex" in b["/data/owner/owner_phone"]["constraint"]
 
 
+def test_the_plot_survey_asks_province_amphoe_and_tambon_as_coded_cascading_selects(
+    plot_survey: etree._Element,
+) -> None:
+    itemsets = {
+        field: control(plot_survey, f"/data/owner/{field}").find("x:itemset", NS).get("nodeset").replace(" ", "")
+        for field in ("province", "amphoe", "tambon")
+    }
+
+    assert itemsets == {
+        "province": "instance('provinces')/root/item",
+        "amphoe": "instance('amphoes')/root/item[province=/data/owner/province]",
+        "tambon": "instance('tambons')/root/item[amphoe=/data/owner/amphoe]",
+    }
+    for name in ("provinces", "amphoes", "tambons"):
+        instance = plot_survey.find(f".//x:instance[@id='{name}']", NS)
+        assert instance.get("src") == f"jr://file-csv/{name}.csv"
+
+
 def test_the_plot_survey_maps_the_plot_with_its_boundary_and_location(plot_survey: etree._Element) -> None:
     b = binds(plot_survey)
 
@@ -144,7 +169,8 @@ def test_the_plot_survey_has_an_instance_id_and_an_instance_name(plot_survey: et
     b = binds(plot_survey)
 
     assert b["/data/meta/instanceID"][f"{{{JR}}}preload"] == "uid"
-    assert "owner_name" in b["/data/meta/instanceName"]["calculate"]
+    assert b["/data/meta/instanceName"]["calculate"].strip() == "/data/plot_label"
+    assert "owner_name" in b["/data/plot_label"]["calculate"]
 
 
 def test_the_plot_survey_is_in_thai_first_and_english_second(plot_survey: etree._Element) -> None:

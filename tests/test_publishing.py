@@ -21,7 +21,7 @@ from pyxform.xls2xform import convert
 from sqlalchemy import Engine, text
 
 from khoknongna import publishing
-from khoknongna.forms_xlsform import bundled_forms
+from khoknongna.forms_xlsform import bundled_forms, bundled_media
 from khoknongna.problems import Problem
 from khoknongna.publishing import Published, publish_bundled_forms, publish_form
 from khoknongna.settings import Settings
@@ -442,17 +442,27 @@ def test_a_select_one_external_form_gets_itemsets_csv_in_its_manifest(
 # --- the bundled form pack ----------------------------------------------------------------------------------
 
 
-def test_the_bundled_plot_survey_is_published_once_and_skipped_without_conversion_the_second_time(
+BUNDLED = {
+    "activity_report": "activity_report.xlsx",
+    "daily_log": "daily_log.xlsx",
+    "guru_register": "guru_register.xlsx",
+    "plot_survey": "plot_survey.xlsx",
+    "potential_assessment": "potential_assessment.xlsx",
+    "socio_change": "socio_change.xlsx",
+}
+
+
+def test_the_bundled_forms_are_published_once_and_skipped_without_conversion_the_second_time(
     app: Flask, settings: Settings, db: Engine, collect: CollectClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services = app.extensions["knn"]
-    assert [p.name for p in bundled_forms()] == ["plot_survey.xlsx"]
+    assert [p.name for p in bundled_forms()] == sorted(BUNDLED.values())
     messages: list[str] = []
 
     first = publish_bundled_forms(services.engine, services.blobs, settings, progress=messages.append)
 
-    assert [(r.xml_form_id, r.created) for r in first] == [("plot_survey", True)]
-    assert "plot_survey" in form_list(collect)
+    assert sorted((r.xml_form_id, r.created) for r in first) == [(form_id, True) for form_id in sorted(BUNDLED)]
+    assert set(BUNDLED) <= set(form_list(collect))
 
     def no_conversion(*args: object, **kwargs: object) -> None:
         raise AssertionError("an unchanged bundled form was converted again")
@@ -463,4 +473,43 @@ def test_the_bundled_plot_survey_is_published_once_and_skipped_without_conversio
 
     assert second == []
     assert any("plot_survey" in m and "up to date" in m for m in messages), messages
-    assert len(rows(db, "SELECT id FROM form_versions")) == 1
+    assert len(rows(db, "SELECT id FROM form_versions")) == len(BUNDLED)
+
+
+def test_each_bundled_form_gets_the_area_lists_it_names_and_no_warning_for_the_others(
+    app: Flask, settings: Settings, collect: CollectClient
+) -> None:
+    services = app.extensions["knn"]
+
+    published = {r.xml_form_id: r for r in publish_bundled_forms(services.engine, services.blobs, settings)}
+
+    area_lists = {"provinces.csv", "amphoes.csv", "tambons.csv"}
+    for form_id in ("plot_survey", "guru_register", "activity_report"):
+        assert area_lists <= set(manifest(collect, form_id)), form_id
+    for form_id in ("socio_change", "daily_log", "potential_assessment"):
+        assert not area_lists & set(manifest(collect, form_id)), form_id
+    for result in published.values():
+        assert result.ignored_media == [], result.xml_form_id
+        assert not [w for w in result.warnings if "not used" in w], result.xml_form_id
+        # the entity list comes from the server's entity engine, not from the form pack
+        assert result.missing_media in ([], ["plots.csv"]), result.xml_form_id
+    served = collect.get(manifest(collect, "plot_survey")["tambons.csv"]["downloadUrl"]).data
+    assert served == bundled_media()["tambons.csv"]
+
+
+def test_offered_media_are_stored_only_when_the_form_names_them(app: Flask, settings: Settings) -> None:
+    services = app.extensions["knn"]
+    offered = {"picture.png": b"picture", "unused.csv": b"a,b\n"}
+
+    published = publish_form(
+        services.engine,
+        services.blobs,
+        settings,
+        "plot_notes.xlsx",
+        notes_form("1", images=["picture.png"]),
+        offered_media=offered,
+    )
+
+    assert published.missing_media == []
+    assert published.ignored_media == []
+    assert published.warnings == []

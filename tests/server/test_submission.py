@@ -22,7 +22,7 @@ from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
 from tests.collect import DEVICE_ID, USER_AGENT, CollectClient
 from tests.instances import jpeg
-from tests.plots import LAT, LON, plot_xml
+from tests.plots import LAT, LON, PLOT_SURVEY_VERSION, plot_xml
 
 RESPONSE_NS = "http://openrosa.org/http/response"
 
@@ -147,8 +147,8 @@ def test_full_xml_and_who_sent_it_from_what_are_recorded(collect, plot_survey, d
     assert stored.xml.encode("utf-8") == xml
     assert stored.xml_sha256 == hashlib.sha256(xml).hexdigest()
     assert (stored.device_id, stored.user_agent, stored.username) == (DEVICE_ID, USER_AGENT, "nopparat")
-    assert stored.instance_name == "นางสมศรี ใจดี - ม.5 บ้านหนองแวง"
-    assert stored.claimed_version == "2026112101"
+    assert stored.instance_name == "นางสมศรี ใจดี – ม.5 บ้านหนองแวง ต.ศิลา – 1 ไร่"
+    assert stored.claimed_version == PLOT_SURVEY_VERSION
 
 
 def test_photos_are_in_the_blob_store_under_their_sha256(app, collect, plot_survey, db):
