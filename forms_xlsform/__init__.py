@@ -7,10 +7,15 @@ from importlib.resources.abc import Traversable
 
 from khoknongna.forms_xlsform.areas import area_csvs
 
+#: Forms that create the entity lists the others read: published first, so that the lists exist when the
+#: follow-up forms naming ``plots.csv`` are published.
+REGISTERS = ("plot_survey.xlsx",)
+
 
 def bundled_forms() -> list[Traversable]:
-    """The XLSForm files of the form pack, in name order."""
-    return sorted((p for p in files(__name__).iterdir() if p.name.endswith((".xlsx", ".xls"))), key=lambda p: p.name)
+    """The XLSForm files of the form pack: the registers first, then the others in name order."""
+    forms = (p for p in files(__name__).iterdir() if p.name.endswith((".xlsx", ".xls")))
+    return sorted(forms, key=lambda p: (p.name not in REGISTERS, p.name))
 
 
 def bundled_media() -> dict[str, bytes]:

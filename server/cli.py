@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine
 from khoknongna import accounts, plot_checks
 from khoknongna.areas import area_name
 from khoknongna.collect_settings import collect_settings, encode_settings, save_png, settings_qr
+from khoknongna.forms_xlsform import bundled_media
 from khoknongna.jobs import run_worker
 from khoknongna.plot_checks import CheckRules
 from khoknongna.problems import Problem
@@ -419,7 +420,14 @@ def forms_publish(
         click.echo(f"publishing {form_file.name} …")
         try:
             result = publish_form(
-                engine, blobs, settings, form_file.name, form_file.read_bytes(), media, project_id=project_id
+                engine,
+                blobs,
+                settings,
+                form_file.name,
+                form_file.read_bytes(),
+                media,
+                project_id=project_id,
+                offered_media=bundled_media(),  # the address lists, for forms that name them
             )
         except Problem as exc:
             raise click.ClickException(exc.message_en) from None

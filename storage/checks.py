@@ -127,6 +127,8 @@ def save_results(
     """Store ``results`` of one plot (``submission_id`` None) or one submission, replacing earlier ones per rule."""
     subject = "plot" if submission_id is None else "submission"
     key = check_results.c.entity_id if subject == "plot" else check_results.c.submission_id
+    # A constant predicate (not a bound parameter), so that PostgreSQL can match the partial unique index.
+    partial = text("subject = 'plot'") if subject == "plot" else text("subject = 'submission'")
     for result in results:
         stmt = insert(check_results).values(
             subject=subject,
@@ -141,7 +143,7 @@ def save_results(
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=[key, check_results.c.rule],
-                index_where=check_results.c.subject == subject,
+                index_where=partial,
                 set_={
                     "entity_id": stmt.excluded.entity_id,
                     "rule_version": stmt.excluded.rule_version,

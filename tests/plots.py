@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 PLOT_SURVEY = Path(__file__).resolve().parents[1] / "forms_xlsform" / "plot_survey.xlsx"
-PLOT_SURVEY_VERSION = "2026112102"
+PLOT_SURVEY_VERSION = "2026112103"
 
 # The plot's address as the coded selects answer it (geothai codes): Khon Kaen, Mueang Khon Kaen, Sila.
 PROVINCE, AMPHOE, TAMBON = "40", "4001", "400114"
@@ -32,10 +32,12 @@ def plot_xml(
     version: str = PLOT_SURVEY_VERSION,
     form_id: str = "plot_survey",
     plot_id: str = "3f9c2a4e-8d1b-4c6a-9e5f-2b7d0c1a4e83",
+    resurvey_of_version: int | None = None,
 ) -> bytes:
     """A finalized plot survey instance as Collect writes it: a 1-rai plot, a pond and a paddy, a swale.
 
-    The survey registers a new plot: ``meta/entity`` creates the ``plots`` entity ``plot_id``.
+    The survey registers a new plot: ``meta/entity`` creates the ``plots`` entity ``plot_id``; with
+    ``resurvey_of_version`` it is a re-survey of that registered plot, made from that ``__version`` of it.
     """
     boundary = boundary or ring(LAT, LON, DLAT, DLON)
     pond = ring(LAT + 0.00005, LON + 0.00005, 0.0001, 0.0001)
@@ -46,11 +48,17 @@ def plot_xml(
     )
     deprecated = f"<deprecatedID>{deprecated_id}</deprecatedID>" if deprecated_id else ""
     label = f"{owner} – ม.5 บ้านหนองแวง ต.ศิลา – 1 ไร่"
+    if resurvey_of_version is None:
+        kind = "<survey_kind>new</survey_kind><existing_plot/>"
+        flags = 'create="true" update="false" baseVersion=""'
+    else:
+        kind = f"<survey_kind>resurvey</survey_kind><existing_plot>{plot_id}</existing_plot>"
+        flags = f'create="false" update="true" baseVersion="{resurvey_of_version}"'
     xml = (
         f'<data xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms" id="{form_id}" '
         f'version="{version}"><start>2026-11-20T08:01:02.000+07:00</start><end>2026-11-20T08:40:11.000+07:00</end>'
         "<today>2026-11-20</today><deviceid>collect:TESTDEVICE0000001</deviceid><username>nopparat</username>"
-        f"<survey_kind>new</survey_kind><existing_plot/><new_plot_id>{plot_id}</new_plot_id><plot_id>{plot_id}</plot_id>"
+        f"{kind}<new_plot_id>{plot_id}</new_plot_id><plot_id>{plot_id}</plot_id>"
         "<programme>covid_loan</programme><model>HLM</model><size_class>1</size_class><other_rai/><other_ngan/>"
         f"<other_wa/><size_text>1</size_text><owner><owner_name>{owner}</owner_name><owner_phone>0812345678</owner_phone>"
         "<house_no>45/1</house_no><village_no>5</village_no><village_name>บ้านหนองแวง</village_name>"
@@ -63,8 +71,7 @@ def plot_xml(
         f"<has_swales>yes</has_swales><swales><swale_line>{swale}</swale_line></swales><has_bunds>no</has_bunds>"
         f"<photo_overview>{overview}</photo_overview><has_more_photos>{'yes' if photos else 'no'}</has_more_photos>"
         f"{photo_rows}<notes/><meta>"
-        f'<entity dataset="plots" create="true" update="false" baseVersion="" trunkVersion="" branchId="" '
-        f'id="{plot_id}"><label>{label}</label></entity>'
+        f'<entity dataset="plots" {flags} trunkVersion="" branchId="" id="{plot_id}"><label>{label}</label></entity>'
         f"<instanceID>{instance_id}</instanceID>{deprecated}<instanceName>{label}</instanceName></meta></data>"
     )
     return xml.encode("utf-8")

@@ -68,7 +68,7 @@ def form_list(collect: CollectClient) -> dict[str, dict[str, str]]:
 
 
 def manifest(collect: CollectClient, form_id: str = FORM_ID) -> dict[str, dict[str, str]]:
-    """``filename -> {child: text}`` of the form's manifest (empty when the form list gives none)."""
+    """``filename -> {child: text, attribute: value}`` of the form's manifest (empty when the form list gives none)."""
     entry = form_list(collect)[form_id]
     if "manifestUrl" not in entry:
         return {}
@@ -78,7 +78,7 @@ def manifest(collect: CollectClient, form_id: str = FORM_ID) -> dict[str, dict[s
     return {
         fields["filename"]: fields
         for fields in (
-            {etree.QName(c).localname: c.text or "" for c in media}
+            {etree.QName(c).localname: c.text or "" for c in media} | dict(media.attrib)
             for media in root.findall(f"{{{MANIFEST_NS}}}mediaFile")
         )
     }
@@ -456,7 +456,9 @@ def test_the_bundled_forms_are_published_once_and_skipped_without_conversion_the
     app: Flask, settings: Settings, db: Engine, collect: CollectClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services = app.extensions["knn"]
-    assert [p.name for p in bundled_forms()] == sorted(BUNDLED.values())
+    names = [p.name for p in bundled_forms()]
+    assert names[0] == "plot_survey.xlsx", "the register comes first: it makes the list the others read"
+    assert sorted(names) == sorted(BUNDLED.values())
     messages: list[str] = []
 
     first = publish_bundled_forms(services.engine, services.blobs, settings, progress=messages.append)
@@ -491,8 +493,10 @@ def test_each_bundled_form_gets_the_area_lists_it_names_and_no_warning_for_the_o
     for result in published.values():
         assert result.ignored_media == [], result.xml_form_id
         assert not [w for w in result.warnings if "not used" in w], result.xml_form_id
-        # the entity list comes from the server's entity engine, not from the form pack
-        assert result.missing_media in ([], ["plots.csv"]), result.xml_form_id
+        # plots.csv is the entity list the plot survey (published first) creates, never a missing file
+        assert result.missing_media == [], result.xml_form_id
+    for form_id in ("plot_survey", "socio_change", "activity_report", "daily_log", "potential_assessment"):
+        assert manifest(collect, form_id)["plots.csv"]["type"] == "entityList", form_id
     served = collect.get(manifest(collect, "plot_survey")["tambons.csv"]["downloadUrl"]).data
     assert served == bundled_media()["tambons.csv"]
 

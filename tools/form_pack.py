@@ -423,16 +423,22 @@ def plot_survey() -> tuple[list[Row], list[Row], list[Row], list[Row] | None]:
                 "' – ', ${size_text}, ' ไร่')"
             ),
         ),
-        q(
-            "geoshape",
-            "boundary",
-            "ขอบเขตแปลง",
-            "Plot boundary",
-            hint=(
-                "เดินรอบแปลงหรือแตะที่มุมแปลงบนแผนที่ให้ครบทุกมุม",
-                "Walk around the plot, or tap every corner of the plot on the map",
+        prefilled(
+            q(
+                "geoshape",
+                "boundary",
+                "ขอบเขตแปลง",
+                "Plot boundary",
+                hint=(
+                    "เดินรอบแปลงหรือแตะที่มุมแปลงบนแผนที่ให้ครบทุกมุม (สำรวจซ้ำ: ขอบเขตเดิมแสดงอยู่ แก้ไขได้)",
+                    "Walk around the plot, or tap every corner of the plot on the map (re-survey: the registered "
+                    "boundary is shown and can be edited)",
+                ),
+                required="yes",
+                save_to="geometry",
             ),
-            required="yes",
+            "geometry",
+            "existing_plot",
         ),
         q(
             "geopoint",
@@ -522,7 +528,7 @@ def plot_survey() -> tuple[list[Row], list[Row], list[Row], list[Row] | None]:
         {
             "form_title": "สำรวจและลงทะเบียนแปลง โคก หนอง นา / Khok Nong Na plot survey",
             "form_id": "plot_survey",
-            "version": "2026112102",
+            "version": "2026112103",
             "default_language": TH,
             "instance_name": "${plot_label}",
         }

@@ -23,6 +23,7 @@ ENTITY_PROPERTIES = {
     "province": "/data/owner/province",
     "amphoe": "/data/owner/amphoe",
     "tambon": "/data/owner/tambon",
+    "geometry": "/data/boundary",
 }
 SAVETO = "{http://www.opendatakit.org/xforms/entities}saveto"
 

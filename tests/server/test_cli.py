@@ -208,7 +208,8 @@ def test_forms_list_shows_each_form_with_its_version_and_missing_media(
     assert settings_value(PLOT_SURVEY, "version") in lines[plot_line].split()
     assert "3" in lines[map_line].split()
     assert lines[map_line + 1].split() == ["missing", "media:", "plot_map.png"]
-    # The plot survey's own media (the plots entity list, the area lists) are not uploaded with this command.
+    after_plot = lines[plot_line + 1 : plot_line + 2]
+    assert not any("missing media" in line for line in after_plot), "the address and plots lists are never missing"
 
 
 # --- database -----------------------------------------------------------------------------------------------
