@@ -175,19 +175,19 @@ def overlaps_check(plot_id: int, overlaps: list[Overlap]) -> CheckResult:
 #: PostgreSQL ANDs a primary-key range scan into every probe, which makes the scan quadratic (30 s for 50,000
 #: plots instead of about 2). Each pair is therefore found from both sides and kept once. Invalid boundaries are
 #: made valid for the overlay and their area only.
-OVERLAPS_FOR_PLOT_SQL = text("""
+_OVERLAPS_SQL = """
 WITH pairs AS MATERIALIZED (
     SELECT a.entity_id AS plot_a, b.entity_id AS plot_b, a.boundary AS boundary_a, b.boundary AS boundary_b
       FROM plots a
       JOIN plots b ON ST_Intersects(a.boundary, b.boundary)
      WHERE b.project_id = a.project_id AND b.entity_id <> a.entity_id
-       AND a.entity_id = :entity_id
+       AND {which_plots}
 ), valid AS (
     SELECT plot_a, plot_b,
            CASE WHEN ST_IsValid(boundary_a) THEN boundary_a ELSE ST_MakeValid(boundary_a) END AS boundary_a,
            CASE WHEN ST_IsValid(boundary_b) THEN boundary_b ELSE ST_MakeValid(boundary_b) END AS boundary_b
       FROM pairs
-     WHERE TRUE
+     WHERE {which_pairs}
 ), measured AS (
     SELECT plot_a, plot_b, boundary_a, boundary_b, overlap, ST_Area(overlap::geography) AS overlap_m2
       FROM (SELECT *, ST_Intersection(boundary_a, boundary_b) AS overlap FROM valid) v
@@ -199,33 +199,16 @@ SELECT plot_a, plot_b, overlap_m2,
   FROM measured
  WHERE overlap_m2 >= :min_area_m2
  ORDER BY plot_a, plot_b
-""")
-
-OVERLAP_SCAN_SQL = text("""
-WITH pairs AS MATERIALIZED (
-    SELECT a.entity_id AS plot_a, b.entity_id AS plot_b, a.boundary AS boundary_a, b.boundary AS boundary_b
-      FROM plots a
-      JOIN plots b ON ST_Intersects(a.boundary, b.boundary)
-     WHERE b.project_id = a.project_id AND b.entity_id <> a.entity_id
-       AND (CAST(:project_id AS integer) IS NULL OR a.project_id = :project_id)
-), valid AS (
-    SELECT plot_a, plot_b,
-           CASE WHEN ST_IsValid(boundary_a) THEN boundary_a ELSE ST_MakeValid(boundary_a) END AS boundary_a,
-           CASE WHEN ST_IsValid(boundary_b) THEN boundary_b ELSE ST_MakeValid(boundary_b) END AS boundary_b
-      FROM pairs
-     WHERE plot_a < plot_b
-), measured AS (
-    SELECT plot_a, plot_b, boundary_a, boundary_b, overlap, ST_Area(overlap::geography) AS overlap_m2
-      FROM (SELECT *, ST_Intersection(boundary_a, boundary_b) AS overlap FROM valid) v
+"""
+#: One plot against the others.
+OVERLAPS_FOR_PLOT_SQL = text(_OVERLAPS_SQL.format(which_plots="a.entity_id = :entity_id", which_pairs="TRUE"))
+#: Every pair once, of one project or of all.
+OVERLAP_SCAN_SQL = text(
+    _OVERLAPS_SQL.format(
+        which_plots="(CAST(:project_id AS integer) IS NULL OR a.project_id = :project_id)",
+        which_pairs="plot_a < plot_b",
+    )
 )
-SELECT plot_a, plot_b, overlap_m2,
-       ST_Area(boundary_a::geography) AS plot_a_m2,
-       ST_Area(boundary_b::geography) AS plot_b_m2,
-       ST_Perimeter(overlap::geography) AS perimeter_m
-  FROM measured
- WHERE overlap_m2 >= :min_area_m2
- ORDER BY plot_a, plot_b
-""")
 
 
 def _judge_rows(rows: list, rules: OverlapRules, include_ignored: bool) -> list[Overlap]:
