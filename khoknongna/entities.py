@@ -87,12 +87,17 @@ def apply_entities(
     if not definition.entities:
         return {}
     problems = []
-    lists: dict[str, int] = {}
+    blocks = read_entity_blocks(root, definition.entities)
+    if not blocks:
+        return {}
+    # Read, not upsert: publishing made the lists, and an UPDATE would lock the list's row until commit,
+    # queueing every concurrent submission to it behind this one.
+    lists = {n: r.id for n, r in queries.datasets_named(conn, project_id, [b.dataset for b in blocks]).items()}
     changed: dict[str, list[int]] = {}
-    for block in read_entity_blocks(root, definition.entities):
+    for block in blocks:
         try:
             with conn.begin_nested():
-                if block.dataset not in lists:
+                if block.dataset not in lists:  # a form published before entity lists existed
                     lists[block.dataset] = queries.ensure_dataset(conn, project_id, block.dataset, [])
                 entity_id = _apply(conn, lists[block.dataset], block, submission_id, submission_version_id)
             changed.setdefault(block.dataset, []).append(entity_id)
