@@ -139,6 +139,16 @@ def test_every_variable_the_compose_file_needs_is_in_env_example():
     assert needed <= set(env_example())
 
 
+def test_a_worker_runs_the_checks_queued_by_ingest_after_the_migrations():
+    worker = SERVICES["worker"]
+    commands = khoknongna_commands(" ".join(worker["command"]))
+
+    assert [c[:1] for c in commands] == [["worker"]]
+    assert all(cli_command_exists(c) for c in commands)
+    assert worker["depends_on"]["init"]["condition"] == "service_completed_successfully"
+    assert worker["environment"]["KNN_DATABASE_URL"] == SERVICES["app"]["environment"]["KNN_DATABASE_URL"]
+
+
 def test_init_runs_commands_that_exist():
     commands = khoknongna_commands(" ".join(SERVICES["init"]["command"]))
 
