@@ -88,6 +88,11 @@ INSTANCE_ID_REQUIRED = _p(
     "An encrypted submission must carry meta/instanceID.",
     "แบบฟอร์มที่เข้ารหัสต้องมี meta/instanceID",
 )
+VALUE_TOO_LONG = _p(
+    "400.7",
+    "The {what} in the submission XML is {length} characters long; this server accepts at most {limit}.",
+    "{what} ในไฟล์ XML ที่ส่งมายาว {length} ตัวอักษร เกินกว่าที่เซิร์ฟเวอร์รับได้ ({limit} ตัวอักษร)",
+)
 
 # 401/403: who may do what
 AUTH_REQUIRED = _p(
