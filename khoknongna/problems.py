@@ -110,6 +110,13 @@ BASIC_NEEDS_HTTPS = _p(
     "Basic authentication is only accepted over HTTPS; use Digest or an app-user link.",
     "รับการยืนยันตัวตนแบบ Basic ผ่าน HTTPS เท่านั้น กรุณาใช้ Digest หรือลิงก์ผู้ใช้แอป",
 )
+AUTH_LOCKED = _p(
+    "401.4",
+    "Too many wrong passwords for '{username}': signing in is blocked until {until} Thailand time (about "
+    "{minutes} minutes). Ask your supervisor if you have forgotten the password.",
+    "ใส่รหัสผ่านของ '{username}' ผิดหลายครั้งเกินไป ระงับการเข้าสู่ระบบจนถึงเวลา {until} น. (อีกประมาณ {minutes} นาที) "
+    "หากลืมรหัสผ่านกรุณาติดต่อผู้ดูแล",
+)
 KEY_INVALID = _p(
     "403.1",
     "This app-user link is not valid or has been revoked. Ask your supervisor for a new QR code.",

@@ -16,6 +16,7 @@ from khoknongna.server.context import Services, close_db
 from khoknongna.settings import Settings, secret_key
 from khoknongna.storage.blobs import open_blob_store
 from khoknongna.storage.db import make_engine
+from khoknongna.storage.signin_failures import SignInFailures
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +38,12 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
         engine=engine,
         blobs=open_blob_store(settings),
         nonces=DigestNonces(secret_key(settings), settings.nonce_lifetime_s),
+        signin_failures=SignInFailures(
+            settings.data_dir / "signin_failures.sqlite3",
+            settings.lockout_failures,
+            settings.lockout_window_s,
+            settings.lockout_s,
+        ),
     )
     for name, prefix in openrosa.PREFIXES:
         app.register_blueprint(openrosa.bp, name=name, url_prefix=prefix)
@@ -72,6 +79,8 @@ def _problem_response(problem: Problem) -> Response:
     if isinstance(problem, AuthChallenge):
         for name, value in challenge_headers(stale=problem.stale):
             response.headers.add(name, value)
+        if problem.retry_after is not None:
+            response.headers["Retry-After"] = str(problem.retry_after)
     if problem.status >= 500:
         logger.error("%s %s: %s", request.method, request.path, problem.message_en)
     return openrosa.openrosa_headers(response)
