@@ -195,3 +195,9 @@ STORAGE_FAILED = _p(
     "The server could not store the upload right now ({detail}). Nothing was saved; send it again later.",
     "เซิร์ฟเวอร์บันทึกข้อมูลไม่ได้ในขณะนี้ ({detail}) ยังไม่มีการบันทึกข้อมูลใด กรุณาส่งใหม่ภายหลัง",
 )
+DATABASE_UNAVAILABLE = _p(
+    "503.2",
+    "The server cannot reach its database right now. Try again in a few minutes; sending the same submission "
+    "again is safe.",
+    "เซิร์ฟเวอร์เชื่อมต่อฐานข้อมูลไม่ได้ในขณะนี้ กรุณาลองใหม่ในอีกสักครู่ การส่งข้อมูลเดิมซ้ำไม่ทำให้ข้อมูลซ้ำซ้อน",
+)

@@ -6,10 +6,11 @@ import logging
 
 from flask import Flask, Response, request
 from sqlalchemy import Engine
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from khoknongna.problems import TOO_LARGE, Problem
+from khoknongna.problems import DATABASE_UNAVAILABLE, TOO_LARGE, Problem
 from khoknongna.server import openrosa, openrosa_xml
 from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_headers
 from khoknongna.server.context import Services, close_db
@@ -50,6 +51,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
     app.add_url_rule("/", "index", _index)
     app.register_error_handler(Problem, _problem_response)
     app.register_error_handler(HTTPException, _http_error_response)
+    app.register_error_handler(DBAPIError, _database_error_response)
     app.teardown_appcontext(close_db)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -84,6 +86,22 @@ def _problem_response(problem: Problem) -> Response:
     if problem.status >= 500:
         logger.error("%s %s: %s", request.method, request.path, problem.message_en)
     return openrosa.openrosa_headers(response)
+
+
+def database_unreachable(error: DBAPIError) -> bool:
+    """Whether ``error`` means the database cannot be reached (down, restarting, connection lost), as opposed
+    to a statement it refused: no SQLSTATE (the client could not connect), class 08 (connection exception) or
+    57P (shut down, crashed, starting up)."""
+    state = getattr(error.orig, "sqlstate", None)
+    return error.connection_invalidated or state is None or state.startswith(("08", "57P"))
+
+
+def _database_error_response(error: DBAPIError) -> Response:
+    if database_unreachable(error):
+        logger.error("%s %s: database unreachable: %s", request.method, request.path, error.orig)
+        return _problem_response(Problem(DATABASE_UNAVAILABLE))
+    logger.error("%s %s: database error", request.method, request.path, exc_info=error)
+    return _http_error_response(InternalServerError())
 
 
 def _http_error_response(error: HTTPException) -> Response:
