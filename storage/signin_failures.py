@@ -1,6 +1,7 @@
 """Failed sign-ins per user name, for locking out password guessing, shared by every worker of one server.
 
-The counts live in a small SQLite file in the data folder (``<data-dir>/signin_failures.sqlite3``, WAL mode),
+The counts live in a small SQLite file in the data folder (``<data-dir>/signin_failures.sqlite3``, WAL mode,
+made at the first wrong password),
 not in PostgreSQL: every gunicorn worker process and thread of the server sees the same counts without a
 table in the schema. Servers on several machines sharing one database each count on their own, so there an
 attacker gets the limit once per machine.
@@ -52,33 +53,30 @@ class SignInFailures:
         self.lockout_s = lockout_s
         self.clock = clock
         self._local = threading.local()
-        if limit > 0:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as conn:
-                conn.executescript(_SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
-
-    def _conn(self) -> sqlite3.Connection:
-        """This thread's connection (opened in the worker that uses it, never across a fork)."""
+    def _conn(self, create: bool = False) -> sqlite3.Connection | None:
+        """This thread's connection (opened in the worker that uses it, never across a fork); ``None`` while
+        the file does not exist, unless ``create``: it is made at the first wrong password."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = self._connect()
+            if not create and not self.path.exists():
+                return None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            self._local.conn = conn
         return conn
 
     def locked_until(self, username: str) -> float | None:
         """When the lockout of ``username`` ends, or ``None`` when it may try a password now."""
-        if self.limit <= 0:
+        conn = self._conn() if self.limit > 0 else None
+        if conn is None:
             return None
-        row = (
-            self._conn()
-            .execute("SELECT locked_until FROM signin_failures WHERE username = ?", (username[:MAX_NAME],))
-            .fetchone()
-        )
+        row = conn.execute(
+            "SELECT locked_until FROM signin_failures WHERE username = ?", (username[:MAX_NAME],)
+        ).fetchone()
         if row is None or row[0] <= self.clock():
             return None
         return row[0]
@@ -89,7 +87,8 @@ class SignInFailures:
         if self.limit <= 0:
             return None
         now, name = self.clock(), username[:MAX_NAME]
-        conn = self._conn()
+        conn = self._conn(create=True)
+        assert conn is not None
         conn.execute("BEGIN IMMEDIATE")
         try:
             row = conn.execute("SELECT failures, first_at FROM signin_failures WHERE username = ?", (name,)).fetchone()
@@ -116,8 +115,6 @@ class SignInFailures:
 
     def succeeded(self, username: str) -> None:
         """A right password: forget the failures of ``username`` (a cheap read when there are none)."""
-        if self.limit <= 0:
-            return
-        conn, name = self._conn(), username[:MAX_NAME]
-        if conn.execute("SELECT 1 FROM signin_failures WHERE username = ?", (name,)).fetchone():
+        conn, name = self._conn() if self.limit > 0 else None, username[:MAX_NAME]
+        if conn is not None and conn.execute("SELECT 1 FROM signin_failures WHERE username = ?", (name,)).fetchone():
             conn.execute("DELETE FROM signin_failures WHERE username = ? AND locked_until <= ?", (name, self.clock()))

@@ -101,6 +101,16 @@ def test_rows_of_names_long_quiet_are_removed(failures: SignInFailures, clock: C
     assert [name for name, _ in stored(failures.path)] == ["new"]
 
 
+def test_no_file_is_made_before_the_first_wrong_password(failures: SignInFailures) -> None:
+    failures.locked_until("somchai")
+    failures.succeeded("somchai")
+    assert not failures.path.exists()
+
+    failures.failed("somchai")
+
+    assert failures.path.exists()
+
+
 def test_limit_zero_counts_nothing_and_makes_no_file(tmp_path: Path) -> None:
     off = SignInFailures(tmp_path / "off.sqlite3", limit=0, window_s=60, lockout_s=300)
 
@@ -117,7 +127,6 @@ def _fail_many(path: str, times: int) -> None:
 
 def test_failures_from_several_processes_at_once_are_all_counted(tmp_path: Path) -> None:
     path = tmp_path / "shared.sqlite3"
-    SignInFailures(path, limit=1_000_000, window_s=3600, lockout_s=60)
     context = multiprocessing.get_context("spawn")
     processes = [context.Process(target=_fail_many, args=(str(path), 50)) for _ in range(4)]
     for process in processes:
