@@ -65,8 +65,14 @@ from khoknongna.storage.submissions import GeometryRow
 
 logger = logging.getLogger(__name__)
 
-#: Central cuts stored user agents to this many characters.
+#: Central cuts stored user agents to this many characters; deviceIDs and part content types likewise.
 MAX_USER_AGENT = 255
+
+
+def _client_text(value: str | None, limit: int = MAX_USER_AGENT) -> str | None:
+    """Text a client sent outside the XML (header, query parameter), fit for a text column: NUL characters
+    removed (PostgreSQL text cannot hold them), cut to ``limit`` characters; ``None`` when nothing is left."""
+    return (value or "").replace("\x00", "")[:limit] or None
 
 
 @dataclass
@@ -275,8 +281,8 @@ def _accept(
         "data": content.data,
         "submitter_id": submitter.user_id,
         "app_user_id": submitter.app_user_id,
-        "device_id": submitter.device_id,
-        "user_agent": (submitter.user_agent or "")[:MAX_USER_AGENT] or None,
+        "device_id": _client_text(submitter.device_id),
+        "user_agent": _client_text(submitter.user_agent),
     }
 
     attachments = content.attachments
@@ -333,7 +339,8 @@ def _accept(
             except BlobStoreError as exc:
                 raise Problem(STORAGE_FAILED, detail=str(exc)) from exc
             if key != stored:
-                queries.fill_attachment(conn, version_id, name, key, received.staged.size, received.content_type)
+                content_type = _client_text(received.content_type)
+                queries.fill_attachment(conn, version_id, name, key, received.staged.size, content_type)
         elif name in carried:
             key, size, content_type = carried[name]
             queries.fill_attachment(conn, version_id, name, key, size, content_type)

@@ -88,8 +88,13 @@ INSTANCE_ID_REQUIRED = _p(
     "An encrypted submission must carry meta/instanceID.",
     "แบบฟอร์มที่เข้ารหัสต้องมี meta/instanceID",
 )
-BAD_PARAMETER = _p(
+VALUE_TOO_LONG = _p(
     "400.7",
+    "The {what} in the submission XML is {length} characters long; this server accepts at most {limit}.",
+    "{what} ในไฟล์ XML ที่ส่งมายาว {length} ตัวอักษร เกินกว่าที่เซิร์ฟเวอร์รับได้ ({limit} ตัวอักษร)",
+)
+BAD_PARAMETER = _p(
+    "400.8",
     "The parameter '{name}' must be {expected}, not '{value}'.",
     "พารามิเตอร์ '{name}' ต้องเป็น {expected} ไม่ใช่ '{value}'",
 )
@@ -114,6 +119,13 @@ USERS_ONLY = _p(
     "403.2",
     "This needs a user account; app-user links only serve ODK Collect.",
     "ต้องใช้บัญชีผู้ใช้ ลิงก์ผู้ใช้แอปใช้ได้กับ ODK Collect เท่านั้น",
+)
+AUTH_LOCKED = _p(
+    "401.4",
+    "Too many wrong passwords for '{username}': signing in is blocked until {until} Thailand time (about "
+    "{minutes} minutes). Ask your supervisor if you have forgotten the password.",
+    "ใส่รหัสผ่านของ '{username}' ผิดหลายครั้งเกินไป ระงับการเข้าสู่ระบบจนถึงเวลา {until} น. (อีกประมาณ {minutes} นาที) "
+    "หากลืมรหัสผ่านกรุณาติดต่อผู้ดูแล",
 )
 KEY_INVALID = _p(
     "403.1",
@@ -202,4 +214,10 @@ STORAGE_FAILED = _p(
     "503.1",
     "The server could not store the upload right now ({detail}). Nothing was saved; send it again later.",
     "เซิร์ฟเวอร์บันทึกข้อมูลไม่ได้ในขณะนี้ ({detail}) ยังไม่มีการบันทึกข้อมูลใด กรุณาส่งใหม่ภายหลัง",
+)
+DATABASE_UNAVAILABLE = _p(
+    "503.2",
+    "The server cannot reach its database right now. Try again in a few minutes; sending the same submission "
+    "again is safe.",
+    "เซิร์ฟเวอร์เชื่อมต่อฐานข้อมูลไม่ได้ในขณะนี้ กรุณาลองใหม่ในอีกสักครู่ การส่งข้อมูลเดิมซ้ำไม่ทำให้ข้อมูลซ้ำซ้อน",
 )

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     max_instance_bytes: int = Field(20 * MiB, description="Largest submission XML accepted.")
     max_form_parts: int = Field(1000, description="Most multipart parts accepted in one POST.")
     nonce_lifetime_s: int = Field(3600, description="Seconds a Digest nonce stays fresh before stale=true.")
+    lockout_failures: int = Field(
+        10, description="Wrong passwords for one user name within lockout_window_s that lock it; 0 = never lock."
+    )
+    lockout_window_s: int = Field(900, description="Seconds over which wrong passwords are counted.")
+    lockout_s: int = Field(900, description="Seconds a locked user name is refused without checking its password.")
     allow_basic_over_http: bool = Field(
         False, description="Accept Basic credentials over plain http (the OpenRosa spec forbids it)."
     )

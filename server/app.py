@@ -6,16 +6,18 @@ import logging
 
 from flask import Flask, Response, jsonify, request
 from sqlalchemy import Engine
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from khoknongna.problems import TOO_LARGE, Problem
+from khoknongna.problems import DATABASE_UNAVAILABLE, TOO_LARGE, Problem
 from khoknongna.server import api, health, openrosa, openrosa_xml
 from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_headers
 from khoknongna.server.context import Services, close_db
 from khoknongna.settings import Settings, secret_key
 from khoknongna.storage.blobs import open_blob_store
 from khoknongna.storage.db import make_engine
+from khoknongna.storage.signin_failures import SignInFailures
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,12 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
         engine=engine,
         blobs=open_blob_store(settings),
         nonces=DigestNonces(secret_key(settings), settings.nonce_lifetime_s),
+        signin_failures=SignInFailures(
+            settings.data_dir / "signin_failures.sqlite3",
+            settings.lockout_failures,
+            settings.lockout_window_s,
+            settings.lockout_s,
+        ),
     )
     for name, prefix in openrosa.PREFIXES:
         app.register_blueprint(openrosa.bp, name=name, url_prefix=prefix)
@@ -45,6 +53,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
     app.add_url_rule("/healthz", "healthz", health.healthz, methods=["GET"])
     app.register_error_handler(Problem, _problem_response)
     app.register_error_handler(HTTPException, _http_error_response)
+    app.register_error_handler(DBAPIError, _database_error_response)
     app.teardown_appcontext(close_db)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -78,9 +87,27 @@ def _problem_response(problem: Problem) -> Response:
     if isinstance(problem, AuthChallenge):
         for name, value in challenge_headers(stale=problem.stale):
             response.headers.add(name, value)
+        if problem.retry_after is not None:
+            response.headers["Retry-After"] = str(problem.retry_after)
     if problem.status >= 500:
         logger.error("%s %s: %s", request.method, request.path, problem.message_en)
     return openrosa.openrosa_headers(response)
+
+
+def database_unreachable(error: DBAPIError) -> bool:
+    """Whether ``error`` means the database cannot be reached (down, restarting, connection lost), as opposed
+    to a statement it refused: no SQLSTATE (the client could not connect), class 08 (connection exception) or
+    57P (shut down, crashed, starting up)."""
+    state = getattr(error.orig, "sqlstate", None)
+    return error.connection_invalidated or state is None or state.startswith(("08", "57P"))
+
+
+def _database_error_response(error: DBAPIError) -> Response:
+    if database_unreachable(error):
+        logger.error("%s %s: database unreachable: %s", request.method, request.path, error.orig)
+        return _problem_response(Problem(DATABASE_UNAVAILABLE))
+    logger.error("%s %s: database error", request.method, request.path, exc_info=error)
+    return _http_error_response(InternalServerError())
 
 
 def _http_error_response(error: HTTPException) -> Response:

@@ -1,7 +1,9 @@
 """Who is asking: app-user tokens in the URL, HTTP Digest, and Basic over HTTPS.
 
 ODK Collect answers only a 401 that carries a challenge: Digest always, Basic only over https. So every
-unauthenticated OpenRosa request gets a Digest challenge (and a Basic one over https). Nonces are signed
+unauthenticated OpenRosa request gets a Digest challenge (and a Basic one over https). Wrong passwords are
+counted per user name (``storage.signin_failures``); too many lock the name out for a while, during which
+no password is checked. Nonces are signed
 and timestamped instead of stored, so any worker process can check them; Collect reuses a nonce with a
 growing ``nc``, and an expired one is answered with ``stale=true`` so Collect retries without asking the
 user again.
@@ -13,9 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
 from flask import request
@@ -24,7 +28,7 @@ from werkzeug.datastructures import Authorization, WWWAuthenticate
 from werkzeug.http import quote_header_value
 
 from khoknongna import accounts
-from khoknongna.problems import AUTH_FAILED, AUTH_REQUIRED, BASIC_NEEDS_HTTPS, KEY_INVALID, Problem
+from khoknongna.problems import AUTH_FAILED, AUTH_LOCKED, AUTH_REQUIRED, BASIC_NEEDS_HTTPS, KEY_INVALID, Problem
 from khoknongna.server.context import db, services
 from khoknongna.storage import users as user_queries
 
@@ -48,11 +52,41 @@ class Actor:
 
 
 class AuthChallenge(Problem):
-    """A 401 that must carry ``WWW-Authenticate`` challenges (``stale`` when only the nonce expired)."""
+    """A 401 that must carry ``WWW-Authenticate`` challenges (``stale`` when only the nonce expired;
+    ``retry_after`` seconds when the user name is locked out)."""
 
-    def __init__(self, kind, *, stale: bool = False, **details) -> None:
+    def __init__(self, kind, *, stale: bool = False, retry_after: int | None = None, **details) -> None:
         super().__init__(kind, **details)
         self.stale = stale
+        self.retry_after = retry_after
+
+
+#: Thailand has one time zone and no daylight saving time.
+THAILAND = timezone(timedelta(hours=7))
+
+
+def _locked(username: str, until: float) -> AuthChallenge:
+    seconds = max(1, math.ceil(until - time.time()))
+    return AuthChallenge(
+        AUTH_LOCKED,
+        retry_after=seconds,
+        username=username[:64],
+        until=datetime.fromtimestamp(until, THAILAND).strftime("%H:%M"),
+        minutes=math.ceil(seconds / 60),
+    )
+
+
+def _refuse_if_locked(username: str) -> None:
+    """401 ``AUTH_LOCKED`` while ``username`` is locked out: its password is not even looked at."""
+    until = services().signin_failures.locked_until(username)
+    if until is not None:
+        raise _locked(username, until)
+
+
+def _wrong_password(username: str) -> AuthChallenge:
+    """Count the failure; the problem to answer with (the lockout itself when this failure starts one)."""
+    until = services().signin_failures.failed(username)
+    return _locked(username, until) if until is not None else AuthChallenge(AUTH_FAILED)
 
 
 def _md5(text: str) -> str:
@@ -131,9 +165,10 @@ def _digest_user(auth: Authorization) -> Actor:
     qop = p.get("qop")
     if qop not in (None, "auth") or (qop and not (p.get("nc") and p.get("cnonce"))):
         raise AuthChallenge(AUTH_FAILED)
+    _refuse_if_locked(p["username"])
     user = svc.users.get(db, p["username"])
     if user is None or not user.digest_ha1:
-        raise AuthChallenge(AUTH_FAILED)
+        raise _wrong_password(p["username"])
     ha1 = user.digest_ha1
     if (p.get("algorithm") or "MD5").upper() == "MD5-SESS":
         ha1 = _md5(f"{ha1}:{p['nonce']}:{p.get('cnonce', '')}")
@@ -143,7 +178,8 @@ def _digest_user(auth: Authorization) -> Actor:
     else:
         expected = _md5(f"{ha1}:{p['nonce']}:{ha2}")
     if not hmac.compare_digest(expected, p["response"].lower()):
-        raise AuthChallenge(AUTH_FAILED)
+        raise _wrong_password(p["username"])
+    svc.signin_failures.succeeded(p["username"])
     return Actor("user", user.id, user.username, user.role)
 
 
@@ -151,9 +187,12 @@ def _basic_user(auth: Authorization) -> Actor:
     svc = services()
     if request.scheme != "https" and not svc.settings.allow_basic_over_http:
         raise AuthChallenge(BASIC_NEEDS_HTTPS)
-    user = svc.users.get(db, auth.username or "")
+    username = auth.username or ""
+    _refuse_if_locked(username)
+    user = svc.users.get(db, username)
     if user is None or not accounts.verify_password(user.password_hash, auth.password or ""):
-        raise AuthChallenge(AUTH_FAILED)
+        raise _wrong_password(username)
+    svc.signin_failures.succeeded(username)
     return Actor("user", user.id, user.username, user.role)
 
 

@@ -14,6 +14,7 @@ from khoknongna.ingest import FormVersions
 from khoknongna.settings import Settings
 from khoknongna.storage import users as user_queries
 from khoknongna.storage.blobs import BlobStore
+from khoknongna.storage.signin_failures import SignInFailures
 
 if TYPE_CHECKING:
     from khoknongna.server.auth import DigestNonces
@@ -51,6 +52,7 @@ class Services:
     engine: Engine
     blobs: BlobStore
     nonces: DigestNonces
+    signin_failures: SignInFailures
     form_versions: FormVersions = field(default_factory=FormVersions)
     known_projects: set[int] = field(default_factory=set)
     users: UserCache = field(default_factory=UserCache)

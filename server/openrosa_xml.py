@@ -6,6 +6,7 @@ the PROTOCOL notes §3, §5 and §6.4.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from lxml.builder import ElementMaker
 XFORMS_LIST_NS = "http://openrosa.org/xforms/xformsList"
 MANIFEST_NS = "http://openrosa.org/xforms/xformsManifest"
 RESPONSE_NS = "http://openrosa.org/http/response"
+#: Characters XML 1.0 cannot carry (most C0 controls, surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,12 @@ def integrity(states: Iterable[tuple[str, bool]]) -> bytes:
 
 
 def response(message: str, *, error: bool = False) -> bytes:
-    """``<OpenRosaResponse>`` carrying one message (``nature="error"`` for errors)."""
+    """``<OpenRosaResponse>`` carrying one message (``nature="error"`` for errors).
+
+    Messages may quote what a client sent (a Content-Type, a file name); characters XML cannot carry are
+    written as U+FFFD so that the answer can always be written.
+    """
     e = ElementMaker(namespace=RESPONSE_NS, nsmap={None: RESPONSE_NS})
-    msg = e.message(message)
+    msg = e.message(_NOT_XML.sub("\ufffd", message))
     msg.set("nature", "error" if error else "")
     return _serialise(e.OpenRosaResponse(msg, items="0"))

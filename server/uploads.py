@@ -18,9 +18,15 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from khoknongna.ingest import ReceivedFile, Upload
-from khoknongna.problems import MULTIPART_MALFORMED, TOO_LARGE, XML_SUBMISSION_FILE_MISSING, Problem
+from khoknongna.problems import (
+    MULTIPART_MALFORMED,
+    STORAGE_FAILED,
+    TOO_LARGE,
+    XML_SUBMISSION_FILE_MISSING,
+    Problem,
+)
 from khoknongna.settings import Settings
-from khoknongna.storage.blobs import BlobStore, StagedBlob
+from khoknongna.storage.blobs import BlobStore, BlobStoreError, StagedBlob
 
 XML_PART = "xml_submission_file"
 CHUNK = 64 * 1024
@@ -130,7 +136,8 @@ def read_upload(request: Request, settings: Settings, blobs: BlobStore) -> Uploa
 
     The caller must close the staged files it does not commit. Raises :class:`Problem`:
     ``MULTIPART_MALFORMED`` (not multipart, no boundary, truncated or broken body), ``TOO_LARGE``
-    (body, XML, a field or the number of parts over the limits), ``XML_SUBMISSION_FILE_MISSING``.
+    (body, XML, a field or the number of parts over the limits), ``XML_SUBMISSION_FILE_MISSING``, and
+    ``STORAGE_FAILED`` (503) when a part cannot be staged (disk full).
     """
     if request.mimetype != "multipart/form-data":
         raise Problem(MULTIPART_MALFORMED, detail=f"expected multipart/form-data, got '{request.mimetype or 'none'}'")
@@ -152,6 +159,9 @@ def read_upload(request: Request, settings: Settings, blobs: BlobStore) -> Uploa
     except ClientDisconnected:
         collector.discard()
         raise Problem(MULTIPART_MALFORMED, detail="the upload ended early") from None
+    except BlobStoreError as exc:  # before ValueError's branch: the disk is full, the upload is fine
+        collector.discard()
+        raise Problem(STORAGE_FAILED, detail=str(exc)) from None
     except (MultipartParseError, ValueError) as exc:
         collector.discard()
         raise Problem(MULTIPART_MALFORMED, detail=str(exc)) from None

@@ -279,7 +279,7 @@ def test_coverage_needs_a_month_in_the_form_yyyy_mm(forms, collect: CollectClien
     response = collect.get("/v1/projects/1/coverage?month=11-2026")
 
     assert response.status_code == 400
-    assert response.json["code"] == "400.7"
+    assert response.json["code"] == "400.8"
     assert "YYYY-MM" in response.json["message"]
 
 

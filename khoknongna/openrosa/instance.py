@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +19,14 @@ from lxml import etree
 
 from khoknongna.openrosa.xform import GEO_TYPES, FormDefinition
 from khoknongna.openrosa.xml import child_elements, find_child, local_name
-from khoknongna.problems import FORM_ID_MISSING, INSTANCE_ID_REQUIRED, Problem
+from khoknongna.problems import FORM_ID_MISSING, INSTANCE_ID_REQUIRED, VALUE_TOO_LONG, Problem
 
 ENCRYPTED_NS = "http://www.opendatakit.org/xforms/encrypted"
+#: Longest instanceID, deprecatedID and attachment file name accepted, in characters. They are unique keys in
+#: PostgreSQL btree indexes, whose entries cannot exceed 2,704 bytes (500 characters of 4 UTF-8 bytes fit);
+#: Collect writes 41-character instanceIDs and file names like ``1724236923811.jpg``, and the OpenRosa
+#: metadata spec asks for at least 249.
+MAX_ID_CHARS = 500
 #: Namespace for instanceIDs made up for submissions that carry none (uuid5 of the XML's SHA-256).
 _MADE_UP_ID_NAMESPACE = uuid.UUID("5b0e3f6a-8c1d-4f7e-9a2b-6c4d8e1f0a3b")
 
@@ -67,13 +73,21 @@ def _meta_text(meta: etree._Element | None, name: str) -> str | None:
     return text or None
 
 
+def _bounded(value: str | None, what: str) -> str | None:
+    """``value``, or :class:`Problem` ``VALUE_TOO_LONG`` when it is longer than :data:`MAX_ID_CHARS`."""
+    if value is not None and len(value) > MAX_ID_CHARS:
+        raise Problem(VALUE_TOO_LONG, what=what, length=len(value), limit=MAX_ID_CHARS)
+    return value
+
+
 def read_header(root: etree._Element, xml_bytes: bytes) -> InstanceHeader:
     """Read form ID, version and instanceIDs from a submission's root element.
 
     When the XML has no ``meta/instanceID`` (nor a root ``instanceID`` attribute), an ID is made up from
     the SHA-256 of the XML, so that a byte-identical resend is recognised instead of duplicated.
-    Raises :class:`Problem` ``FORM_ID_MISSING`` without a root ``id``, and ``INSTANCE_ID_REQUIRED`` for an
-    encrypted envelope without instanceID.
+    Raises :class:`Problem` ``FORM_ID_MISSING`` without a root ``id``, ``INSTANCE_ID_REQUIRED`` for an
+    encrypted envelope without instanceID, and ``VALUE_TOO_LONG`` for an instanceID or deprecatedID longer
+    than :data:`MAX_ID_CHARS`.
     """
     form_id = (root.get("id") or "").strip()
     if not form_id:
@@ -81,6 +95,7 @@ def read_header(root: etree._Element, xml_bytes: bytes) -> InstanceHeader:
     encrypted = etree.QName(root).namespace == ENCRYPTED_NS or (root.get("encrypted") or "").lower() == "yes"
     meta = find_child(root, "meta")
     instance_id = _meta_text(meta, "instanceID") or (root.get("instanceID") or "").strip() or None
+    _bounded(instance_id, "instanceID")
     made_up = False
     if instance_id is None:
         if encrypted:
@@ -93,7 +108,7 @@ def read_header(root: etree._Element, xml_bytes: bytes) -> InstanceHeader:
         form_id=form_id,
         version=version.strip() if version is not None else None,
         instance_id=instance_id,
-        deprecated_id=_meta_text(meta, "deprecatedID"),
+        deprecated_id=_bounded(_meta_text(meta, "deprecatedID"), "deprecatedID"),
         instance_name=_meta_text(meta, "instanceName"),
         encrypted=encrypted,
         instance_id_made_up=made_up,
@@ -106,7 +121,7 @@ def read_encrypted(root: etree._Element) -> InstanceContent:
     Field values cannot be read without the private key, so there is no data and no geometry.
     """
     names = [
-        (f.text or "").strip()
+        _bounded((f.text or "").strip(), "file name")
         for media in root
         if local_name(media) == "media"
         for f in media
@@ -114,7 +129,7 @@ def read_encrypted(root: etree._Element) -> InstanceContent:
     ]
     xml_file = find_child(root, "encryptedXmlFile")
     if xml_file is not None and (xml_file.text or "").strip():
-        names.append(xml_file.text.strip())
+        names.append(_bounded(xml_file.text.strip(), "file name"))
     return InstanceContent(data=None, attachments=list(dict.fromkeys(n for n in names if n)))
 
 
@@ -125,6 +140,11 @@ def read_content(root: etree._Element, definition: FormDefinition) -> InstanceCo
     list); element attributes other than the root's appear as ``"@name"`` keys (with the text of such an
     element under ``"#text"``). Elements unknown to the
     definition are kept; an element name seen twice among siblings becomes a list so nothing is lost.
+    The root's name is not checked, only its ``id`` (as ODK Central does): XForms made by older pyxform
+    releases named the root after the form, and their submissions must not be lost when the same form is
+    published again with a newer converter.
+
+    Raises :class:`Problem` ``VALUE_TOO_LONG`` for an attachment file name longer than :data:`MAX_ID_CHARS`.
     """
     content = InstanceContent(data=None)
     content.data = _walk(root, "", (), definition, content)  # type: ignore[assignment]
@@ -146,7 +166,7 @@ def _walk(
         if text is not None and kind in GEO_TYPES:
             content.geo_values.append(GeoValue(path, positions, kind, text.strip()))
         elif text is not None and kind == "binary":
-            content.attachments.append(text.strip())
+            content.attachments.append(_bounded(text.strip(), f"file name of '{path}'"))
         if not el.attrib:
             return text
     out: dict[str, Any] = {}
@@ -156,6 +176,7 @@ def _walk(
         if not kids and text is not None:
             out["#text"] = text
     names = [local_name(k) or "" for k in kids]
+    total = Counter(names)  # counted once: names.count() per child made wide elements quadratic
     seen: dict[str, int] = {}
     for kid, name in zip(kids, names, strict=True):
         kid_path = f"{path}/{name}" if path else name
@@ -163,7 +184,7 @@ def _walk(
         seen[name] = seen.get(name, 0) + 1
         kid_positions = (*positions, seen[name]) if is_repeat else positions
         value = _walk(kid, kid_path, kid_positions, definition, content)
-        if is_repeat or names.count(name) > 1:
+        if is_repeat or total[name] > 1:
             out.setdefault(name, []).append(value)
         else:
             out[name] = value

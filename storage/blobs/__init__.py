@@ -71,7 +71,11 @@ class StagedBlob:
         self.committed_key: str | None = None
 
     def write(self, data: bytes) -> int:
-        self.fileobj.write(data)
+        """Append ``data``; raises :class:`BlobStoreError` when it cannot be written (disk full)."""
+        try:
+            self.fileobj.write(data)
+        except OSError as exc:
+            raise BlobStoreError(f"cannot write an upload: {exc.strerror or exc}") from exc
         self._hash.update(data)
         self.size += len(data)
         return len(data)

@@ -74,7 +74,8 @@ class LocalBlobStore(BlobStore):
         except OSError as exc:
             raise BlobStoreError(f"cannot store blob {key[:12]}…: {exc.strerror or exc}") from exc
         finally:
-            staged.fileobj.close()
+            with contextlib.suppress(OSError):  # a full disk fails the close's flush again; it was reported
+                staged.fileobj.close()
         staged.committed_key = key
         return key
 
@@ -88,7 +89,8 @@ class LocalBlobStore(BlobStore):
     def discard(self, staged: StagedBlob) -> None:
         if staged.committed_key:
             return
-        staged.fileobj.close()
+        with contextlib.suppress(OSError):  # on a full disk, closing flushes and fails again
+            staged.fileobj.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(staged.location)
 

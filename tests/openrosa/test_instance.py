@@ -144,6 +144,18 @@ def test_blank_root_id_is_problem_400_5():
     assert header_problem(b'<data id="  "><meta><instanceID>uuid:1</instanceID></meta></data>').code == "400.5"
 
 
+def test_instance_id_of_500_characters_is_read():
+    assert header(f'<data id="f" instanceID="{"ก" * 500}"/>'.encode()).instance_id == "ก" * 500
+
+
+@pytest.mark.parametrize("element", ["instanceID", "deprecatedID"])
+def test_instance_or_deprecated_id_longer_than_500_characters_is_problem_400_7(element):
+    problem = header_problem(f'<data id="f"><meta><{element}>{"x" * 501}</{element}></meta></data>'.encode())
+
+    assert problem.code == "400.7"
+    assert element in problem.message_en
+
+
 def test_deprecated_id_and_instance_name_are_read_from_meta():
     xml = (
         '<data id="f" xmlns:orx="http://openrosa.org/xforms"><orx:meta>'
@@ -313,6 +325,20 @@ def test_the_same_file_named_twice_is_one_attachment():
     )
 
     assert content(xml, PLOT_FORM).attachments == ["same.jpg"]
+
+
+def test_attachment_name_longer_than_500_characters_is_problem_400_7_naming_the_field():
+    with pytest.raises(Problem) as info:
+        content(f'<data id="f"><photo>{"p" * 501}.jpg</photo></data>'.encode(), PLOT_FORM)
+
+    assert info.value.code == "400.7"
+    assert "'photo'" in info.value.message_en
+
+
+def test_a_thousand_siblings_of_one_name_become_one_list_in_order():
+    xml = b'<data id="f">' + b"".join(b"<n>%d</n>" % i for i in range(1000)) + b"</data>"
+
+    assert content(xml, PLOT_FORM).data["n"] == [str(i) for i in range(1000)]
 
 
 def test_text_answers_are_not_attachments():

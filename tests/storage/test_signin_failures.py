@@ -1,0 +1,138 @@
+"""khoknongna.storage.signin_failures: wrong passwords counted per user name, in a file every worker shares."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from khoknongna.storage.signin_failures import MAX_NAME, SignInFailures
+
+NOW = 1_790_000_000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def failures(tmp_path: Path, clock: Clock) -> SignInFailures:
+    return SignInFailures(tmp_path / "data" / "failures.sqlite3", limit=3, window_s=60, lockout_s=300, clock=clock)
+
+
+def stored(path: Path) -> list[tuple]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT username, failures FROM signin_failures ORDER BY username").fetchall()
+
+
+def test_a_name_with_no_failures_is_not_locked(failures: SignInFailures) -> None:
+    assert failures.locked_until("somchai") is None
+
+
+def test_the_failure_that_reaches_the_limit_starts_the_lockout(failures: SignInFailures) -> None:
+    assert [failures.failed("somchai") for _ in range(3)] == [None, None, NOW + 300]
+    assert failures.locked_until("somchai") == NOW + 300
+
+
+def test_the_lockout_ends_after_its_period(failures: SignInFailures, clock: Clock) -> None:
+    for _ in range(3):
+        failures.failed("somchai")
+    clock.now += 300
+
+    assert failures.locked_until("somchai") is None
+
+
+def test_failures_older_than_the_window_start_a_new_count(failures: SignInFailures, clock: Clock) -> None:
+    failures.failed("somchai")
+    failures.failed("somchai")
+    clock.now += 61
+
+    assert failures.failed("somchai") is None
+    assert failures.failed("somchai") is None
+    assert failures.failed("somchai") == clock.now + 300
+
+
+def test_a_success_clears_the_count(failures: SignInFailures) -> None:
+    failures.failed("somchai")
+    failures.failed("somchai")
+    failures.succeeded("somchai")
+
+    assert [failures.failed("somchai") for _ in range(2)] == [None, None]
+
+
+def test_a_success_does_not_lift_a_lockout(failures: SignInFailures) -> None:
+    for _ in range(3):
+        failures.failed("somchai")
+    failures.succeeded("somchai")
+
+    assert failures.locked_until("somchai") == NOW + 300
+
+
+def test_names_are_counted_apart(failures: SignInFailures) -> None:
+    for _ in range(3):
+        failures.failed("somchai")
+
+    assert failures.locked_until("somsri") is None
+
+
+def test_a_huge_name_is_counted_under_its_first_255_characters(failures: SignInFailures) -> None:
+    huge = "x" * 1_000_000
+    failures.failed(huge)
+
+    assert stored(failures.path) == [("x" * MAX_NAME, 1)]
+
+
+def test_rows_of_names_long_quiet_are_removed(failures: SignInFailures, clock: Clock) -> None:
+    failures.failed("old")
+    clock.now += 301
+    failures.failed("new")
+
+    assert [name for name, _ in stored(failures.path)] == ["new"]
+
+
+def test_no_file_is_made_before_the_first_wrong_password(failures: SignInFailures) -> None:
+    failures.locked_until("somchai")
+    failures.succeeded("somchai")
+    assert not failures.path.exists()
+
+    failures.failed("somchai")
+
+    assert failures.path.exists()
+
+
+def test_limit_zero_counts_nothing_and_makes_no_file(tmp_path: Path) -> None:
+    off = SignInFailures(tmp_path / "off.sqlite3", limit=0, window_s=60, lockout_s=300)
+
+    assert [off.failed("somchai") for _ in range(10)] == [None] * 10
+    assert off.locked_until("somchai") is None
+    assert not (tmp_path / "off.sqlite3").exists()
+
+
+def _fail_many(path: str, times: int) -> None:
+    counter = SignInFailures(Path(path), limit=1_000_000, window_s=3600, lockout_s=60)
+    for _ in range(times):
+        counter.failed("somchai")
+
+
+def test_failures_from_several_processes_at_once_are_all_counted(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_fail_many, args=(str(path), 50)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+
+    assert [p.exitcode for p in processes] == [0] * 4
+    assert stored(path) == [("somchai", 200)]
