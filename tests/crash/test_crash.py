@@ -9,8 +9,8 @@ does with what is still "ready to send". Then, straight from the database and th
 
 * every submission is there exactly once, with the XML that was sent;
 * every photo of it is stored, and the file under its key has exactly that SHA-256;
-* no row refers to a blob that is not in the folder (orphan blobs, written before a commit that never
-  happened, may exist: ``khoknongna blobs verify`` is meant to report them once it exists).
+* no row refers to a blob that is not in the folder, and ``khoknongna blobs verify`` says so too; orphan
+  blobs (written before a commit that never happened) may exist, and ``khoknongna blobs cleanup`` removes them.
 """
 
 from __future__ import annotations
@@ -198,13 +198,26 @@ def test_every_photo_is_stored_intact_under_its_sha256(crashed_and_resent, folde
 
 
 def test_no_row_refers_to_a_missing_blob(crashed_and_resent, folder: Path) -> None:
-    # what `khoknongna blobs verify` should report once it exists; checked here directly
     keys = [key for (key,) in query(folder / "pg", "SELECT blob_sha256 FROM submission_attachments")]
     keys += [key for (key,) in query(folder / "pg", "SELECT xform_sha256 FROM form_versions")]
 
     missing = [k for k in keys if k is None or not (folder / "blobs" / k[:2] / k[2:4] / k).is_file()]
 
     assert missing == []
+
+
+def test_blobs_verify_finds_every_referenced_blob_intact(crashed_and_resent, folder: Path) -> None:
+    verified = knn("blobs", "verify", "--data-dir", str(folder))
+
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "missing " not in verified.stdout and "corrupt " not in verified.stdout
+
+
+def test_blobs_cleanup_leaves_every_referenced_blob(crashed_and_resent, folder: Path) -> None:
+    cleaned = knn("blobs", "cleanup", "--older-than-hours", "1", "--data-dir", str(folder))
+
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    assert knn("blobs", "verify", "--data-dir", str(folder)).returncode == 0
 
 
 def test_the_restarted_server_still_takes_new_submissions(crashed_and_resent) -> None:
