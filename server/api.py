@@ -1,15 +1,19 @@
 """The JSON API: spatial check results of a plot or a submission, and monthly coverage of an area.
 
 Signed in as a user (HTTP Digest, or Basic over https), as for the OpenRosa routes; app-user links are for
-ODK Collect only. Errors are JSON: ``{"code", "message", "message_th"}`` with the HTTP status of the code.
-Area scoping of supervisors comes with web roles; a user today sees the whole project.
+ODK Collect only. ``server/openapi.yaml`` describes it, served at ``/v1/openapi.json``. Errors are JSON:
+``{"code", "message", "message_th"}`` with the HTTP status of the code. Area scoping of supervisors comes
+with web roles; a user today sees the whole project.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
+from importlib.resources import files
 
-from flask import Blueprint, Response, jsonify, request
+import yaml
+from flask import Blueprint, Response, g, jsonify, request
 
 from khoknongna.areas import area_name
 from khoknongna.plot_checks import CheckRules
@@ -27,9 +31,15 @@ from khoknongna.server.context import db, services
 from khoknongna.storage import checks as queries
 from khoknongna.storage.projects import project_name
 
-bp = Blueprint("api", __name__, url_prefix="/v1/projects/<int:project_id>")
+# The project is any path segment, so that a bad one is this API's JSON 404, not a routing miss.
+bp = Blueprint("api", __name__, url_prefix="/v1/projects/<project>")
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^(2\d{3})-(0[1-9]|1[0-2])$")
+
+
+@bp.url_value_preprocessor
+def _project(endpoint: str | None, values: dict | None) -> None:
+    g.project_id = (values or {}).pop("project", None)
 
 
 @bp.before_request
@@ -37,9 +47,10 @@ def _signed_in_user() -> None:
     actor = authenticate(None)
     if actor.kind != "user":
         raise Problem(USERS_ONLY)
-    project_id = request.view_args["project_id"] if request.view_args else None
-    if project_id is not None and project_name(db(), project_id) is None:
-        raise Problem(PROJECT_NOT_FOUND, project_id=project_id)
+    raw = g.project_id
+    g.project_id = int(raw) if raw is not None and raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+    if g.project_id is None or project_name(db(), g.project_id) is None:
+        raise Problem(PROJECT_NOT_FOUND, project_id=raw)
 
 
 def _json(body: dict) -> Response:
@@ -48,19 +59,29 @@ def _json(body: dict) -> Response:
     return response
 
 
+def openapi() -> Response:
+    """``GET /v1/openapi.json``: the OpenAPI description of this API (``server/openapi.yaml``), no sign-in."""
+    return _json(_description())
+
+
+@cache
+def _description() -> dict:
+    return yaml.safe_load(files(__package__).joinpath("openapi.yaml").read_text(encoding="utf-8"))
+
+
 @bp.get("/plots/<plot>/checks")
-def plot_checks(project_id: int, plot: str) -> Response:
+def plot_checks(plot: str) -> Response:
     """``{"plot": uuid, "checks": [check…]}``: the latest result of every rule on the plot."""
-    entity_id = queries.plot_id_by_uuid(db(), project_id, plot.lower())
+    entity_id = queries.plot_id_by_uuid(db(), g.project_id, plot.lower())
     if entity_id is None:
-        raise Problem(PLOT_NOT_FOUND, plot=plot, project_id=project_id)
+        raise Problem(PLOT_NOT_FOUND, plot=plot, project_id=g.project_id)
     return _json({"plot": plot.lower(), "checks": queries.to_json(queries.results_of_plot(db(), entity_id))})
 
 
 @bp.get("/forms/<form_id>/submissions/<instance_id>/checks")
-def submission_checks(project_id: int, form_id: str, instance_id: str) -> Response:
+def submission_checks(form_id: str, instance_id: str) -> Response:
     """``{"instanceId": …, "checks": [check…]}`` for a submission (its evidence location, when it names a plot)."""
-    submission_id = queries.submission_id(db(), project_id, form_id, instance_id)
+    submission_id = queries.submission_id(db(), g.project_id, form_id, instance_id)
     if submission_id is None:
         raise Problem(SUBMISSION_NOT_FOUND, form_id=form_id, instance_id=instance_id)
     results = queries.to_json(queries.results_of_submission(db(), submission_id))
@@ -68,7 +89,7 @@ def submission_checks(project_id: int, form_id: str, instance_id: str) -> Respon
 
 
 @bp.get("/coverage")
-def coverage(project_id: int) -> Response:
+def coverage() -> Response:
     """Coverage of ``?month=YYYY-MM`` for ``?area=`` (a province, amphoe or tambon code; the whole project
     without): the area's result, one per district, and the plots without a report or without any visit."""
     month = request.args.get("month", "")
@@ -79,7 +100,7 @@ def coverage(project_id: int) -> Response:
     if area is not None and area_name(area) is None:
         raise Problem(BAD_PARAMETER, name="area", expected="a province, amphoe or tambon code", value=area)
     rules = CheckRules.from_settings(services().settings)
-    report = month_coverage(db(), project_id, int(found[1]), int(found[2]), area, rules)
+    report = month_coverage(db(), g.project_id, int(found[1]), int(found[2]), area, rules)
     uuids = queries.plot_uuids(db(), list(report.plots))
     return _json(
         {

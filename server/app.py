@@ -49,6 +49,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
     for name, prefix in openrosa.PREFIXES:
         app.register_blueprint(openrosa.bp, name=name, url_prefix=prefix)
     app.register_blueprint(api.bp)
+    app.add_url_rule("/v1/openapi.json", "openapi", api.openapi, methods=["GET"])
     app.add_url_rule("/", "index", _index)
     app.add_url_rule("/healthz", "healthz", health.healthz, methods=["GET"])
     app.register_error_handler(Problem, _problem_response)
