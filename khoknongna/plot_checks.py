@@ -12,6 +12,7 @@ The rules themselves are pure functions in ``spatial/``; their thresholds come f
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,6 +40,8 @@ from khoknongna.spatial.rules import (
 from khoknongna.spatial.units import RaiNganWa
 from khoknongna.spatial.validity import validity_check
 from khoknongna.storage import checks as queries
+
+logger = logging.getLogger(__name__)
 
 #: Follow-up forms of the form pack, by formID, and the kind of visit each one is.
 FOLLOW_UP_FORMS = {"activity_report": "activity_report", "socio_change": "socio_geo", "daily_log": "daily_log"}
@@ -132,11 +135,23 @@ def check_plot(conn: Connection, entity_id: int, rules: CheckRules) -> list[Chec
     return results
 
 
+#: A plot overlapping more plots than this is itself the finding (many plots drawn on one spot); its
+#: neighbours are not re-checked one by one, which would make one submission cost the square of that number.
+MAX_NEIGHBOUR_RECHECKS = 50
+
+
 def check_plot_and_neighbours(conn: Connection, entity_id: int, rules: CheckRules) -> list[CheckResult]:
-    """:func:`check_plot`, then the same for every plot it overlapped before or overlaps now."""
+    """:func:`check_plot`, then the same for every plot it overlapped before or overlaps now (at most
+    :data:`MAX_NEIGHBOUR_RECHECKS`; ``khoknongna check plots`` re-checks them all)."""
     before = set(queries.overlapping_plot_ids(conn, entity_id))
     results = check_plot(conn, entity_id, rules)
-    for neighbour in sorted(before | set(queries.overlapping_plot_ids(conn, entity_id))):
+    neighbours = sorted(before | set(queries.overlapping_plot_ids(conn, entity_id)))
+    if len(neighbours) > MAX_NEIGHBOUR_RECHECKS:
+        logger.warning(
+            "plot %d overlaps %d plots; their own overlap results are not refreshed", entity_id, len(neighbours)
+        )
+        return results
+    for neighbour in neighbours:
         check_plot(conn, neighbour, rules)
     return results
 

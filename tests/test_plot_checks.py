@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import Engine, text
 
+from khoknongna import plot_checks as plot_checks_module
 from khoknongna.jobs import run_worker
 from khoknongna.publishing import publish_form
 from khoknongna.server.cli import main
@@ -299,3 +300,19 @@ def test_the_json_api_asks_for_a_password(forms, app: Flask) -> None:
 
     assert response.status_code == 401
     assert "Digest" in response.headers["WWW-Authenticate"]
+
+
+def test_a_plot_drawn_over_many_others_does_not_re_check_them_one_by_one(
+    forms, collect: CollectClient, settings: Settings, db: Engine, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plot_checks_module, "MAX_NEIGHBOUR_RECHECKS", 1)
+    first, second, third = (str(uuid.uuid4()) for _ in range(3))
+    register(collect, first, square(0, 0, 40))
+    register(collect, second, square(10, 0, 40))
+    work(settings, db, pg_url)
+
+    register(collect, third, square(5, 0, 40))  # overlaps both: more than the limit
+    work(settings, db, pg_url)
+
+    assert plot_checks(collect, third)["plot_overlaps"]["numbers"]["count"] == 2
+    assert plot_checks(collect, first)["plot_overlaps"]["numbers"]["count"] == 1, "not refreshed: over the limit"
