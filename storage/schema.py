@@ -359,6 +359,7 @@ audit_signals = Table(
     Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
     Column("rule", Text, nullable=False),
     Column("rule_version", Integer, nullable=False),
+    Column("plot_uuid", Text, nullable=True, comment="the plot the submission is about, when computed"),
     Column("status", Text, nullable=False, comment="'raised' or 'ok'"),
     Column("result", JSONB, nullable=False, comment="numbers, findings and Thai/English sentences"),
     Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

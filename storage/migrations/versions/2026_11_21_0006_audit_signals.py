@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("submission_id", sa.BigInteger, sa.ForeignKey("submissions.id"), nullable=False),
         sa.Column("rule", sa.Text, nullable=False),
         sa.Column("rule_version", sa.Integer, nullable=False),
+        sa.Column("plot_uuid", sa.Text, nullable=True, comment="the plot the submission is about, when computed"),
         sa.Column("status", sa.Text, nullable=False, comment="'raised' or 'ok'"),
         sa.Column("result", JSONB, nullable=False, comment="numbers, findings and Thai/English sentences"),
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
