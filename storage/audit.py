@@ -150,15 +150,19 @@ def near_photos(conn: Connection, phash: int, max_distance: int, *, limit: int =
     """
     radius = max_distance // 4
     probes = band_probes(phash, radius)
-    where = " OR ".join(f"{band} = ANY(:b{n})" for n, band in enumerate(PHASH_BANDS))
+    # One index-only scan per band (the indexes include phash and id), the distance computed there; only the
+    # matches are read from the table.
+    bands = " UNION ".join(
+        f"SELECT id FROM photo_hashes WHERE phash IS NOT NULL AND {band} = ANY(:b{n})"  # noqa: S608 - fixed fragments
+        " AND bit_count(CAST(phash # :h AS bit(64))) <= :max"
+        for n, band in enumerate(PHASH_BANDS)
+    )
     return list(
         conn.execute(
             text(
-                "SELECT id, submission_id, attachment_name, blob_sha256, plot_uuid, distance FROM ("  # noqa: S608 - fixed fragments, values bound
-                "  SELECT id, submission_id, attachment_name, blob_sha256, plot_uuid,"
-                "         bit_count(CAST(phash # :h AS bit(64))) AS distance"
-                f" FROM photo_hashes WHERE phash IS NOT NULL AND ({where})"
-                ") c WHERE distance <= :max ORDER BY distance, id LIMIT :limit"
+                "SELECT id, submission_id, attachment_name, blob_sha256, plot_uuid,"  # noqa: S608 - fixed fragments
+                "       bit_count(CAST(phash # :h AS bit(64))) AS distance"
+                f" FROM photo_hashes WHERE id = ANY(ARRAY({bands})) ORDER BY distance, id LIMIT :limit"
             ),
             {"h": phash, "max": max_distance, "limit": limit, **{f"b{n}": p for n, p in enumerate(probes)}},
         )

@@ -335,7 +335,12 @@ photo_hashes = Table(
     UniqueConstraint("submission_id", "attachment_name"),
     Index("ix_photo_hashes_blob_sha256", "blob_sha256"),
     *(
-        Index(f"ix_photo_hashes_band{n}", text(band), postgresql_where=text("phash IS NOT NULL"))
+        Index(
+            f"ix_photo_hashes_band{n}",
+            text(band),
+            postgresql_include=["phash", "id"],
+            postgresql_where=text("phash IS NOT NULL"),
+        )
         for n, band in enumerate(PHASH_BANDS)
     ),
 )

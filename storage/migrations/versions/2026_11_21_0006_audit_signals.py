@@ -44,7 +44,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_photo_hashes_blob_sha256", "photo_hashes", ["blob_sha256"])
     for number, band in enumerate(BANDS):
-        op.execute(f"CREATE INDEX ix_photo_hashes_band{number} ON photo_hashes ({band}) WHERE phash IS NOT NULL")
+        op.execute(
+            f"CREATE INDEX ix_photo_hashes_band{number} ON photo_hashes ({band}) INCLUDE (phash, id)"
+            " WHERE phash IS NOT NULL"
+        )
 
     op.create_table(
         "collector_visits",
