@@ -7,7 +7,8 @@ What it does
 ``-c`` devices (threads, one keep-alive connection each, Digest) loop until ``--minutes`` have passed,
 choosing each time among:
 
-* 45 %  a plot survey with one photo (``--photo-kb``): HEAD then the multipart POST, as Collect sends it;
+* 45 %  a plot survey with one photo (``--photo-kb``): HEAD then the multipart POST, as Collect sends it,
+  each plot at its own random spot within ~50 km (so that the spatial checks see a realistic register);
 * 20 %  ``formList``;  10 %  the plot survey's manifest;  10 %  ``HEAD /submission`` alone;
 * 15 %  supervisor reads of the JSON API: a month's coverage, or the checks of a plot just registered
   (the web map is not built yet; these are the requests it will make).
@@ -97,6 +98,19 @@ def serve_pid(port: int) -> int:
     sys.exit(f"no 'khoknongna serve' process for port {port}; give --pid")
 
 
+_POINT = re.compile(rb"(\d+\.\d{6}) (\d+\.\d{6}) 172\.0 4\.5")
+
+
+def elsewhere(body: bytes, rng: random.Random) -> bytes:
+    """The submission moved to a random spot up to ~50 km away: the benchmark's instances all draw the same plot,
+    and thousands of plots on one spot would measure the overlap checks' worst case, not a programme."""
+    dlat, dlon = rng.uniform(-0.45, 0.45), rng.uniform(-0.45, 0.45)
+    return _POINT.sub(
+        lambda m: b"%.6f %.6f 172.0 4.5" % (float(m.group(1)) + dlat, float(m.group(2)) + dlon),
+        body,
+    )
+
+
 def device_loop(args: argparse.Namespace, server, sub: Submission, window: Window, stop: float, seed: int) -> None:
     rng = random.Random(seed)
     device = Device(server, args.user, args.password, args.timeout)
@@ -111,7 +125,7 @@ def device_loop(args: argparse.Namespace, server, sub: Submission, window: Windo
         try:
             if kind == "submit":
                 tally = Tally()
-                body = sub.body()  # fresh instanceID and plot id; sent as it is, so the plot id is known
+                body = elsewhere(sub.body(), rng)  # fresh IDs and place; sent as it is, so the plot id is known
                 device.submit(SimpleNamespace(body=lambda body=body: body, content_type=sub.content_type), tally)
                 ok = tally.ok == 1
                 found = re.search(rb'<entity[^>]* id="([0-9a-f-]{36})"', body)

@@ -37,7 +37,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from khoknongna.entities import apply_entities
-from khoknongna.jobs import defer_checks
+from khoknongna.jobs import defer_audit, defer_checks
 from khoknongna.openrosa.instance import (
     InstanceContent,
     InstanceHeader,
@@ -329,8 +329,10 @@ def _accept(
         changed = apply_entities(conn, project_id, definition, parsed.root, submission_id, version_id)
         names_plot = isinstance((content.data or {}).get("plot"), str)
         defer_checks(conn, plots=changed.get(PLOTS_LIST, []), follow_up=submission_id if names_plot else None)
+        defer_audit(conn, submission_id)
 
     missing = []
+    filled = False
     for name, stored in slots.items():
         received = upload.files.get(name)
         if received is not None:
@@ -341,11 +343,14 @@ def _accept(
             if key != stored:
                 content_type = _client_text(received.content_type)
                 queries.fill_attachment(conn, version_id, name, key, received.staged.size, content_type)
+                filled = True
         elif name in carried:
             key, size, content_type = carried[name]
             queries.fill_attachment(conn, version_id, name, key, size, content_type)
         elif stored is None:
             missing.append(name)
+    if filled and outcome is Outcome.RESENT and definition is not None:
+        defer_audit(conn, submission_id)  # files of a split submission arrived after its first part
     return Accepted(
         outcome=outcome,
         xml_form_id=header.form_id,

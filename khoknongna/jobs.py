@@ -1,10 +1,12 @@
-"""Work done after the 201: the spatial checks, queued in PostgreSQL with procrastinate.
+"""Work done after the 201: the spatial checks and the audit signals, queued in PostgreSQL with procrastinate.
 
 Ingest only *defers* a job: one insert into procrastinate's job table, in the submission's own transaction,
 so the job exists exactly when the submission does. A worker process (``khoknongna worker``, started by
 ``serve``) runs it. A sweep every five minutes checks every plot whose results are older than its current
 version (a job that failed, or results from before an upgrade); ``khoknongna check plots`` does the same on
-demand. Each plot or submission has at most one job waiting (a queueing lock), so a burst of edits does not
+demand. Every new or edited submission that is not encrypted (and a resend that brings files) queues its
+audit signals (``khoknongna/audit.py``); ``khoknongna audit run`` recomputes them on demand. Each plot or
+submission has at most one job of a kind waiting (a queueing lock), so a burst of edits does not
 pile up work.
 """
 
@@ -17,9 +19,11 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import Connection, Engine, make_url
 
+from khoknongna.audit import AuditRules, audit_with_related
 from khoknongna.plot_checks import CheckRules, check_follow_up, check_plot_and_neighbours
 from khoknongna.settings import Settings
 from khoknongna.storage import checks as check_queries
+from khoknongna.storage.blobs import open_blob_store
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +58,13 @@ def check_follow_up_job(context: procrastinate.JobContext, submission_id: int) -
         check_follow_up(conn, submission_id, rules)
 
 
+@tasks.task(name="audit_submission", queue=QUEUE, pass_context=True)
+def audit_submission_job(context: procrastinate.JobContext, submission_id: int) -> None:
+    extra = context.additional_context
+    with extra["engine"].begin() as conn:
+        audit_with_related(conn, extra["blobs"], submission_id, extra["audit"])
+
+
 @tasks.periodic(cron="*/5 * * * *", periodic_id="sweep")
 @tasks.task(name="sweep_unchecked_plots", queue=QUEUE, pass_context=True)
 def sweep_job(context: procrastinate.JobContext, timestamp: int) -> None:
@@ -72,10 +83,21 @@ def defer_checks(conn: Connection, *, plots: list[int], follow_up: int | None) -
     transaction (so a job exists exactly when the submission does). Each job is queued in a savepoint: one
     already waiting for the same plot is enough, and a failure to queue never fails the submission (the sweep,
     or ``khoknongna check``, catches up)."""
-    raw = conn.connection.driver_connection
     jobs: list[tuple[Any, dict[str, int], str]] = [(check_plot_job, {"entity_id": p}, f"plot-{p}") for p in plots]
     if follow_up is not None:
         jobs.append((check_follow_up_job, {"submission_id": follow_up}, f"submission-{follow_up}"))
+    _defer(conn, jobs)
+
+
+def defer_audit(conn: Connection, submission_id: int) -> None:
+    """Queue the audit signals of a submission in its own transaction, like :func:`defer_checks` (one job waiting
+    per submission is enough; a failure to queue never fails the submission: ``khoknongna audit run`` catches
+    up)."""
+    _defer(conn, [(audit_submission_job, {"submission_id": submission_id}, f"audit-{submission_id}")])
+
+
+def _defer(conn: Connection, jobs: list[tuple[Any, dict[str, int], str]]) -> None:
+    raw = conn.connection.driver_connection
     for task, args, lock in jobs:
         try:
             with conn.begin_nested():
@@ -87,8 +109,13 @@ def defer_checks(conn: Connection, *, plots: list[int], follow_up: int | None) -
 
 
 def run_worker(settings: Settings, engine: Engine, database_url: str, *, wait: bool = True) -> None:
-    """Run the checks worker until SIGINT/SIGTERM (or, with ``wait=False``, until the queue is empty)."""
-    context = {"engine": engine, "rules": CheckRules.from_settings(settings)}
+    """Run the checks and audit worker until SIGINT/SIGTERM (or, with ``wait=False``, until the queue is empty)."""
+    context = {
+        "engine": engine,
+        "rules": CheckRules.from_settings(settings),
+        "audit": AuditRules.from_settings(settings),
+        "blobs": open_blob_store(settings),
+    }
     with tasks.replace_connector(procrastinate.PsycopgConnector(conninfo=conninfo(database_url))) as app:
         app.run_worker(
             queues=[QUEUE],

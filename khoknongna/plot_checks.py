@@ -74,7 +74,8 @@ class CheckRules:
         )
 
 
-def _boundary(properties: dict[str, Any], data: dict[str, Any] | None) -> Boundary | None:
+def plot_boundary(properties: dict[str, Any], data: dict[str, Any] | None) -> Boundary | None:
+    """A plot's boundary from its entity ``properties`` (``geometry``) or its survey's answers (``boundary``)."""
     text = properties.get("geometry") or (data or {}).get("boundary") or ""
     parsed = parse_odk_geo("geoshape", text) if isinstance(text, str) and text.strip() else None
     return Boundary.from_odk(parsed.geometry) if parsed is not None and parsed.geometry is not None else None
@@ -118,7 +119,7 @@ def check_plot(conn: Connection, entity_id: int, rules: CheckRules) -> list[Chec
     if plot is None:
         return []
     data = plot.data or {}
-    boundary = _boundary(plot.properties, data)
+    boundary = plot_boundary(plot.properties, data)
     if boundary is None:
         results = [_no_boundary()]
     else:
@@ -163,7 +164,7 @@ def check_follow_up(conn: Connection, submission_id: int, rules: CheckRules) -> 
     if follow_up is None:
         return None
     plot = queries.plot_for_check(conn, follow_up.plot_entity_id) if follow_up.plot_entity_id else None
-    boundary = _boundary(plot.properties, plot.data) if plot is not None else None
+    boundary = plot_boundary(plot.properties, plot.data) if plot is not None else None
     if boundary is None:
         result = CheckResult(
             "evidence_location",

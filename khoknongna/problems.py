@@ -170,6 +170,11 @@ SUBMISSION_NOT_FOUND = _p(
     "Form '{form_id}' has no submission {instance_id}.",
     "แบบฟอร์ม '{form_id}' ไม่มีข้อมูล {instance_id}",
 )
+SIGNAL_NOT_FOUND = _p(
+    "404.9",
+    "Submission {instance_id} has no raised signal '{rule}' to explain.",
+    "ข้อมูล {instance_id} ไม่มีสัญญาณ '{rule}' ที่ต้องชี้แจง",
+)
 DATASET_NOT_FOUND = _p(
     "404.6",
     "There is no entity list '{name}' in this project.",

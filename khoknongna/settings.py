@@ -13,7 +13,16 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from khoknongna.spatial.rules import AreaRules, CoverageRules, EvidenceRules, OverlapRules, PartsRules, ValidityRules
+from khoknongna.photos import PhotoRules
+from khoknongna.spatial.rules import (
+    AreaRules,
+    CoverageRules,
+    EvidenceRules,
+    OverlapRules,
+    PartsRules,
+    TravelRules,
+    ValidityRules,
+)
 
 MiB = 1024 * 1024
 
@@ -92,6 +101,22 @@ class Settings(BaseSettings):
     )
     report_deadline_day: int = Field(
         CoverageRules.deadline_day, description="Day of the month activity reports are due (seed 002: the 20th)."
+    )
+    # Audit signals (docs/audit.md gives the reasons for each default).
+    audit_max_speed_kmh: float = Field(
+        TravelRules.max_speed_kmh, description="Faster travel between one collector's submissions is impossible."
+    )
+    audit_min_travel_m: float = Field(
+        TravelRules.min_distance_m, description="Shorter jumps between submissions are never impossible travel."
+    )
+    audit_phash_max_distance: int = Field(
+        PhotoRules.max_distance, ge=0, le=15, description="Most differing pHash bits (of 64) of near-duplicate photos."
+    )
+    audit_exif_max_age_days: int = Field(
+        PhotoRules.max_age_days, description="A photo taken more days before its reporting period is old."
+    )
+    audit_exif_max_distance_m: float = Field(
+        PhotoRules.max_distance_m, description="A photo's EXIF position farther outside its plot (m) is far."
     )
 
     @field_validator("blob_url")

@@ -1,9 +1,12 @@
-"""The JSON API: spatial check results of a plot or a submission, and monthly coverage of an area.
+"""The JSON API: spatial check results of a plot or a submission, monthly coverage of an area, and the audit
+signals of a submission or an area, which a supervisor may mark as explained.
 
 Signed in as a user (HTTP Digest, or Basic over https), as for the OpenRosa routes; app-user links are for
 ODK Collect only. ``server/openapi.yaml`` describes it, served at ``/v1/openapi.json``. Errors are JSON:
 ``{"code", "message", "message_th"}`` with the HTTP status of the code. Area scoping of supervisors comes
-with web roles; a user today sees the whole project.
+with web roles; a user today sees the whole project. The one write, explaining a signal, is a JSON POST
+authenticated with HTTP Digest (or Basic over https) on every request, without cookies: a browser cannot be
+made to send it from another site, so CSRF does not apply (web pages with sessions will need their own token).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from importlib.resources import files
 import yaml
 from flask import Blueprint, Response, g, jsonify, request
 
+from khoknongna import audit
 from khoknongna.areas import area_name
 from khoknongna.plot_checks import CheckRules
 from khoknongna.plot_checks import coverage as month_coverage
@@ -22,12 +26,14 @@ from khoknongna.problems import (
     BAD_PARAMETER,
     PLOT_NOT_FOUND,
     PROJECT_NOT_FOUND,
+    SIGNAL_NOT_FOUND,
     SUBMISSION_NOT_FOUND,
     USERS_ONLY,
     Problem,
 )
 from khoknongna.server.auth import authenticate
 from khoknongna.server.context import db, services
+from khoknongna.storage import audit as audit_queries
 from khoknongna.storage import checks as queries
 from khoknongna.storage.projects import project_name
 
@@ -47,6 +53,7 @@ def _signed_in_user() -> None:
     actor = authenticate(None)
     if actor.kind != "user":
         raise Problem(USERS_ONLY)
+    g.api_user = actor
     raw = g.project_id
     g.project_id = int(raw) if raw is not None and raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
     if g.project_id is None or project_name(db(), g.project_id) is None:
@@ -81,9 +88,7 @@ def plot_checks(plot: str) -> Response:
 @bp.get("/forms/<form_id>/submissions/<instance_id>/checks")
 def submission_checks(form_id: str, instance_id: str) -> Response:
     """``{"instanceId": …, "checks": [check…]}`` for a submission (its evidence location, when it names a plot)."""
-    submission_id = queries.submission_id(db(), g.project_id, form_id, instance_id)
-    if submission_id is None:
-        raise Problem(SUBMISSION_NOT_FOUND, form_id=form_id, instance_id=instance_id)
+    submission_id = _submission(g.project_id, form_id, instance_id)
     results = queries.to_json(queries.results_of_submission(db(), submission_id))
     return _json({"instanceId": instance_id, "checks": results})
 
@@ -93,14 +98,10 @@ def coverage() -> Response:
     """Coverage of ``?month=YYYY-MM`` for ``?area=`` (a province, amphoe or tambon code; the whole project
     without): the area's result, one per district, and the plots without a report or without any visit."""
     month = request.args.get("month", "")
-    found = _MONTH.match(month)
-    if found is None:
-        raise Problem(BAD_PARAMETER, name="month", expected="YYYY-MM", value=month)
-    area = request.args.get("area") or None
-    if area is not None and area_name(area) is None:
-        raise Problem(BAD_PARAMETER, name="area", expected="a province, amphoe or tambon code", value=area)
+    year, number = _month(month)
+    area = _area()
     rules = CheckRules.from_settings(services().settings)
-    report = month_coverage(db(), g.project_id, int(found[1]), int(found[2]), area, rules)
+    report = month_coverage(db(), g.project_id, year, number, area, rules)
     uuids = queries.plot_uuids(db(), list(report.plots))
     return _json(
         {
@@ -114,3 +115,75 @@ def coverage() -> Response:
             "plots_not_visited": sorted(uuids[p.entity_id] for p in report.plots.values() if not p.visited),
         }
     )
+
+
+def _month(value: str) -> tuple[int, int]:
+    found = _MONTH.match(value)
+    if found is None:
+        raise Problem(BAD_PARAMETER, name="month", expected="YYYY-MM", value=value)
+    return int(found[1]), int(found[2])
+
+
+def _area() -> str | None:
+    area = request.args.get("area") or None
+    if area is not None and area_name(area) is None:
+        raise Problem(BAD_PARAMETER, name="area", expected="a province, amphoe or tambon code", value=area)
+    return area
+
+
+def _submission(project_id: int, form_id: str, instance_id: str) -> int:
+    submission_id = queries.submission_id(db(), project_id, form_id, instance_id)
+    if submission_id is None:
+        raise Problem(SUBMISSION_NOT_FOUND, form_id=form_id, instance_id=instance_id)
+    return submission_id
+
+
+@bp.get("/forms/<form_id>/submissions/<instance_id>/signals")
+def submission_signals(form_id: str, instance_id: str) -> Response:
+    """``{"instanceId", "signals": [signal…], "explanations": [entry…]}``: every audit signal of the submission
+    (``status`` raised or ok, numbers, findings, sentences, ``explained``) and the trail of explanations."""
+    submission_id = _submission(g.project_id, form_id, instance_id)
+    signals = audit_queries.to_json(audit_queries.signals_of_submission(db(), submission_id))
+    trail = [
+        {
+            "rule": x.rule,
+            "at": x.explained_at.isoformat(),
+            "by": x.explained_by,
+            "reason": x.reason,
+            "before": x.before,
+            "after": x.after,
+        }
+        for x in audit_queries.explanations_of(db(), submission_id)
+    ]
+    return _json({"instanceId": instance_id, "signals": signals, "explanations": trail})
+
+
+@bp.post("/forms/<form_id>/submissions/<instance_id>/signals/<rule>/explanation")
+def explain_signal(form_id: str, instance_id: str, rule: str) -> Response:
+    """Mark a raised signal as explained: JSON ``{"reason": "…"}``; answers the signal as it now is. The change is
+    kept in the trail of explanations, which no route edits."""
+    submission_id = _submission(g.project_id, form_id, instance_id)
+    body = request.get_json(silent=True)
+    reason = body.get("reason") if isinstance(body, dict) else None
+    if not isinstance(reason, str) or not reason.strip():
+        raise Problem(BAD_PARAMETER, name="reason", expected='a JSON body {"reason": "…"}', value="")
+    explained = audit.explain_signal(db(), submission_id, rule, g.api_user.id, reason.strip())
+    if explained is None:
+        raise Problem(SIGNAL_NOT_FOUND, instance_id=instance_id, rule=rule)
+    (signal,) = [
+        s for s in audit_queries.to_json(audit_queries.signals_of_submission(db(), submission_id)) if s["rule"] == rule
+    ]
+    return _json({"instanceId": instance_id, "signal": signal})
+
+
+@bp.get("/signals")
+def area_signals() -> Response:
+    """Raised signals of ``?month=YYYY-MM`` (submissions received that month, Asia/Bangkok) about plots of
+    ``?area=`` (the whole project without): unexplained counts per rule, and the list with positions for the map.
+    ``?rule=`` keeps one rule; ``?explained=include`` lists explained signals too (they never count)."""
+    year, month = _month(request.args.get("month", ""))
+    area = _area()
+    rule = request.args.get("rule") or None
+    include = request.args.get("explained") == "include"
+    summary = audit.area_summary(db(), g.project_id, year, month, area, rule=rule, include_explained=include)
+    return _json({"month": request.args["month"], "area": area, **summary})

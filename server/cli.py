@@ -21,7 +21,7 @@ from typing import Any
 import click
 from sqlalchemy import Connection, Engine
 
-from khoknongna import accounts, plot_checks
+from khoknongna import accounts, audit, plot_checks
 from khoknongna.areas import area_name
 from khoknongna.collect_settings import collect_settings, encode_settings, save_png, settings_qr
 from khoknongna.forms_xlsform import bundled_media
@@ -31,6 +31,7 @@ from khoknongna.problems import Problem
 from khoknongna.publishing import publish_bundled_forms, publish_form
 from khoknongna.server import serve as serving
 from khoknongna.settings import Settings
+from khoknongna.storage import audit as audit_queries
 from khoknongna.storage import checks as check_queries
 from khoknongna.storage import forms as form_queries
 from khoknongna.storage import users as user_queries
@@ -201,7 +202,7 @@ def _create_first_admin(engine: Engine, settings: Settings, name: str) -> None:
 @main.command()
 @_data_dir_option
 def worker(data_dir: Path) -> None:
-    """Run the spatial checks queued by ingest until Ctrl-C (serve starts one itself)."""
+    """Run the spatial checks and audit signals queued by ingest until Ctrl-C (serve starts one itself)."""
     settings = _settings(data_dir)
     with _database(settings) as (url, engine, _blobs):
         click.echo("spatial checks worker waiting for jobs; stop with Ctrl-C")
@@ -255,6 +256,59 @@ def check_coverage(month: str, area_code: str | None, project_id: int, data_dir:
     total = report.result()
     click.echo(total.message_th)
     click.echo(total.message_en)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Audit signals now: recompute them, explain one."""
+
+
+@audit_group.command("run")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only submissions received on or after this day.")
+@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@_data_dir_option
+def audit_run(since: datetime | None, project_id: int, data_dir: Path) -> None:
+    """Recompute the audit signals of every submission (received since a day), oldest first, and print how many
+    of each were raised. Photos already hashed are not read again."""
+    settings = _settings(data_dir)
+    rules = audit.AuditRules.from_settings(settings)
+    statuses: Counter[tuple[str, str]] = Counter()
+    start = since.replace(tzinfo=audit.BANGKOK) if since is not None else None
+    with _database(settings) as (_, engine, blobs):
+        with engine.connect() as conn:
+            ids = audit_queries.submission_ids(conn, project_id, start)
+        with click.progressbar(ids, label=f"auditing {len(ids)} submission(s)", show_pos=True) as bar:
+            for submission_id in bar:
+                with engine.begin() as conn:
+                    results, _ = audit.audit_submission(conn, blobs, submission_id, rules)
+                statuses.update((r.rule, r.status) for r in results)
+    for (rule, status), count in sorted(statuses.items()):
+        click.echo(f"{rule:<22} {status:<7} {count:>7}")
+
+
+@audit_group.command("explain")
+@click.argument("form_id")
+@click.argument("instance_id")
+@click.argument("rule")
+@click.option("--reason", required=True, help="Why the signal does not point at a problem.")
+@click.option("--user", "username", required=True, help="The supervisor explaining it (a user account).")
+@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@_data_dir_option
+def audit_explain(
+    form_id: str, instance_id: str, rule: str, reason: str, username: str, project_id: int, data_dir: Path
+) -> None:
+    """Mark the signal RULE of a submission as explained (it stops counting); the change is kept in the trail."""
+    settings = _settings(data_dir)
+    with _database(settings) as (_, engine, _blobs), engine.connect() as conn:
+        account = user_queries.user_by_name(conn, username)
+        submission_id = check_queries.submission_id(conn, project_id, form_id, instance_id)
+        if account is None:
+            raise click.ClickException(f"no user '{username}'")
+        if submission_id is None:
+            raise click.ClickException(f"form '{form_id}' has no submission {instance_id}")
+        if audit.explain_signal(conn, submission_id, rule, account.id, reason.strip()) is None:
+            raise click.ClickException(f"submission {instance_id} has no raised signal '{rule}'")
+    click.echo(f"{rule} of {instance_id} explained by {username}")
 
 
 @main.group()

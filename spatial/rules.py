@@ -109,3 +109,23 @@ class CoverageRules:
 
     deadline_day: int = 20
     timezone: str = "Asia/Bangkok"
+
+
+@dataclass(frozen=True)
+class GpsTrustRules:
+    """When a geoshape's vertices look typed rather than walked: at least ``uniform_min_vertices`` distinct
+    corners that all share one accuracy (> 0) and one altitude. A phone walking a boundary reports accuracies and
+    altitudes that change from fix to fix; identical values on every corner come from a tool, not a walk."""
+
+    uniform_min_vertices: int = 4
+
+
+@dataclass(frozen=True)
+class TravelRules:
+    """Consecutive submissions of one collector imply a speed: distance between their first geopoints over the
+    time between the end of one and the start of the next. Faster than ``max_speed_kmh`` is impossible between
+    rural plots (pickup trucks on district roads: 60–90 km/h). Jumps shorter than ``min_distance_m`` are never
+    reported (GPS noise between two forms filled at the same spot)."""
+
+    max_speed_kmh: float = 120.0
+    min_distance_m: float = 1000.0

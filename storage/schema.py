@@ -14,6 +14,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Identity,
     Index,
@@ -308,4 +309,85 @@ check_results = Table(
         unique=True,
         postgresql_where=text("subject = 'submission'"),
     ),
+)
+
+#: The four 16-bit bands of a 64-bit pHash, as indexed (migration 0006): two hashes within Hamming distance
+#: 4k + 3 share a band within distance k (pigeonhole). See docs/audit.md.
+PHASH_BANDS = tuple(f"((phash >> {shift}) & 65535)" for shift in (48, 32, 16, 0))
+
+photo_hashes = Table(
+    "photo_hashes",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
+    Column("attachment_name", Text, nullable=False),
+    Column("field_path", Text, nullable=True, comment="the image question it answers, e.g. photos/photo"),
+    Column("blob_sha256", Text, nullable=False),
+    Column("phash", BigInteger, nullable=True, comment="64-bit DCT perceptual hash (imagehash.phash), signed"),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("exif_taken_at", DateTime(timezone=True), nullable=True, comment="EXIF DateTimeOriginal"),
+    Column("exif_lon", Float, nullable=True, comment="EXIF GPS longitude, degrees"),
+    Column("exif_lat", Float, nullable=True, comment="EXIF GPS latitude, degrees"),
+    Column("plot_uuid", Text, nullable=True, comment="the plot the submission is about"),
+    Column("problem", Text, nullable=True, comment="why the file could not be read as an image"),
+    Column("hashed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("submission_id", "attachment_name"),
+    Index("ix_photo_hashes_blob_sha256", "blob_sha256"),
+    *(
+        Index(
+            f"ix_photo_hashes_band{n}",
+            text(band),
+            postgresql_include=["phash", "id"],
+            postgresql_where=text("phash IS NOT NULL"),
+        )
+        for n, band in enumerate(PHASH_BANDS)
+    ),
+)
+
+collector_visits = Table(
+    "collector_visits",
+    metadata,
+    Column("submission_id", BigInteger, ForeignKey("submissions.id"), primary_key=True),
+    Column("collector", Text, nullable=False, comment="'app_user:<id>' or 'user:<id>', '/' device id"),
+    Column("started_at", DateTime(timezone=True), nullable=False, comment="the instance's start"),
+    Column("ended_at", DateTime(timezone=True), nullable=False, comment="its end (start when missing)"),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Index("ix_collector_visits_collector_started_at", "collector", "started_at"),
+)
+
+audit_signals = Table(
+    "audit_signals",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("rule_version", Integer, nullable=False),
+    Column("plot_uuid", Text, nullable=True, comment="the plot the submission is about, when computed"),
+    Column("status", Text, nullable=False, comment="'raised' or 'ok'"),
+    Column("result", JSONB, nullable=False, comment="numbers, findings and Thai/English sentences"),
+    Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("explained_at", DateTime(timezone=True), nullable=True),
+    Column("explained_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("explanation", Text, nullable=True),
+    CheckConstraint("status IN ('raised', 'ok')", name="status"),
+    CheckConstraint("(explained_at IS NULL) = (explanation IS NULL)", name="explained"),
+    UniqueConstraint("submission_id", "rule"),
+    Index("ix_audit_signals_raised", "rule", postgresql_where=text("status = 'raised'")),
+)
+
+signal_explanations = Table(
+    "signal_explanations",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("signal_id", BigInteger, ForeignKey("audit_signals.id"), nullable=False),
+    Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("explained_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("explained_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("reason", Text, nullable=False),
+    Column("before", JSONB, nullable=False, comment="the signal before: status, result, explanation"),
+    Column("after", JSONB, nullable=False, comment="the signal after"),
+    Index("ix_signal_explanations_signal_id", "signal_id"),
 )

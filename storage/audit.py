@@ -1,0 +1,433 @@
+"""Queries of the audit signals: what a signal reads (a submission, its photos, its collector's other visits),
+the near-duplicate photo search, and the signals and explanations stored.
+
+Photo hashes are kept for the current version of each submission (replaced when it is audited again). A signal
+is kept per submission and rule and replaced when recomputed; its explanation survives a recomputation. The
+trail of explanations (``signal_explanations``) is only ever inserted into (a trigger refuses the rest).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from itertools import combinations
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, text
+from sqlalchemy.dialects.postgresql import insert
+
+from khoknongna.spatial.results import CheckResult
+from khoknongna.storage.schema import PHASH_BANDS, audit_signals, collector_visits, photo_hashes
+
+#: The plot a submission version is about: its ``plot`` answer, else the plot entity it wrote (a plot survey).
+PLOT_OF_VERSION = (
+    "COALESCE(lower(sv.data->>'plot'), (SELECT e.uuid FROM entity_versions ev JOIN entities e ON e.id = ev.entity_id"
+    " JOIN datasets d ON d.id = e.dataset_id AND d.name = 'plots' WHERE ev.submission_version_id = sv.id LIMIT 1))"
+)
+
+
+def submission_for_audit(conn: Connection, submission_id: int) -> Row | None:
+    """``(submission_id, project_id, xml_form_id, instance_id, version_id, encrypted, data, submitter_id,
+    app_user_id, device_id, received_at, plot_uuid, plot_entity_id)`` of the current version of a submission."""
+    return conn.execute(
+        text(
+            "SELECT s.id AS submission_id, f.project_id, f.xml_form_id, sv.instance_id, sv.id AS version_id,"  # noqa: S608 - fixed fragments, values bound
+            "       sv.encrypted, sv.data, sv.submitter_id, sv.app_user_id, sv.device_id, s.created_at AS received_at,"
+            f"      {PLOT_OF_VERSION} AS plot_uuid, p.entity_id AS plot_entity_id"
+            " FROM submissions s JOIN forms f ON f.id = s.form_id"
+            " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
+            f" LEFT JOIN plots p ON p.project_id = f.project_id AND p.uuid = {PLOT_OF_VERSION}"
+            " WHERE s.id = :id"
+        ),
+        {"id": submission_id},
+    ).one_or_none()
+
+
+def submission_ids(conn: Connection, project_id: int | None = None, since: datetime | None = None) -> list[int]:
+    """Submissions (of a project, received since ``since``) that can be audited (not encrypted), oldest first."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT s.id FROM submissions s JOIN forms f ON f.id = s.form_id"
+                " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current AND NOT sv.encrypted"
+                " WHERE (CAST(:project AS integer) IS NULL OR f.project_id = :project)"
+                " AND (CAST(:since AS timestamptz) IS NULL OR s.created_at >= :since) ORDER BY s.id"
+            ),
+            {"project": project_id, "since": since},
+        ).scalars()
+    )
+
+
+def attachments(conn: Connection, version_id: int) -> list[Row]:
+    """``(name, blob_sha256, content_type)`` of the files of a submission version that have arrived."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT name, blob_sha256, content_type FROM submission_attachments"
+                " WHERE submission_version_id = :id AND blob_sha256 IS NOT NULL ORDER BY name"
+            ),
+            {"id": version_id},
+        )
+    )
+
+
+def hashes_of(conn: Connection, submission_id: int) -> dict[str, Row]:
+    """``attachment_name -> photo_hashes row`` of a submission."""
+    rows = conn.execute(text("SELECT * FROM photo_hashes WHERE submission_id = :id"), {"id": submission_id})
+    return {r.attachment_name: r for r in rows}
+
+
+def hash_of_blob(conn: Connection, blob_sha256: str) -> Row | None:
+    """A stored hash of the same file (the same bytes have the same pHash and EXIF), if any."""
+    return conn.execute(
+        text("SELECT * FROM photo_hashes WHERE blob_sha256 = :sha LIMIT 1"), {"sha": blob_sha256}
+    ).one_or_none()
+
+
+def save_photo_hashes(conn: Connection, submission_id: int, rows: Sequence[dict[str, Any]]) -> None:
+    """Make the photo hashes of a submission exactly ``rows`` (dicts of ``photo_hashes`` columns)."""
+    names = [r["attachment_name"] for r in rows]
+    conn.execute(
+        text("DELETE FROM photo_hashes WHERE submission_id = :id AND NOT (attachment_name = ANY(:names))"),
+        {"id": submission_id, "names": names},
+    )
+    for row in rows:
+        stmt = insert(photo_hashes).values(submission_id=submission_id, **row)
+        update = {k: stmt.excluded[k] for k in row if k != "attachment_name"}
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[photo_hashes.c.submission_id, photo_hashes.c.attachment_name],
+                set_={**update, "hashed_at": func.now()},
+            )
+        )
+
+
+_OTHER = (
+    " JOIN submissions os ON os.id = o.submission_id JOIN forms of ON of.id = os.form_id"
+    " JOIN submission_versions osv ON osv.submission_id = os.id AND osv.current"
+)
+
+
+def exact_matches(conn: Connection, submission_id: int) -> list[Row]:
+    """Photos of the submission whose file is also a photo elsewhere: ``(name, other_submission_id,
+    other_instance_id, other_form_id, other_name, other_plot)``; the same file twice in the submission too."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT m.attachment_name AS name, o.submission_id AS other_submission_id,"  # noqa: S608 - fixed fragments, values bound
+                "       osv.instance_id AS other_instance_id, of.xml_form_id AS other_form_id,"
+                "       o.attachment_name AS other_name, o.plot_uuid AS other_plot"
+                " FROM photo_hashes m JOIN photo_hashes o ON o.blob_sha256 = m.blob_sha256 AND o.id <> m.id"
+                f" {_OTHER}"
+                " WHERE m.submission_id = :id ORDER BY m.attachment_name, o.submission_id, o.attachment_name"
+            ),
+            {"id": submission_id},
+        )
+    )
+
+
+def band_probes(phash: int, radius: int) -> list[list[int]]:
+    """For each 16-bit band of ``phash`` (as :data:`PHASH_BANDS` cuts it), every value within ``radius`` bits."""
+    unsigned = phash & 0xFFFF_FFFF_FFFF_FFFF
+    probes = []
+    for shift in (48, 32, 16, 0):
+        band = (unsigned >> shift) & 0xFFFF
+        values = [band]
+        for r in range(1, radius + 1):
+            values += [band ^ sum(1 << b for b in bits) for bits in combinations(range(16), r)]
+        probes.append(values)
+    return probes
+
+
+def near_photos(conn: Connection, phash: int, max_distance: int, *, limit: int = 100) -> list[Row]:
+    """Stored photos whose pHash is within ``max_distance`` bits of ``phash``: ``(id, submission_id,
+    attachment_name, blob_sha256, plot_uuid, distance)``, closest first.
+
+    Candidates come from the four band indexes: two 64-bit hashes within distance d agree to within
+    ``d // 4`` bits on at least one 16-bit band (pigeonhole), so each band is probed for every value within
+    that radius (1, 17 or 137 values for radius 0, 1, 2); the exact distance is computed on candidates only.
+    """
+    radius = max_distance // 4
+    probes = band_probes(phash, radius)
+    # One index-only scan per band (the indexes include phash and id), the distance computed there; only the
+    # matches are read from the table.
+    bands = " UNION ".join(
+        f"SELECT id FROM photo_hashes WHERE phash IS NOT NULL AND {band} = ANY(:b{n})"  # noqa: S608 - fixed fragments
+        " AND bit_count(CAST(phash # :h AS bit(64))) <= :max"
+        for n, band in enumerate(PHASH_BANDS)
+    )
+    return list(
+        conn.execute(
+            text(
+                "SELECT id, submission_id, attachment_name, blob_sha256, plot_uuid,"  # noqa: S608 - fixed fragments
+                "       bit_count(CAST(phash # :h AS bit(64))) AS distance"
+                f" FROM photo_hashes WHERE id = ANY(ARRAY({bands})) ORDER BY distance, id LIMIT :limit"
+            ),
+            {"h": phash, "max": max_distance, "limit": limit, **{f"b{n}": p for n, p in enumerate(probes)}},
+        )
+    )
+
+
+def submission_labels(conn: Connection, submission_ids: Iterable[int]) -> dict[int, Row]:
+    """``submission_id -> (instance_id, xml_form_id)`` of the current versions."""
+    rows = conn.execute(
+        text(
+            "SELECT s.id, sv.instance_id, f.xml_form_id FROM submissions s JOIN forms f ON f.id = s.form_id"
+            " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current WHERE s.id = ANY(:ids)"
+        ),
+        {"ids": list(submission_ids)},
+    )
+    return {r.id: r for r in rows}
+
+
+def geo_answers(conn: Connection, version_id: int) -> list[Row]:
+    """``(field_path, repeat_position, geo_type, raw_value)`` of the valid geo answers of a version, in order."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT field_path, repeat_position, geo_type, raw_value FROM submission_geometries"
+                " WHERE submission_version_id = :id AND geom IS NOT NULL ORDER BY id"
+            ),
+            {"id": version_id},
+        )
+    )
+
+
+def same_spots(conn: Connection, version_id: int, plot_uuid: str) -> list[Row]:
+    """Geopoints of the version at exactly the coordinates of a geopoint of another submission (current version)
+    about another plot: ``(field_path, repeat_position, lon, lat, other_submission_id, other_instance_id,
+    other_plot)``. Uses the GiST index of ``submission_geometries.geom`` for the candidates."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT g.field_path, g.repeat_position, ST_X(g.geom) AS lon, ST_Y(g.geom) AS lat,"  # noqa: S608 - fixed fragments, values bound
+                "       sv.submission_id AS other_submission_id, sv.instance_id AS other_instance_id,"
+                f"      {PLOT_OF_VERSION} AS other_plot"
+                " FROM submission_geometries g"
+                " JOIN submission_geometries o ON o.geom && g.geom AND o.geo_type = 'geopoint'"
+                "      AND o.submission_version_id <> g.submission_version_id"
+                "      AND ST_X(o.geom) = ST_X(g.geom) AND ST_Y(o.geom) = ST_Y(g.geom)"
+                " JOIN submission_versions sv ON sv.id = o.submission_version_id AND sv.current"
+                " WHERE g.submission_version_id = :id AND g.geo_type = 'geopoint' AND g.geom IS NOT NULL"
+                f" AND {PLOT_OF_VERSION} IS DISTINCT FROM :plot AND {PLOT_OF_VERSION} IS NOT NULL"
+                " ORDER BY g.id, sv.submission_id"
+            ),
+            {"id": version_id, "plot": plot_uuid},
+        )
+    )
+
+
+def save_visit(conn: Connection, submission_id: int, visit: dict[str, Any] | None) -> None:
+    """Record (or forget, with ``None``) where and when the submission's collector was."""
+    if visit is None:
+        conn.execute(text("DELETE FROM collector_visits WHERE submission_id = :id"), {"id": submission_id})
+        return
+    stmt = insert(collector_visits).values(submission_id=submission_id, **visit)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[collector_visits.c.submission_id], set_={k: stmt.excluded[k] for k in visit}
+        )
+    )
+
+
+def neighbour_visits(conn: Connection, submission_id: int) -> tuple[Row | None, Row | None]:
+    """The same collector's visits just before and just after this one by start time (ties by submission id):
+    ``(submission_id, instance_id, started_at, ended_at, lon, lat)`` each, or ``None``."""
+    base = (
+        "SELECT v.submission_id, sv.instance_id, v.started_at, v.ended_at, v.lon, v.lat FROM collector_visits v"
+        " JOIN submission_versions sv ON sv.submission_id = v.submission_id AND sv.current"
+        " JOIN collector_visits me ON me.submission_id = :id AND me.collector = v.collector"
+        " WHERE v.submission_id <> :id AND "
+    )
+    before = conn.execute(
+        text(
+            base + "(v.started_at, v.submission_id) < (me.started_at, me.submission_id)"
+            " ORDER BY v.started_at DESC, v.submission_id DESC LIMIT 1"
+        ),
+        {"id": submission_id},
+    ).one_or_none()
+    after = conn.execute(
+        text(
+            base + "(v.started_at, v.submission_id) > (me.started_at, me.submission_id)"
+            " ORDER BY v.started_at, v.submission_id LIMIT 1"
+        ),
+        {"id": submission_id},
+    ).one_or_none()
+    return before, after
+
+
+def save_signals(conn: Connection, submission_id: int, plot_uuid: str | None, results: Sequence[CheckResult]) -> None:
+    """Store the signals of a submission, replacing earlier results per rule and keeping their explanations.
+    Unexplained signals of rules that no longer apply (an edit removed the photos) are removed; explained ones
+    stay, since the trail of explanations refers to them."""
+    conn.execute(
+        text(
+            "DELETE FROM audit_signals WHERE submission_id = :id AND NOT (rule = ANY(:rules)) AND explained_at IS NULL"
+        ),
+        {"id": submission_id, "rules": [r.rule for r in results]},
+    )
+    for result in results:
+        stmt = insert(audit_signals).values(
+            submission_id=submission_id,
+            rule=result.rule,
+            rule_version=result.rule_version,
+            plot_uuid=plot_uuid,
+            status=result.status,
+            result=result.to_dict(),
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[audit_signals.c.submission_id, audit_signals.c.rule],
+                set_={
+                    "rule_version": stmt.excluded.rule_version,
+                    "plot_uuid": stmt.excluded.plot_uuid,
+                    "status": stmt.excluded.status,
+                    "result": stmt.excluded.result,
+                    "computed_at": func.now(),
+                },
+            )
+        )
+
+
+_SIGNAL_COLUMNS = (
+    "a.id, a.rule, a.rule_version, a.status, a.result, a.computed_at, a.plot_uuid, a.explained_at,"
+    " a.explanation, u.username AS explained_by"
+)
+
+
+def signals_of_submission(conn: Connection, submission_id: int) -> list[Row]:
+    """Every signal of a submission, by rule, with who explained it."""
+    return list(
+        conn.execute(
+            text(
+                f"SELECT {_SIGNAL_COLUMNS} FROM audit_signals a LEFT JOIN users u ON u.id = a.explained_by"  # noqa: S608 - fixed fragments, values bound
+                " WHERE a.submission_id = :id ORDER BY a.rule"
+            ),
+            {"id": submission_id},
+        )
+    )
+
+
+def explain(conn: Connection, submission_id: int, rule: str, user_id: int, reason: str) -> Row | None:
+    """Mark the raised signal ``rule`` of a submission as explained by ``user_id`` with ``reason`` and append
+    the change (before and after) to ``signal_explanations``. ``None`` when there is no such raised signal."""
+    before = conn.execute(
+        text(
+            "SELECT id, status, result, explained_at, explained_by, explanation FROM audit_signals"
+            " WHERE submission_id = :id AND rule = :rule AND status = 'raised' FOR UPDATE"
+        ),
+        {"id": submission_id, "rule": rule},
+    ).one_or_none()
+    if before is None:
+        return None
+    after = conn.execute(
+        text(
+            "UPDATE audit_signals SET explained_at = now(), explained_by = :user, explanation = :reason"
+            " WHERE id = :id RETURNING id, status, result, explained_at, explained_by, explanation"
+        ),
+        {"id": before.id, "user": user_id, "reason": reason},
+    ).one()
+    conn.execute(
+        text(
+            "INSERT INTO signal_explanations (signal_id, submission_id, rule, explained_by, explained_at, reason,"
+            " before, after) VALUES (:signal, :submission, :rule, :user, :at, :reason,"
+            " CAST(:before AS jsonb), CAST(:after AS jsonb))"
+        ),
+        {
+            "signal": before.id,
+            "submission": submission_id,
+            "rule": rule,
+            "user": user_id,
+            "at": after.explained_at,
+            "reason": reason,
+            "before": _json(before),
+            "after": _json(after),
+        },
+    )
+    return after
+
+
+def _json(row: Row) -> str:
+    value = {
+        "status": row.status,
+        "result_status": row.result.get("status"),
+        "numbers": row.result.get("numbers"),
+        "explained_at": row.explained_at.isoformat() if row.explained_at else None,
+        "explained_by": row.explained_by,
+        "explanation": row.explanation,
+    }
+    return json.dumps(value, ensure_ascii=False)
+
+
+def explanations_of(conn: Connection, submission_id: int) -> list[Row]:
+    """The trail of explanations of a submission's signals, oldest first."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT x.rule, x.explained_at, u.username AS explained_by, x.reason, x.before, x.after"
+                " FROM signal_explanations x JOIN users u ON u.id = x.explained_by"
+                " WHERE x.submission_id = :id ORDER BY x.id"
+            ),
+            {"id": submission_id},
+        )
+    )
+
+
+def area_signals(
+    conn: Connection,
+    project_id: int,
+    start: datetime,
+    end: datetime,
+    area_code: str | None,
+    *,
+    rule: str | None = None,
+    include_explained: bool = False,
+) -> list[Row]:
+    """Raised signals of the submissions received in ``[start, end)`` about plots of the area (every submission
+    of the project without an area): ``(submission_id, instance_id, xml_form_id, plot_uuid, area_code, rule,
+    rule_version, result, explained_at, explanation, explained_by, lon, lat, received_at)``; unexplained only
+    unless ``include_explained``. ``lon``/``lat`` is the submission's first geopoint, for the map."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT a.submission_id, sv.instance_id, f.xml_form_id, a.plot_uuid, p.area_code, a.rule,"
+                "       a.rule_version, a.result, a.explained_at, a.explanation, u.username AS explained_by,"
+                "       ST_X(g.geom) AS lon, ST_Y(g.geom) AS lat, s.created_at AS received_at"
+                " FROM audit_signals a JOIN submissions s ON s.id = a.submission_id"
+                " JOIN forms f ON f.id = s.form_id"
+                " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
+                " LEFT JOIN plots p ON p.project_id = f.project_id AND p.uuid = a.plot_uuid"
+                " LEFT JOIN users u ON u.id = a.explained_by"
+                " LEFT JOIN LATERAL (SELECT geom FROM submission_geometries WHERE submission_version_id = sv.id"
+                "      AND geo_type = 'geopoint' AND geom IS NOT NULL ORDER BY id LIMIT 1) g ON true"
+                " WHERE f.project_id = :project AND a.status = 'raised'"
+                " AND s.created_at >= :start AND s.created_at < :end"
+                " AND (CAST(:area AS text) IS NULL OR left(p.area_code, length(:area)) = :area)"
+                " AND (CAST(:rule AS text) IS NULL OR a.rule = :rule)"
+                " AND (:explained OR a.explained_at IS NULL)"
+                " ORDER BY s.created_at, a.submission_id, a.rule"
+            ),
+            {
+                "project": project_id,
+                "start": start,
+                "end": end,
+                "area": area_code,
+                "rule": rule,
+                "explained": include_explained,
+            },
+        )
+    )
+
+
+def to_json(rows: Sequence[Row]) -> list[dict]:
+    """Stored signals as JSON-ready dicts: the rule's own dict, when computed, and its explanation if any."""
+    out = []
+    for r in rows:
+        explained = (
+            {"at": r.explained_at.isoformat(), "by": r.explained_by, "reason": r.explanation}
+            if r.explained_at
+            else None
+        )
+        out.append({**r.result, "computed_at": r.computed_at.isoformat(), "explained": explained})
+    return out

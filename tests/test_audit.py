@@ -1,0 +1,410 @@
+"""Audit signals end to end: reports with real JPEGs and positions go through Collect's protocol, the worker
+computes the signals, and a supervisor reads them (and explains one) through the JSON API.
+
+Forms: the small plot survey of ``test_plot_checks`` registers plots near Khon Kaen; ``activity_report`` (start,
+end, plot, report month, a geopoint, a repeat of photos) and ``daily_log`` (start, end, plot, a geopoint, the
+owner's name and signature) are the follow-ups. Photos are drawn by ``tests/photos.py``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from khoknongna.publishing import publish_form
+from khoknongna.server.cli import main
+from khoknongna.settings import Settings
+from tests.collect import CollectClient
+from tests.photos import FIRST_VIEW, SECOND_VIEW, frame, jpeg, resized_copy, scene
+from tests.test_plot_checks import BANGKOK, M_PER_DEG_LAT, M_PER_DEG_LON, ORIGIN, PLOT_FORM, point, register, square
+from tests.test_plot_checks import work as run_worker
+from tests.xlsforms import xlsform
+
+REPORT_FORM = xlsform(
+    [
+        ["type", "name", "label"],
+        ["start", "start", ""],
+        ["end", "end", ""],
+        ["text", "plot", "Plot"],
+        ["date", "report_month", "Month"],
+        ["geopoint", "where", "Where"],
+        ["begin repeat", "photos", "Photos"],
+        ["image", "photo", "Photo"],
+        ["end repeat", "", ""],
+    ],
+    settings=[["form_id", "version"], ["activity_report", "1"]],
+)
+LOG_FORM = xlsform(
+    [
+        ["type", "name", "label"],
+        ["start", "start", ""],
+        ["end", "end", ""],
+        ["text", "plot", "Plot"],
+        ["date", "work_date", "Day"],
+        ["geopoint", "where", "Where"],
+        ["begin group", "certification", "Certification"],
+        ["text", "owner_name", "Owner"],
+        ["image", "owner_signature", "Signature"],
+        ["end group", "", ""],
+    ],
+    settings=[["form_id", "version"], ["daily_log", "1"]],
+)
+NOW = datetime.now(BANGKOK).replace(microsecond=0)
+THIS_MONTH = NOW.strftime("%Y-%m")
+
+
+@pytest.fixture
+def forms(app: Flask, settings: Settings) -> None:
+    services = app.extensions["knn"]
+    for name, data in (
+        ("mini_plot_survey.xlsx", PLOT_FORM),
+        ("activity_report.xlsx", REPORT_FORM),
+        ("daily_log.xlsx", LOG_FORM),
+    ):
+        publish_form(services.engine, services.blobs, settings, name, data)
+
+
+@pytest.fixture(scope="module")
+def photo() -> bytes:
+    """A real JPEG: the first view of scene 1."""
+    return jpeg(frame(scene(1), FIRST_VIEW))
+
+
+def lonlat(east_m: float, north_m: float) -> tuple[float, float]:
+    return ORIGIN[0] + east_m / M_PER_DEG_LON, ORIGIN[1] + north_m / M_PER_DEG_LAT
+
+
+def walked_square(east_m: float, side_m: float = 40) -> str:
+    """A square boundary as a phone records it walking: each corner with its own accuracy."""
+    corners = [(0, 0), (side_m, 0), (side_m, side_m), (0, side_m), (0, 0)]
+    accuracies = [3.2, 4.1, 2.8, 3.6, 3.2]
+    return ";".join(point(east_m + x, y, a) for (x, y), a in zip(corners, accuracies, strict=True))
+
+
+def new_plot(collect: CollectClient, east_m: float = 0) -> str:
+    plot = str(uuid.uuid4())
+    register(collect, plot, walked_square(east_m))
+    return plot
+
+
+def report(
+    collect: CollectClient,
+    plot: str,
+    photos: dict[str, bytes],
+    *,
+    where: str | None = None,
+    month: str = f"{THIS_MONTH}-01",
+    start: datetime = NOW,
+    minutes: int = 5,
+) -> str:
+    """Submit an activity report with these photos; returns its instanceID."""
+    instance_id = f"uuid:{uuid.uuid4()}"
+    repeats = "".join(f"<photos><photo>{name}</photo></photos>" for name in photos)
+    xml = (
+        f'<data id="activity_report" version="1"><start>{start.isoformat()}</start>'
+        f"<end>{(start + timedelta(minutes=minutes)).isoformat()}</end><plot>{plot}</plot>"
+        f"<report_month>{month}</report_month><where>{where or point(20, 20)}</where>{repeats}"
+        f"<meta><instanceID>{instance_id}</instanceID></meta></data>"
+    ).encode()
+    (response,) = collect.submit(xml, photos)
+    assert response.status_code == 201, response.data
+    return instance_id
+
+
+def daily_log(collect: CollectClient, plot: str, *, owner: str = "นายสมชาย", signature: bytes | None) -> str:
+    instance_id = f"uuid:{uuid.uuid4()}"
+    signed = "<owner_signature>signature.png</owner_signature>" if signature else "<owner_signature/>"
+    xml = (
+        f'<data id="daily_log" version="1"><start>{NOW.isoformat()}</start><end>{NOW.isoformat()}</end>'
+        f"<plot>{plot}</plot><work_date>{NOW.date().isoformat()}</work_date><where>{point(10, 10)}</where>"
+        f"<certification><owner_name>{owner}</owner_name>{signed}</certification>"
+        f"<meta><instanceID>{instance_id}</instanceID></meta></data>"
+    ).encode()
+    (response,) = collect.submit(xml, {"signature.png": signature} if signature else None)
+    assert response.status_code == 201, response.data
+    return instance_id
+
+
+def signals(collect: CollectClient, instance_id: str, form: str = "activity_report") -> dict[str, dict]:
+    response = collect.get(f"/v1/projects/1/forms/{form}/submissions/{instance_id}/signals")
+    assert response.status_code == 200, response.data
+    return {s["rule"]: s for s in response.json["signals"]}
+
+
+@pytest.fixture
+def audited(settings: Settings, db: Engine, pg_url: str):  # type: ignore[no-untyped-def]
+    """Call to run the worker until the queue is empty."""
+    return lambda: run_worker(settings, db, pg_url)
+
+
+# --- photos -------------------------------------------------------------------------------------------------
+
+
+def test_the_same_photo_in_two_reports_is_an_exact_reuse_on_both(forms, collect, audited, photo) -> None:
+    plot, other_plot = new_plot(collect), new_plot(collect, 200)
+    first = report(collect, plot, {"a.jpg": photo})
+    second = report(collect, other_plot, {"b.jpg": photo})
+
+    audited()
+
+    for mine, theirs in ((first, second), (second, first)):
+        exact = signals(collect, mine)["photo_reused_exact"]
+        assert exact["status"] == "raised"
+        assert exact["numbers"]["other_plots"] == 1
+        (finding,) = exact["findings"]
+        assert finding["numbers"]["other_instance_id"] == theirs
+        assert exact["message_th"] and exact["message_en"]
+
+
+def test_a_resized_recompressed_copy_is_a_near_reuse(forms, collect, audited, photo) -> None:
+    plot = new_plot(collect)
+    first = report(collect, plot, {"a.jpg": photo})
+    copy = report(collect, plot, {"c.jpg": resized_copy(photo, 0.5, 70)})
+
+    audited()
+
+    near = signals(collect, copy)["photo_reused_near"]
+    assert near["status"] == "raised"
+    (finding,) = near["findings"]
+    assert finding["numbers"]["other_instance_id"] == first
+    assert finding["numbers"]["distance_bits"] <= 2
+    assert signals(collect, copy)["photo_reused_exact"]["status"] == "ok"
+
+
+def test_another_photo_of_the_same_scene_is_not_a_reuse(forms, collect, audited, photo) -> None:
+    plot = new_plot(collect)
+    report(collect, plot, {"a.jpg": photo})
+    other = report(collect, plot, {"d.jpg": jpeg(frame(scene(1), SECOND_VIEW))})
+
+    audited()
+
+    found = signals(collect, other)
+    assert found["photo_reused_exact"]["status"] == "ok"
+    assert found["photo_reused_near"]["status"] == "ok"
+
+
+def test_a_photo_taken_long_before_the_report_month_is_flagged(forms, collect, audited) -> None:
+    plot = new_plot(collect)
+    picture = frame(scene(3), FIRST_VIEW)
+    old = jpeg(picture, taken=datetime(2026, 6, 2, 9, 0))
+    fresh = jpeg(frame(scene(4), FIRST_VIEW), taken=datetime(2026, 11, 5, 9, 0))
+    instance = report(collect, plot, {"old.jpg": old, "fresh.jpg": fresh}, month="2026-11-01")
+
+    audited()
+
+    exif = signals(collect, instance)["photo_exif"]
+    assert exif["status"] == "raised"
+    (finding,) = exif["findings"]
+    assert finding["code"] == "taken_long_before"
+    assert finding["numbers"]["attachment"] == "old.jpg"
+    assert finding["numbers"]["days_before_period"] == 151
+    assert exif["numbers"]["with_exif_time"] == 2
+
+
+def test_a_photo_whose_position_is_far_outside_the_plot_is_flagged(forms, collect, audited) -> None:
+    plot = new_plot(collect)
+    inside = jpeg(frame(scene(5), FIRST_VIEW), lonlat=lonlat(20, 20))
+    far = jpeg(frame(scene(6), FIRST_VIEW), lonlat=lonlat(40 + 5000, 20))  # 5 km east of the plot
+    instance = report(collect, plot, {"inside.jpg": inside, "far.jpg": far})
+
+    audited()
+
+    exif = signals(collect, instance)["photo_exif"]
+    assert exif["status"] == "raised"
+    (finding,) = exif["findings"]
+    assert finding["code"] == "far_from_plot"
+    assert finding["numbers"]["attachment"] == "far.jpg"
+    assert finding["numbers"]["distance_m"] == pytest.approx(5000, abs=10)
+
+
+# --- GPS -----------------------------------------------------------------------------------------------------
+
+
+def test_a_point_with_accuracy_zero_is_not_trusted(forms, collect, audited, photo) -> None:
+    plot = new_plot(collect)
+    instance = report(collect, plot, {"a.jpg": photo}, where=point(20, 20, accuracy=0))
+
+    audited()
+
+    gps = signals(collect, instance)["gps_untrusted"]
+    assert gps["status"] == "raised"
+    assert [f["code"] for f in gps["findings"]] == ["zero_accuracy"]
+
+
+def test_an_ordinary_gps_point_is_trusted(forms, collect, audited, photo) -> None:
+    instance = report(collect, new_plot(collect), {"a.jpg": photo}, where=point(20, 20, accuracy=4.5))
+
+    audited()
+
+    assert signals(collect, instance)["gps_untrusted"]["status"] == "ok"
+
+
+def test_the_same_coordinates_in_reports_for_two_plots_are_not_trusted(forms, collect, audited) -> None:
+    here = point(20, 20, accuracy=3.7)
+    first = report(collect, new_plot(collect), {"a.jpg": jpeg(frame(scene(7), FIRST_VIEW))}, where=here)
+    second = report(collect, new_plot(collect, 200), {"b.jpg": jpeg(frame(scene(8), FIRST_VIEW))}, where=here)
+
+    audited()
+
+    for mine, theirs in ((first, second), (second, first)):
+        gps = signals(collect, mine)["gps_untrusted"]
+        assert gps["status"] == "raised"
+        (finding,) = gps["findings"]
+        assert finding["code"] == "same_coordinates_other_plot"
+        assert finding["numbers"]["other_instance_id"] == theirs
+
+
+def test_a_boundary_whose_corners_share_accuracy_and_altitude_is_not_trusted(forms, collect, audited, db) -> None:
+    plot = str(uuid.uuid4())
+    register(collect, plot, square(0, 0, 40, accuracy=5.0))  # every corner: altitude 160, accuracy 5
+
+    audited()
+
+    with db.connect() as conn:
+        (result,) = conn.execute(text("SELECT result FROM audit_signals WHERE rule = 'gps_untrusted'")).scalars()
+    assert result["status"] == "raised"
+    assert [f["code"] for f in result["findings"]] == ["uniform_shape"]
+
+
+# --- travel and certification -------------------------------------------------------------------------------
+
+
+def test_two_reports_300_km_apart_ten_minutes_apart_are_impossible_travel(forms, collect, audited, photo) -> None:
+    plot = new_plot(collect)
+    first = report(collect, plot, {"a.jpg": photo}, start=NOW - timedelta(minutes=30), minutes=20)
+    far = point(20, 300_000)  # 300 km north
+    second = report(collect, new_plot(collect, 500), {"e.jpg": jpeg(frame(scene(9), FIRST_VIEW))}, where=far, start=NOW)
+
+    audited()
+
+    for instance in (first, second):
+        travel = signals(collect, instance)["impossible_travel"]
+        assert travel["status"] == "raised"
+        (finding,) = travel["findings"]
+        assert finding["numbers"]["minutes"] == 10
+        assert finding["numbers"]["distance_m"] == pytest.approx(300_000, rel=0.01)
+        assert finding["numbers"]["speed_kmh"] == pytest.approx(1800, rel=0.01)
+
+
+def test_two_reports_an_hour_apart_on_neighbouring_plots_are_plausible(forms, collect, audited, photo) -> None:
+    report(collect, new_plot(collect), {"a.jpg": photo}, start=NOW - timedelta(hours=2), minutes=20)
+    second = report(collect, new_plot(collect, 3000), {"e.jpg": photo}, where=point(3020, 20), start=NOW)
+
+    audited()
+
+    assert signals(collect, second)["impossible_travel"]["status"] == "ok"
+
+
+def test_a_daily_log_without_a_signature_misses_its_certification(forms, collect, audited) -> None:
+    instance = daily_log(collect, new_plot(collect), signature=None)
+
+    audited()
+
+    certification = signals(collect, instance, "daily_log")["certification_missing"]
+    assert certification["status"] == "raised"
+    assert [f["code"] for f in certification["findings"]] == ["no_signature"]
+
+
+def test_a_signed_daily_log_is_certified(forms, collect, audited) -> None:
+    signature = jpeg(frame(scene(10), FIRST_VIEW))
+    instance = daily_log(collect, new_plot(collect), signature=signature)
+
+    audited()
+
+    found = signals(collect, instance, "daily_log")
+    assert found["certification_missing"]["status"] == "ok"
+    assert "photo_reused_exact" not in found, "a signature is not a photo of the plot"
+
+
+# --- explaining, the area list, recomputing -----------------------------------------------------------------
+
+
+def test_an_explained_signal_no_longer_counts_in_the_area_summary(forms, collect, audited, db) -> None:
+    plot = new_plot(collect)
+    instance = daily_log(collect, plot, signature=None)
+    audited()
+    before = collect.get(f"/v1/projects/1/signals?month={THIS_MONTH}&area=400101")
+    assert before.json["counts"] == {"certification_missing": 1}
+
+    response = collect.request(
+        "POST",
+        f"/v1/projects/1/forms/daily_log/submissions/{instance}/signals/certification_missing/explanation",
+        json={"reason": "เจ้าของแปลงลงนามในสมุดบันทึกแล้ว (paper log signed)"},
+    )
+
+    assert response.status_code == 200, response.data
+    assert response.json["signal"]["explained"]["by"] == "nopparat"
+    after = collect.get(f"/v1/projects/1/signals?month={THIS_MONTH}&area=400101")
+    assert after.json["counts"] == {}
+    assert after.json["signals"] == []
+    listed = collect.get(f"/v1/projects/1/signals?month={THIS_MONTH}&area=400101&explained=include")
+    assert [s["explained"]["reason"] for s in listed.json["signals"]] == [
+        "เจ้าของแปลงลงนามในสมุดบันทึกแล้ว (paper log signed)"
+    ]
+    (entry,) = collect.get(f"/v1/projects/1/forms/daily_log/submissions/{instance}/signals").json["explanations"]
+    assert entry["before"]["explanation"] is None
+    assert entry["after"]["explanation"].startswith("เจ้าของแปลง")
+
+
+def test_the_trail_of_explanations_cannot_be_changed(forms, collect, audited, db) -> None:
+    instance = daily_log(collect, new_plot(collect), signature=None)
+    audited()
+    collect.request(
+        "POST",
+        f"/v1/projects/1/forms/daily_log/submissions/{instance}/signals/certification_missing/explanation",
+        json={"reason": "signed on paper"},
+    )
+
+    with pytest.raises(DBAPIError, match="audit trail"), db.begin() as conn:
+        conn.execute(text("UPDATE signal_explanations SET reason = 'nothing happened'"))
+
+
+def test_explaining_a_signal_that_was_not_raised_is_refused(forms, collect, audited) -> None:
+    instance = daily_log(collect, new_plot(collect), signature=jpeg(frame(scene(11), FIRST_VIEW)))
+    audited()
+
+    response = collect.request(
+        "POST",
+        f"/v1/projects/1/forms/daily_log/submissions/{instance}/signals/certification_missing/explanation",
+        json={"reason": "nothing to explain"},
+    )
+
+    assert response.status_code == 404
+    assert response.json["code"] == "404.9"
+
+
+def test_the_area_list_gives_each_signal_with_its_position_for_the_map(forms, collect, audited) -> None:
+    instance = daily_log(collect, new_plot(collect), signature=None)
+    audited()
+
+    listed = collect.get(f"/v1/projects/1/signals?month={THIS_MONTH}&area=4001").json
+    (entry,) = listed["signals"]
+    assert entry["instanceId"] == instance and entry["rule"] == "certification_missing"
+    assert entry["area_code"] == "400101"
+    assert (entry["lon"], entry["lat"]) == pytest.approx(lonlat(10, 10), abs=1e-6)
+    assert collect.get(f"/v1/projects/1/signals?month={THIS_MONTH}&area=50").json["signals"] == []
+
+
+def test_audit_run_recomputes_signals_with_a_progress_bar(forms, collect, db, pg_url, settings, photo) -> None:
+    plot = new_plot(collect)
+    instance = report(collect, plot, {"a.jpg": photo}, where=point(20, 20, accuracy=0))
+    with db.begin() as conn:
+        conn.execute(text("DELETE FROM procrastinate_jobs"))
+
+    result = CliRunner().invoke(
+        main,
+        ["audit", "run", "--since", NOW.date().isoformat(), "--data-dir", str(settings.data_dir)],
+        env={"KNN_DATABASE_URL": pg_url, "KNN_DATA_DIR": None},
+        catch_exceptions=False,
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "auditing 2 submission(s)" in result.output  # the plot survey and the report
+    assert "gps_untrusted          raised" in result.output
+    assert signals(collect, instance)["gps_untrusted"]["status"] == "raised"
