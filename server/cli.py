@@ -33,6 +33,7 @@ from khoknongna.server import serve as serving
 from khoknongna.settings import Settings
 from khoknongna.storage import checks as check_queries
 from khoknongna.storage import forms as form_queries
+from khoknongna.storage import gis_views
 from khoknongna.storage import users as user_queries
 from khoknongna.storage.blob_references import referenced_blobs
 from khoknongna.storage.blobs import BlobStore, BlobStoreError, maintenance, open_blob_store
@@ -467,6 +468,44 @@ def forms_list(project_id: int, data_dir: Path) -> None:
         )
         if r["missing_media"]:
             click.echo(f"{'':<32} missing media: {r['missing_media']}")
+
+
+@main.group()
+def gis() -> None:
+    """PostGIS for GIS staff: the typed views of the schema forms, and a read-only role to read them."""
+
+
+@gis.command("grant")
+@click.argument("role")
+@click.option("--password", help="Set this password for the role (default: keep it; none for a new role).")
+@click.option("--ask-password", is_flag=True, help="Ask for the password instead of taking it on the command line.")
+@_data_dir_option
+def gis_grant(role: str, password: str | None, ask_password: bool, data_dir: Path) -> None:
+    """Create or update the read-only LOGIN role ROLE: it can read the views of the schema forms, nothing else."""
+    if ask_password:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    settings = _settings(data_dir)
+    with _transaction(settings) as conn:
+        try:
+            created = gis_views.grant_read_only(conn, role, password)
+        except gis_views.RoleError as exc:
+            raise click.ClickException(str(exc)) from None
+        views = len(gis_views.view_names(conn))
+    click.echo(
+        f"{'created' if created else 'updated'} read-only role '{role}': SELECT on {views} views of schema forms"
+    )
+    if created and password is None:
+        click.echo("the role has no password yet: set one with --password or --ask-password", err=True)
+
+
+@gis.command("refresh")
+@_data_dir_option
+def gis_refresh(data_dir: Path) -> None:
+    """Create the views of every form again (publishing does this for the form it publishes)."""
+    settings = _settings(data_dir)
+    with _transaction(settings) as conn:
+        names = gis_views.refresh_all_form_views(conn)
+    click.echo(f"{len(names)} views in schema forms: {', '.join(names) or 'none'}")
 
 
 @main.group()
