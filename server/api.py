@@ -8,9 +8,13 @@ Area scoping of supervisors comes with web roles; a user today sees the whole pr
 from __future__ import annotations
 
 import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 from flask import Blueprint, Response, jsonify, request
 
+from khoknongna import exports
 from khoknongna.areas import area_name
 from khoknongna.plot_checks import CheckRules
 from khoknongna.plot_checks import coverage as month_coverage
@@ -93,3 +97,55 @@ def coverage(project_id: int) -> Response:
             "plots_not_visited": sorted(uuids[p.entity_id] for p in report.plots.values() if not p.visited),
         }
     )
+
+
+def _filters() -> exports.Filters:
+    """The filters of ``?month=YYYY-MM&area=<code>&review_state=<state>``, as on the map."""
+    month = request.args.get("month") or None
+    try:
+        parsed = exports.parse_month(month) if month else None
+    except ValueError:
+        raise Problem(BAD_PARAMETER, name="month", expected="YYYY-MM", value=month) from None
+    area = request.args.get("area") or None
+    if area is not None and area_name(area) is None:
+        raise Problem(BAD_PARAMETER, name="area", expected="a province, amphoe or tambon code", value=area)
+    return exports.month_filters(parsed, area, request.args.get("review_state"))
+
+
+def _send_and_remove(path: Path, media_type: str, download_name: str) -> Response:
+    def body() -> Iterator[bytes]:
+        try:
+            yield from exports.chunks(path)
+        finally:
+            path.unlink(missing_ok=True)
+
+    response = Response(body(), mimetype=media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    response.headers["Content-Length"] = str(path.stat().st_size)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/forms/<form_id>/export.<fmt>")
+def export_form(project_id: int, form_id: str, fmt: str) -> Response:
+    """The submissions of a form as ``csv`` (zip), ``xlsx``, ``geojson``, ``gpkg`` or ``photos`` (zip), filtered by
+    ``?month=&area=&review_state=``. Written to a temporary file as it is read from the database (memory stays
+    flat), then streamed and removed."""
+    if fmt not in exports.FORMATS:
+        raise Problem(BAD_PARAMETER, name="format", expected=" / ".join(exports.FORMATS), value=fmt)
+    filters = _filters()
+    folder = services().settings.data_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=exports.FILE_SUFFIX[fmt], delete=False) as handle:
+        path = Path(handle.name)
+    try:
+        # Its own connection in a transaction: the server-side cursor cannot live in the request's autocommit one.
+        with services().engine.connect() as conn:
+            exports.export(conn, services().blobs, project_id, form_id, fmt, path, filters)
+    except exports.ExportTooLarge as exc:
+        path.unlink(missing_ok=True)
+        raise Problem(BAD_PARAMETER, name="format", expected="csv for this many rows", value=str(exc)) from None
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return _send_and_remove(path, exports.MEDIA_TYPES[fmt], f"{form_id}{exports.FILE_SUFFIX[fmt]}")

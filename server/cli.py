@@ -21,7 +21,7 @@ from typing import Any
 import click
 from sqlalchemy import Connection, Engine
 
-from khoknongna import accounts, plot_checks
+from khoknongna import accounts, exports, plot_checks
 from khoknongna.areas import area_name
 from khoknongna.collect_settings import collect_settings, encode_settings, save_png, settings_qr
 from khoknongna.forms_xlsform import bundled_media
@@ -468,6 +468,44 @@ def forms_list(project_id: int, data_dir: Path) -> None:
         )
         if r["missing_media"]:
             click.echo(f"{'':<32} missing media: {r['missing_media']}")
+
+
+@main.command("export")
+@click.argument("form_id")
+@click.option("--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@click.option("--month", help="Only submissions first received in this month (YYYY-MM, Thai time).")
+@click.option("--area", "area_code", help="Only submissions about plots of this province, amphoe or tambon code.")
+@click.option("--review-state", help="Only submissions in this review state (received, hasIssues, approved, …).")
+@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@_data_dir_option
+def export_form(
+    form_id: str,
+    fmt: str,
+    out: Path,
+    month: str | None,
+    area_code: str | None,
+    review_state: str | None,
+    project_id: int,
+    data_dir: Path,
+) -> None:
+    """Export the submissions of FORM_ID: csv (zip, one file per repeat), xlsx, geojson, gpkg, or photos (zip)."""
+    try:
+        filters = exports.month_filters(exports.parse_month(month) if month else None, area_code, review_state)
+    except ValueError as exc:
+        raise click.ClickException(f"--month: {exc}") from None
+    settings = _settings(data_dir)
+    with _database(settings) as (_, engine, blobs), engine.connect() as conn:
+        try:
+            total = exports.count(conn, project_id, form_id, filters)
+            label = f"exporting {total} submission(s) of {form_id} as {fmt}"
+            with _progress(total, label) as bar:
+                result = exports.export(conn, blobs, project_id, form_id, fmt, out, filters, bar.update)
+        except (Problem, exports.ExportTooLarge) as exc:
+            raise click.ClickException(getattr(exc, "message_en", str(exc))) from None
+    for name, rows in result.rows.items():
+        click.echo(f"{name:<48} {rows:>9}")
+    click.echo(f"written to {out}")
 
 
 @main.group()
