@@ -128,7 +128,7 @@ def test_gpkg_has_a_typed_layer_per_geo_field_and_repeat(surveys, db: Engine, ap
     assert pyogrio.read_info(path, layer="plot_survey")["features"] == 3
     assert pyogrio.read_info(path, layer="plot_survey__parts")["features"] == 6
     assert pyogrio.read_info(path, layer="plot_survey")["crs"] == "EPSG:4326"
-    meta, _, geometry, fields = pyogrio.raw.read(path, layer="plot_survey", columns=["plot_id", "village_no"])
+    _meta, _, geometry, fields = pyogrio.raw.read(path, layer="plot_survey", columns=["plot_id", "village_no"])
     assert set(fields[0]) == set(surveys) and list(fields[1]) == [5, 5, 5]
     assert len(geometry) == 3
 
