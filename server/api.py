@@ -7,6 +7,7 @@ Area scoping of supervisors comes with web roles; a user today sees the whole pr
 
 from __future__ import annotations
 
+import io
 import re
 import tempfile
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, jsonify, request
 
-from khoknongna import exports
+from khoknongna import exports, monthly_report
 from khoknongna.areas import area_name
 from khoknongna.plot_checks import CheckRules
 from khoknongna.plot_checks import coverage as month_coverage
@@ -149,3 +150,28 @@ def export_form(project_id: int, form_id: str, fmt: str) -> Response:
         path.unlink(missing_ok=True)
         raise
     return _send_and_remove(path, exports.MEDIA_TYPES[fmt], f"{form_id}{exports.FILE_SUFFIX[fmt]}")
+
+
+@bp.get("/reports/monthly.<fmt>")
+def monthly_district_report(project_id: int, fmt: str) -> Response:
+    """The monthly report of seed 002 for ``?district=<amphoe code>&month=YYYY-MM``, as ``pdf`` or ``xlsx``."""
+    if fmt not in ("pdf", "xlsx"):
+        raise Problem(BAD_PARAMETER, name="format", expected="pdf / xlsx", value=fmt)
+    month = request.args.get("month", "")
+    try:
+        year, number = exports.parse_month(month)
+    except ValueError:
+        raise Problem(BAD_PARAMETER, name="month", expected="YYYY-MM", value=month) from None
+    district = request.args.get("district", "")
+    rules = CheckRules.from_settings(services().settings)
+    try:
+        built = monthly_report.build_report(db(), project_id, district, year, number, rules)
+    except ValueError:
+        raise Problem(BAD_PARAMETER, name="district", expected="an amphoe code (4 digits)", value=district) from None
+    body = io.BytesIO()
+    (monthly_report.write_pdf if fmt == "pdf" else monthly_report.write_xlsx)(built, body)
+    media = "application/pdf" if fmt == "pdf" else exports.MEDIA_TYPES["xlsx"]
+    response = Response(body.getvalue(), mimetype=media)
+    response.headers["Content-Disposition"] = f'attachment; filename="report-{district}-{month}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

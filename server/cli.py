@@ -21,7 +21,7 @@ from typing import Any
 import click
 from sqlalchemy import Connection, Engine
 
-from khoknongna import accounts, exports, plot_checks
+from khoknongna import accounts, exports, monthly_report, plot_checks
 from khoknongna.areas import area_name
 from khoknongna.collect_settings import collect_settings, encode_settings, save_png, settings_qr
 from khoknongna.forms_xlsform import bundled_media
@@ -506,6 +506,43 @@ def export_form(
     for name, rows in result.rows.items():
         click.echo(f"{name:<48} {rows:>9}")
     click.echo(f"written to {out}")
+
+
+@main.group()
+def report() -> None:
+    """Reports for the province: the monthly district report of seed 002."""
+
+
+@report.command("monthly")
+@click.option("--district", "district", required=True, help="The amphoe code (4 digits).")
+@click.option("--month", required=True, help="The month, YYYY-MM.")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx"]), default="pdf", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@_data_dir_option
+def report_monthly(district: str, month: str, fmt: str, out: Path, project_id: int, data_dir: Path) -> None:
+    """The monthly report of every plot of a district, with the coverage and the 20th-of-the-month deadline."""
+    try:
+        year, number = exports.parse_month(month)
+    except ValueError as exc:
+        raise click.ClickException(f"--month: {exc}") from None
+    settings = _settings(data_dir)
+    with _transaction(settings) as conn:
+        try:
+            built = monthly_report.build_report(
+                conn, project_id, district, year, number, CheckRules.from_settings(settings)
+            )
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    try:
+        (monthly_report.write_pdf if fmt == "pdf" else monthly_report.write_xlsx)(built, out)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    state = "met" if built.deadline_met else "not met"
+    click.echo(
+        f"{built.district_name} {month}: {built.reported}/{built.plots_total} plots reported, "
+        f"{built.on_time} on time; deadline {state}; written to {out}"
+    )
 
 
 @main.group()
