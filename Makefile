@@ -1,6 +1,6 @@
 # The two commands of the README: `make serve` and `make test`.
 # Each creates .venv if missing, installs the project, and installs the system packages it needs
-# (PostgreSQL + PostGIS, Java for ODK Validate) with apt-get when run as root or with sudo.
+# (PostgreSQL + PostGIS, Java for ODK Validate, a Thai font for the PDF reports) with apt-get when run as root or with sudo.
 
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -30,6 +30,7 @@ system-deps:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing="$$missing postgresql-postgis"; \
 	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
+	test -f /usr/share/fonts/truetype/tlwg/Laksaman.ttf || missing="$$missing fonts-tlwg-laksaman-ttf"; \
 	python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \

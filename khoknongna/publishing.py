@@ -7,6 +7,7 @@ XForm and the media are kept in the blob store.
 
 A form may name media files nobody has uploaded yet: they are reported as missing (a warning) and left
 out of the manifest until they arrive. A file of the same name from the previous version is carried over.
+Every new version re-creates the form's typed GIS views (``storage/gis_views.py``) in the same transaction.
 A form that fills in entities creates their entity lists; a media file named ``<list>.csv`` after an entity
 list of the project is that list, generated from the database when a phone asks for it.
 """
@@ -31,6 +32,7 @@ from khoknongna.settings import Settings
 from khoknongna.storage import entities as entity_queries
 from khoknongna.storage import forms as queries
 from khoknongna.storage.blobs import BlobStore
+from khoknongna.storage.gis_views import refresh_form_views
 from khoknongna.storage.projects import DEFAULT_PROJECT_ID
 
 logger = logging.getLogger(__name__)
@@ -140,6 +142,8 @@ def publish_form(
                 ),
                 True,
             )
+        if created:
+            refresh_form_views(conn, form_id)
         declare_datasets(conn, project_id, definition)
         entity_lists = {f"{name}.csv" for name in entity_queries.datasets_named(conn, project_id, _csv_stems(expected))}
         stored = {a.name: a for a in queries.attachments(conn, version_id)}

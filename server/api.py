@@ -11,14 +11,18 @@ made to send it from another site, so CSRF does not apply (web pages with sessio
 
 from __future__ import annotations
 
+import io
 import re
+import tempfile
+from collections.abc import Iterator
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
 
 import yaml
 from flask import Blueprint, Response, g, jsonify, request
 
-from khoknongna import audit
+from khoknongna import audit, exports, monthly_report
 from khoknongna.areas import area_name
 from khoknongna.plot_checks import CheckRules
 from khoknongna.plot_checks import coverage as month_coverage
@@ -187,3 +191,70 @@ def area_signals() -> Response:
     include = request.args.get("explained") == "include"
     summary = audit.area_summary(db(), g.project_id, year, month, area, rule=rule, include_explained=include)
     return _json({"month": request.args["month"], "area": area, **summary})
+
+
+def _filters() -> exports.Filters:
+    """The filters of ``?month=YYYY-MM&area=<code>&review_state=<state>``, as on the map."""
+    month = request.args.get("month") or None
+    return exports.month_filters(_month(month) if month else None, _area(), request.args.get("review_state"))
+
+
+def _send_and_remove(path: Path, media_type: str, download_name: str) -> Response:
+    def body() -> Iterator[bytes]:
+        try:
+            yield from exports.chunks(path)
+        finally:
+            path.unlink(missing_ok=True)
+
+    response = Response(body(), mimetype=media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    response.headers["Content-Length"] = str(path.stat().st_size)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/forms/<form_id>/export.<fmt>")
+def export_form(form_id: str, fmt: str) -> Response:
+    """The submissions of a form as ``csv`` (zip), ``xlsx``, ``geojson``, ``gpkg`` or ``photos`` (zip), filtered by
+    ``?month=&area=&review_state=``. Written to a temporary file as it is read from the database (memory stays
+    flat), then streamed and removed."""
+    if fmt not in exports.FORMATS:
+        raise Problem(BAD_PARAMETER, name="format", expected=" / ".join(exports.FORMATS), value=fmt)
+    filters = _filters()
+    folder = services().settings.data_dir / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=exports.FILE_SUFFIX[fmt], delete=False) as handle:
+        path = Path(handle.name)
+    try:
+        # Its own connection in a transaction: the server-side cursor cannot live in the request's autocommit one.
+        with services().engine.connect() as conn:
+            exports.export(conn, services().blobs, g.project_id, form_id, fmt, path, filters)
+    except exports.ExportTooLarge as exc:
+        path.unlink(missing_ok=True)
+        raise Problem(BAD_PARAMETER, name="format", expected="csv for this many rows", value=str(exc)) from None
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return _send_and_remove(path, exports.MEDIA_TYPES[fmt], f"{form_id}{exports.FILE_SUFFIX[fmt]}")
+
+
+@bp.get("/reports/monthly.<fmt>")
+def monthly_district_report(fmt: str) -> Response:
+    """The monthly report of seed 002 for ``?district=<amphoe code>&month=YYYY-MM``, as ``pdf`` or ``xlsx``."""
+    if fmt not in ("pdf", "xlsx"):
+        raise Problem(BAD_PARAMETER, name="format", expected="pdf / xlsx", value=fmt)
+    month = request.args.get("month", "")
+    year, number = _month(month)
+    district = request.args.get("district", "")
+    rules = CheckRules.from_settings(services().settings)
+    try:
+        built = monthly_report.build_report(db(), g.project_id, district, year, number, rules)
+    except ValueError:
+        raise Problem(BAD_PARAMETER, name="district", expected="an amphoe code (4 digits)", value=district) from None
+    body = io.BytesIO()
+    (monthly_report.write_pdf if fmt == "pdf" else monthly_report.write_xlsx)(built, body)
+    media = "application/pdf" if fmt == "pdf" else exports.MEDIA_TYPES["xlsx"]
+    response = Response(body.getvalue(), mimetype=media)
+    response.headers["Content-Disposition"] = f'attachment; filename="report-{district}-{month}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

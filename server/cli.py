@@ -21,7 +21,7 @@ from typing import Any
 import click
 from sqlalchemy import Connection, Engine
 
-from khoknongna import accounts, audit, plot_checks
+from khoknongna import accounts, audit, exports, monthly_report, plot_checks
 from khoknongna.areas import area_name
 from khoknongna.collect_settings import collect_settings, encode_settings, save_png, settings_qr
 from khoknongna.forms_xlsform import bundled_media
@@ -34,6 +34,7 @@ from khoknongna.settings import Settings
 from khoknongna.storage import audit as audit_queries
 from khoknongna.storage import checks as check_queries
 from khoknongna.storage import forms as form_queries
+from khoknongna.storage import gis_views
 from khoknongna.storage import users as user_queries
 from khoknongna.storage.blob_references import referenced_blobs
 from khoknongna.storage.blobs import BlobStore, BlobStoreError, maintenance, open_blob_store
@@ -243,9 +244,7 @@ def check_coverage(month: str, area_code: str | None, project_id: int, data_dir:
     """Which plots had their monthly activity report (on time by the 20th or late), a socio-geographic
     survey and daily logs, per district."""
     try:
-        year, number = (int(part) for part in month.split("-"))
-        if not 1 <= number <= 12:
-            raise ValueError(month)
+        year, number = exports.parse_month(month)
     except ValueError:
         raise click.ClickException(f"--month must be YYYY-MM, not '{month}'") from None
     settings = _settings(data_dir)
@@ -522,6 +521,119 @@ def forms_list(project_id: int, data_dir: Path) -> None:
         )
         if r["missing_media"]:
             click.echo(f"{'':<32} missing media: {r['missing_media']}")
+
+
+@main.command("export")
+@click.argument("form_id")
+@click.option("--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@click.option("--month", help="Only submissions first received in this month (YYYY-MM, Thai time).")
+@click.option("--area", "area_code", help="Only submissions about plots of this province, amphoe or tambon code.")
+@click.option("--review-state", help="Only submissions in this review state (received, hasIssues, approved, …).")
+@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@_data_dir_option
+def export_form(
+    form_id: str,
+    fmt: str,
+    out: Path,
+    month: str | None,
+    area_code: str | None,
+    review_state: str | None,
+    project_id: int,
+    data_dir: Path,
+) -> None:
+    """Export the submissions of FORM_ID: csv (zip, one file per repeat), xlsx, geojson, gpkg, or photos (zip)."""
+    try:
+        filters = exports.month_filters(exports.parse_month(month) if month else None, area_code, review_state)
+    except ValueError as exc:
+        raise click.ClickException(f"--month: {exc}") from None
+    settings = _settings(data_dir)
+    with _database(settings) as (_, engine, blobs), engine.connect() as conn:
+        try:
+            total = exports.count(conn, project_id, form_id, filters)
+            label = f"exporting {total} submission(s) of {form_id} as {fmt}"
+            with _progress(total, label) as bar:
+                result = exports.export(conn, blobs, project_id, form_id, fmt, out, filters, bar.update)
+        except (Problem, exports.ExportTooLarge) as exc:
+            raise click.ClickException(getattr(exc, "message_en", str(exc))) from None
+    for name, rows in result.rows.items():
+        click.echo(f"{name:<48} {rows:>9}")
+    click.echo(f"written to {out}")
+
+
+@main.group()
+def report() -> None:
+    """Reports for the province: the monthly district report of seed 002."""
+
+
+@report.command("monthly")
+@click.option("--district", "district", required=True, help="The amphoe code (4 digits).")
+@click.option("--month", required=True, help="The month, YYYY-MM.")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx"]), default="pdf", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@_data_dir_option
+def report_monthly(district: str, month: str, fmt: str, out: Path, project_id: int, data_dir: Path) -> None:
+    """The monthly report of every plot of a district, with the coverage and the 20th-of-the-month deadline."""
+    try:
+        year, number = exports.parse_month(month)
+    except ValueError as exc:
+        raise click.ClickException(f"--month: {exc}") from None
+    settings = _settings(data_dir)
+    with _transaction(settings) as conn:
+        try:
+            built = monthly_report.build_report(
+                conn, project_id, district, year, number, CheckRules.from_settings(settings)
+            )
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    try:
+        (monthly_report.write_pdf if fmt == "pdf" else monthly_report.write_xlsx)(built, out)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    state = "met" if built.deadline_met else "not met"
+    click.echo(
+        f"{built.district_name} {month}: {built.reported}/{built.plots_total} plots reported, "
+        f"{built.on_time} on time; deadline {state}; written to {out}"
+    )
+
+
+@main.group()
+def gis() -> None:
+    """PostGIS for GIS staff: the typed views of the schema forms, and a read-only role to read them."""
+
+
+@gis.command("grant")
+@click.argument("role")
+@click.option("--password", help="Set this password for the role (default: keep it; none for a new role).")
+@click.option("--ask-password", is_flag=True, help="Ask for the password instead of taking it on the command line.")
+@_data_dir_option
+def gis_grant(role: str, password: str | None, ask_password: bool, data_dir: Path) -> None:
+    """Create or update the read-only LOGIN role ROLE: it can read the views of the schema forms, nothing else."""
+    if ask_password:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    settings = _settings(data_dir)
+    with _transaction(settings) as conn:
+        try:
+            created = gis_views.grant_read_only(conn, role, password)
+        except gis_views.RoleError as exc:
+            raise click.ClickException(str(exc)) from None
+        views = len(gis_views.view_names(conn))
+    click.echo(
+        f"{'created' if created else 'updated'} read-only role '{role}': SELECT on {views} views of schema forms"
+    )
+    if created and password is None:
+        click.echo("the role has no password yet: set one with --password or --ask-password", err=True)
+
+
+@gis.command("refresh")
+@_data_dir_option
+def gis_refresh(data_dir: Path) -> None:
+    """Create the views of every form again (publishing does this for the form it publishes)."""
+    settings = _settings(data_dir)
+    with _transaction(settings) as conn:
+        names = gis_views.refresh_all_form_views(conn)
+    click.echo(f"{len(names)} views in schema forms: {', '.join(names) or 'none'}")
 
 
 @main.group()

@@ -161,6 +161,7 @@ submission_versions = Table(
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("form_id", "instance_id"),
     Index("uq_submission_versions_current", "submission_id", unique=True, postgresql_where=text("current")),
+    Index("ix_submission_versions_plot", text("lower(data->>'plot')"), postgresql_where=text("current")),
 )
 
 submission_attachments = Table(
@@ -200,6 +201,16 @@ submission_geometries = Table(
     CheckConstraint("(geom IS NULL) = (problem IS NOT NULL)", name="geom_or_problem"),
     Index("ix_submission_geometries_geom", "geom", postgresql_using="gist"),
     Index("ix_submission_geometries_submission_version_id", "submission_version_id"),
+    # The typed 2D geometries of the GIS views (storage/gis_views.py), so that map queries use an index.
+    *(
+        Index(
+            f"ix_submission_geometries_{geo_type}_2d",
+            text(f"(st_force2d(geom)::geometry({shape},4326))"),
+            postgresql_using="gist",
+            postgresql_where=text(f"geo_type = '{geo_type}' AND geom IS NOT NULL"),
+        )
+        for geo_type, shape in (("geopoint", "Point"), ("geotrace", "LineString"), ("geoshape", "Polygon"))
+    ),
 )
 
 #: Every write to an entity takes the next number, so that a list's version token changes with any write.

@@ -24,6 +24,7 @@ from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
 from khoknongna.storage.db import make_engine
 from khoknongna.storage.embedded import running_cluster
+from khoknongna.storage.gis_views import drop_all_form_views
 from khoknongna.storage.migrations import upgrade
 from khoknongna.storage.projects import ensure_default_project
 from khoknongna.storage.schema import metadata
@@ -61,6 +62,7 @@ def db(engine: Engine) -> Engine:
     tables = ", ".join([t.name for t in metadata.sorted_tables] + queue)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        drop_all_form_views(conn)
         ensure_default_project(conn, "Khok Nong Na")
     return engine
 

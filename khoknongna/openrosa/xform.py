@@ -77,7 +77,9 @@ class FormDefinition:
     ``fields`` maps relative path -> bind type (``string``, ``int``, ``geopoint``, ``binary``, ...);
     ``repeats`` holds the relative paths of repeat groups; ``media`` the file names the form expects as
     attachments (images, audio, CSV and GeoJSON for choices and ``pulldata``), in order of appearance;
-    ``entities`` the entity blocks the form fills in.
+    ``entities`` the entity blocks the form fills in; ``selects`` marks the select questions whose answers are
+    not plain text: ``"multiple"`` (space-separated choices) and ``"yes_no"`` (a select one of exactly the
+    choices ``yes`` and ``no``). Definitions stored before ``selects`` existed read back with none.
     """
 
     form_id: str
@@ -89,6 +91,7 @@ class FormDefinition:
     repeats: frozenset[str] = frozenset()
     media: tuple[str, ...] = ()
     entities: tuple[EntityDeclaration, ...] = ()
+    selects: dict[str, str] = field(default_factory=dict)
 
     def field_type(self, path: str) -> str | None:
         return self.fields.get(path)
@@ -102,9 +105,11 @@ class FormDefinition:
             "root_name": self.root_name,
             "encrypted": self.encrypted,
             "fields": self.fields,
+            "field_order": list(self.fields),  # JSONB does not keep the keys' order
             "repeats": sorted(self.repeats),
             "media": list(self.media),
             "entities": [e.to_json() for e in self.entities],
+            "selects": self.selects,
         }
 
     @classmethod
@@ -115,10 +120,11 @@ class FormDefinition:
             title=data["title"],
             root_name=data["root_name"],
             encrypted=data["encrypted"],
-            fields=dict(data["fields"]),
+            fields={p: data["fields"][p] for p in data.get("field_order") or data["fields"] if p in data["fields"]},
             repeats=frozenset(data["repeats"]),
             media=tuple(data["media"]),
             entities=tuple(EntityDeclaration.from_json(e) for e in data.get("entities", ())),
+            selects=dict(data.get("selects") or {}),
         )
 
 
@@ -166,8 +172,10 @@ def read_xform(data: bytes) -> FormDefinition:
             if bind.get(f"{{{ENTITIES}}}saveto"):
                 saveto[path] = bind.get(f"{{{ENTITIES}}}saveto", "").strip()
     repeats: set[str] = set()
+    selects: dict[str, str] = {}
     body = doc.find(f"{{{XHTML}}}body")
     if body is not None:
+        selects = _select_kinds(body, model, root_name)
         for ctl in body.iter(f"{{{XF}}}repeat", f"{{{XF}}}upload"):
             path = relative_path(ctl.get("nodeset") or ctl.get("ref") or "", root_name)
             if path and local_name(ctl) == "repeat":
@@ -190,7 +198,41 @@ def read_xform(data: bytes) -> FormDefinition:
         repeats=frozenset(repeats),
         media=_media_names(data),
         entities=_entity_declarations(model, root, saveto),
+        selects=selects,
     )
+
+
+def _select_kinds(body: etree._Element, model: etree._Element, root_name: str) -> dict[str, str]:
+    """``path -> "multiple" | "yes_no"`` for select_multiple questions and yes/no select_one questions.
+
+    A select one is yes/no when its choices (inline ``item`` values, or the ``name`` of the items of the
+    secondary instance its ``itemset`` reads) are exactly ``yes`` and ``no``.
+    """
+    kinds: dict[str, str] = {}
+    for ctl in body.iter(f"{{{XF}}}select", f"{{{XF}}}select1"):
+        path = relative_path(ctl.get("ref") or ctl.get("nodeset") or "", root_name)
+        if not path:
+            continue
+        if local_name(ctl) == "select":
+            kinds[path] = "multiple"
+        elif _choice_values(ctl, model) == {"yes", "no"}:
+            kinds[path] = "yes_no"
+    return kinds
+
+
+def _choice_values(ctl: etree._Element, model: etree._Element) -> set[str]:
+    values = {(v or "").strip() for v in ctl.xpath("x:item/x:value/text()", namespaces={"x": XF})}
+    itemset = ctl.find(f"{{{XF}}}itemset")
+    if itemset is not None:
+        found = re.match(r"\s*instance\(\s*'([^']+)'\s*\)/root/item\s*$", itemset.get("nodeset") or "")
+        value = itemset.find(f"{{{XF}}}value")
+        ref = value.get("ref") if value is not None else None
+        if found is None or not ref or "/" in ref:
+            return set()  # filtered or computed choices: not a plain yes/no
+        for instance in model.findall(f"{{{XF}}}instance"):
+            if instance.get("id") == found[1]:
+                values |= {(v or "").strip() for v in instance.xpath(f"*/*/*[local-name()='{ref}']/text()")}
+    return values
 
 
 def _entity_declarations(

@@ -1,7 +1,7 @@
 """Audit signals: photo hashes, collector visits, signals per submission and rule, and their explanations.
 
 Revision ID: 20261121_0006
-Revises: 20261121_0004
+Revises: 20261121_0005
 Create Date: 2026-11-21
 
 ``photo_hashes`` keeps each photo's SHA-256, 64-bit perceptual hash and EXIF time and position. The pHash is
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "20261121_0006"
-down_revision = "20261121_0004"
+down_revision = "20261121_0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,167 @@
+"""The monthly district report of seed 002 for a fixture district (amphoe 4001, เมืองขอนแก่น): three plots, two
+activity reports in November 2026 (one by the 20th, one late), checked for its numbers, as XLSX, and as a PDF
+rendered to PNG whose Thai text is extracted again."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pypdfium2
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+from sqlalchemy import Engine, text
+
+from khoknongna.monthly_report import build_report, thai_date, write_pdf, write_xlsx
+from khoknongna.plot_checks import CheckRules
+from khoknongna.server.cli import main
+from khoknongna.settings import Settings
+from tests.collect import CollectClient
+from tests.gis.conftest import survey
+
+BANGKOK = ZoneInfo("Asia/Bangkok")
+DISTRICT, DISTRICT_TH = "4001", "เมืองขอนแก่น"
+
+
+def activity_report(collect: CollectClient, db: Engine, plot: str, when: datetime, photos: int = 6) -> None:
+    """An activity report as Collect sends it (the fields the report reads), received at ``when``."""
+    instance_id = f"uuid:{uuid.uuid4()}"
+    photo_rows = "".join(
+        f"<activity_photos><activity_photo>17900000{i:05d}.jpg</activity_photo></activity_photos>"
+        for i in range(photos)
+    )
+    xml = (
+        f'<data id="activity_report" version="2026112101"><report_month>2026-11-01</report_month><plot>{plot}</plot>'
+        "<programme>covid_loan</programme><model>HLM</model><size_class>1</size_class><other_size_rai/>"
+        "<place><owner_name>นางสมศรี ใจดี</owner_name><house_no>45/1</house_no><village_no>5</village_no>"
+        "<province>40</province><amphoe>4001</amphoe><tambon>400114</tambon><owner_phone>0812345678</owner_phone></place>"
+        "<activity><activity_name>เอามื้อสามัคคีขุดคลองไส้ไก่</activity_name>"
+        "<activity_details>ขุดคลองไส้ไก่ยาว 40 เมตร ร่วมกับเครือข่าย</activity_details>"
+        "<strategy_5p>place</strategy_5p><sectors>government people</sectors></activity>"
+        f"{photo_rows}<publicity><link_website/><link_facebook>https://facebook.com/knn.kk/posts/1</link_facebook>"
+        "<link_video/><link_other/></publicity><reporter><reporter_name>นายนพรัตน์ ทองดี</reporter_name>"
+        "<reporter_position>นักพัฒนาพื้นที่ต้นแบบ</reporter_position><report_date>2026-11-18</report_date></reporter>"
+        f"<meta><instanceID>{instance_id}</instanceID></meta></data>"
+    ).encode()
+    (response,) = collect.submit(xml)
+    assert response.status_code == 201, response.data
+    with db.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE submissions SET created_at = :when WHERE id ="
+                " (SELECT submission_id FROM submission_versions WHERE instance_id = :i)"
+            ),
+            {"when": when, "i": instance_id},
+        )
+
+
+@pytest.fixture
+def district(form_pack, collect: CollectClient, db: Engine) -> list[str]:
+    """Three plots of amphoe 4001: reported on time, reported late (with 4 photos), not reported."""
+    plots = [survey(collect, owner=owner) for owner in ("นางสมศรี ใจดี", "นายสมชาย มั่นคง", "นางมาลี สุขใจ")]
+    activity_report(collect, db, plots[0], datetime(2026, 11, 18, 10, 0, tzinfo=BANGKOK))
+    activity_report(collect, db, plots[1], datetime(2026, 11, 25, 9, 0, tzinfo=BANGKOK), photos=4)
+    return plots
+
+
+def report(db: Engine, settings: Settings):
+    with db.connect() as conn:
+        return build_report(conn, 1, DISTRICT, 2026, 11, CheckRules.from_settings(settings))
+
+
+def test_the_report_counts_the_district_s_plots_and_misses_the_deadline(
+    district, db: Engine, settings: Settings
+) -> None:
+    built = report(db, settings)
+
+    assert (built.district_name, built.province_name) == (DISTRICT_TH, "ขอนแก่น")
+    assert (built.plots_total, built.reported, built.on_time, built.late, built.missing) == (3, 2, 1, 1, 1)
+    assert not built.deadline_met
+    cover = dict(built.cover_lines())
+    assert cover["แปลงที่รายงาน / แปลงทั้งหมด"].startswith("๒ / ๓ แปลง")
+    assert cover["ประจำเดือน"] == "พฤศจิกายน พ.ศ. ๒๕๖๙"
+    assert cover["กำหนดส่ง"] == "๒๐ พฤศจิกายน ๒๕๖๙"
+
+
+def test_each_plot_has_the_items_of_the_seed_002_form(district, db: Engine, settings: Settings) -> None:
+    entries = {e.plot["uuid"]: e for e in report(db, settings).entries}
+
+    on_time = dict(entries[district[0]].items())
+    assert on_time["๑. พื้นที่ที่ดำเนินกิจกรรม"].startswith("โครงการภายใต้งบประมาณเงินกู้โควิด-๑๙")
+    assert on_time["๒. ขนาดพื้นที่ดำเนินการ"] == "๑ ไร่"
+    assert on_time["๓. สถานที่ดำเนินการ ชื่อเจ้าของแปลง"] == "นางสมศรี ใจดี"
+    assert on_time["ที่อยู่"].startswith("บ้านเลขที่ ๔๕/๑ หมู่ที่ ๕ ต.ศิลา")
+    assert on_time["เบอร์โทร"] == "๐๘๑๒๓๔๕๖๗๘"
+    assert on_time["๔. ชื่อกิจกรรม"] == "เอามื้อสามัคคีขุดคลองไส้ไก่"
+    assert on_time["๕. ภาพกิจกรรม (อย่างน้อย ๖ ภาพ)"] == "๖ ภาพ"
+    assert on_time["๖. ช่องทางประชาสัมพันธ์"] == "https://facebook.com/knn.kk/posts/1"
+    assert on_time["วันที่"] == "๑๘ พฤศจิกายน ๒๕๖๙"
+    assert on_time["ส่งเมื่อ"].endswith("(ทันกำหนด)")
+    late = dict(entries[district[1]].items())
+    assert late["๕. ภาพกิจกรรม (อย่างน้อย ๖ ภาพ)"] == "๔ ภาพ (น้อยกว่า ๖ ภาพ)"
+    assert late["ส่งเมื่อ"].endswith("(หลังกำหนด)")
+    assert dict(entries[district[2]].items())["๔. ชื่อกิจกรรม"] == "ไม่มีรายงาน"
+
+
+def test_buddhist_era_dates_with_thai_digits() -> None:
+    assert thai_date("2026-11-20") == "๒๐ พฤศจิกายน ๒๕๖๙"
+
+
+def test_the_xlsx_has_a_cover_and_a_row_per_plot(district, db: Engine, settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "report.xlsx"
+
+    write_xlsx(report(db, settings), path)
+
+    workbook = load_workbook(path)
+    cover = {row[0]: row[1] for row in workbook["ปก"].iter_rows(min_row=2, values_only=True)}
+    rows = list(workbook["รายงาน"].iter_rows(values_only=True))
+    assert cover["ผลการรายงานภายในวันที่ ๒๐"] == "ไม่ครบทุกแปลงภายในกำหนด"
+    assert len(rows) == 4 and rows[1][0] == "๑"
+    owners = {row[rows[0].index("๓. สถานที่ดำเนินการ ชื่อเจ้าของแปลง")] for row in rows[1:]}
+    assert {"นางสมศรี ใจดี", "นางมาลี สุขใจ"} <= owners
+
+
+def test_the_pdf_renders_thai_text_that_can_be_read_back(
+    district, db: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "report.pdf"
+
+    write_pdf(report(db, settings), path)
+
+    document = pypdfium2.PdfDocument(path)
+    assert len(document) == 4, "a cover and one page per plot"
+    cover_text = document[0].get_textpage().get_text_range()
+    assert DISTRICT_TH in cover_text
+    assert "พฤศจิกายน" in cover_text
+    image = document[0].render(scale=1.5).to_pil().convert("L")
+    image.save(tmp_path / "cover.png")  # kept with the test's files for a person to look at
+    dark = sum(image.histogram()[:128])
+    assert 0.002 < dark / (image.width * image.height) < 0.5, "text was drawn, the page is not blank"
+    fonts = path.read_bytes()
+    assert b"/FontFile2" in fonts, "the Thai TrueType font is embedded"
+
+
+def test_the_report_command_writes_the_pdf(district, pg_url: str, settings: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "cli.pdf"
+
+    result = CliRunner().invoke(
+        main,
+        ["report", "monthly", "--district", DISTRICT, "--month", "2026-11", "--format", "pdf", "--out", str(out)],
+        env={"KNN_DATABASE_URL": pg_url, "KNN_DATA_DIR": str(settings.data_dir)},
+        catch_exceptions=False,
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "2/3 plots reported, 1 on time; deadline not met" in result.output
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_the_api_serves_the_report_as_xlsx(district, collect: CollectClient) -> None:
+    response = collect.get(f"/v1/projects/1/reports/monthly.xlsx?district={DISTRICT}&month=2026-11")
+
+    assert response.status_code == 200, response.data
+    assert response.headers["Content-Disposition"] == 'attachment; filename="report-4001-2026-11.xlsx"'
+    assert collect.get("/v1/projects/1/reports/monthly.pdf?district=99&month=2026-11").status_code == 400
