@@ -39,6 +39,9 @@ def test_the_description_is_served_without_signing_in(app: Flask) -> None:
         "/v1/projects/{project_id}/plots/{plot}/checks",
         "/v1/projects/{project_id}/forms/{form_id}/submissions/{instance_id}/checks",
         "/v1/projects/{project_id}/coverage",
+        "/v1/projects/{project_id}/forms/{form_id}/submissions/{instance_id}/signals",
+        "/v1/projects/{project_id}/forms/{form_id}/submissions/{instance_id}/signals/{rule}/explanation",
+        "/v1/projects/{project_id}/signals",
     }
 
 
