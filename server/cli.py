@@ -620,7 +620,7 @@ def gis_grant(role: str, password: str | None, ask_password: bool, data_dir: Pat
             raise click.ClickException(str(exc)) from None
         views = len(gis_views.view_names(conn))
     click.echo(
-        f"{'created' if created else 'updated'} read-only role '{role}': SELECT on {views} views of schema forms"
+        f"{'created' if created else 'updated'} read-only role '{role}': it may read the {views} views of schema forms"
     )
     if created and password is None:
         click.echo("the role has no password yet: set one with --password or --ask-password", err=True)
