@@ -13,6 +13,7 @@ The rules themselves are pure functions in ``spatial/``; their thresholds come f
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -185,11 +186,18 @@ def check_follow_up(conn: Connection, submission_id: int, rules: CheckRules) -> 
     return result
 
 
+def _period(report_month: str | None) -> tuple[int, int] | None:
+    """The (year, month) a report says it is about (its ``report_month`` answer, ``YYYY-MM-DD``), if it says."""
+    found = re.match(r"^(\d{4})-(\d{2})", report_month or "")
+    return (int(found[1]), int(found[2])) if found and 1 <= int(found[2]) <= 12 else None
+
+
 def coverage(
     conn: Connection, project_id: int, year: int, month: int, area_code: str | None, rules: CheckRules
 ) -> CoverageReport:
     """Which plots of the area had an activity report (on time by the deadline, or late), a socio-geographic
-    survey and daily logs among the follow-ups received in the month (Asia/Bangkok)."""
+    survey and daily logs in the month (Asia/Bangkok). A follow-up counts for the month its ``report_month``
+    names, else for the month it was received: a November report sent on 2 December is a late November one."""
     tz = ZoneInfo(rules.coverage.timezone)
     start = datetime(year, month, 1, tzinfo=tz)
     end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
@@ -198,7 +206,7 @@ def coverage(
         year,
         month,
         [RegisteredPlot(p.entity_id, p.area_code or "") for p in plots],
-        [FollowUp(v.entity_id, FOLLOW_UP_FORMS[v.xml_form_id], v.received_at) for v in visits],
+        [FollowUp(v.entity_id, FOLLOW_UP_FORMS[v.xml_form_id], v.received_at, _period(v.report_month)) for v in visits],
         area_code,
         rules.coverage,
     )

@@ -197,8 +197,9 @@ def overlapping_plot_ids(conn: Connection, entity_id: int) -> list[int]:
 def month_visits(
     conn: Connection, project_id: int, start: datetime, end: datetime, forms: dict[str, str], area_code: str | None
 ) -> tuple[list[Row], list[Row]]:
-    """The plots of the project (of an area) ``(entity_id, area_code)``, and the follow-ups received in
-    ``[start, end)`` about them ``(entity_id, xml_form_id, received_at)`` from the forms in ``forms``."""
+    """The plots of the project (of an area) ``(entity_id, area_code)``, and the follow-ups about them from the
+    forms in ``forms`` ``(entity_id, xml_form_id, received_at, report_month)`` that were received in
+    ``[start, end)`` or say they report on that month (``report_month`` answered ``YYYY-MM-…``)."""
     area = {"area": area_code}
     plots = list(
         conn.execute(
@@ -212,15 +213,24 @@ def month_visits(
     visits = list(
         conn.execute(
             text(
-                "SELECT p.entity_id, f.xml_form_id, s.created_at AS received_at"
+                "SELECT p.entity_id, f.xml_form_id, s.created_at AS received_at,"
+                "       sv.data->>'report_month' AS report_month"
                 " FROM submissions s JOIN forms f ON f.id = s.form_id"
                 " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
                 " JOIN plots p ON p.project_id = f.project_id AND p.uuid = lower(sv.data->>'plot')"
                 " WHERE f.project_id = :project_id AND f.xml_form_id = ANY(:forms)"
-                " AND s.created_at >= :start AND s.created_at < :end"
+                " AND ((s.created_at >= :start AND s.created_at < :end)"
+                "      OR left(sv.data->>'report_month', 7) = :month)"
                 " AND (CAST(:area AS text) IS NULL OR left(p.area_code, length(:area)) = :area)"
             ),
-            {"project_id": project_id, "forms": list(forms), "start": start, "end": end, **area},
+            {
+                "project_id": project_id,
+                "forms": list(forms),
+                "start": start,
+                "end": end,
+                "month": f"{start:%Y-%m}",
+                **area,
+            },
         )
     )
     return plots, visits

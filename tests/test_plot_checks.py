@@ -316,3 +316,24 @@ def test_a_plot_drawn_over_many_others_does_not_re_check_them_one_by_one(
 
     assert plot_checks(collect, third)["plot_overlaps"]["numbers"]["count"] == 2
     assert plot_checks(collect, first)["plot_overlaps"]["numbers"]["count"] == 1, "not refreshed: over the limit"
+
+
+def test_a_report_for_last_month_sent_this_month_counts_for_last_month_as_late(
+    forms, collect: CollectClient, db: Engine
+) -> None:
+    plot = str(uuid.uuid4())
+    register(collect, plot, square(0, 0, 40))
+    instance_id = f"uuid:{uuid.uuid4()}"
+    xml = (
+        f'<data id="activity_report" version="1"><report_month>2026-11-01</report_month><plot>{plot}</plot>'
+        f"<where>{point(10, 10)}</where><meta><instanceID>{instance_id}</instanceID></meta></data>"
+    ).encode()
+    (response,) = collect.submit(xml)
+    assert response.status_code == 201
+    received(db, instance_id, datetime(2026, 12, 2, 9, 0, tzinfo=BANGKOK))
+
+    november = collect.get("/v1/projects/1/coverage?month=2026-11").json["total"]["numbers"]
+    december = collect.get("/v1/projects/1/coverage?month=2026-12").json["total"]["numbers"]
+
+    assert (november["with_activity_report"], november["on_time"], november["late"]) == (1, 0, 1)
+    assert december["with_activity_report"] == 0
