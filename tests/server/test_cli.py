@@ -308,7 +308,7 @@ def test_appuser_revoke_of_an_unknown_app_user_fails_with_a_clear_message(data_d
 
 def decode_qr_png(path: Path) -> dict:
     """The Collect settings held by a QR code image, read with a QR reader (zxing-cpp)."""
-    (found,) = zxingcpp.read_barcodes(Image.open(path))
+    (found,) = zxingcpp.read_barcodes(Image.open(path), formats=zxingcpp.BarcodeFormat.QRCode)
     return json.loads(zlib.decompress(base64.b64decode(found.text)).decode("utf-8"))
 
 
