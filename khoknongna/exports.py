@@ -132,6 +132,21 @@ def _text_expressions(view: ExportView) -> dict[str, str]:
     return out
 
 
+def _view_rows(
+    conn: Connection,
+    form_pk: int,
+    views: list[ExportView],
+    view: ExportView,
+    filters: Filters,
+    progress: Progress | None,
+) -> Iterator[Any]:
+    """The rows of one view, as text where a format needs text; progress counts the submissions (main view)."""
+    for row in queries.stream_rows(conn, form_pk, views[0], view, filters, _text_expressions(view)):
+        yield row
+        if progress and view.repeat is None:
+            progress(1)
+
+
 def write_csv_zip(
     conn: Connection,
     project_id: int,
@@ -150,11 +165,9 @@ def write_csv_zip(
                 writer = csv.writer(writer_io)
                 writer.writerow(view.columns)
                 n = 0
-                for row in queries.stream_rows(conn, form_pk, views[0], view, filters, _text_expressions(view)):
+                for row in _view_rows(conn, form_pk, views, view, filters, progress):
                     writer.writerow([_plain(v) for v in row])
                     n += 1
-                    if progress and view.repeat is None:
-                        progress(1)
                 writer_io.flush()
                 writer_io.detach()
             rows[view.name] = n
@@ -184,13 +197,11 @@ def write_xlsx(
         sheet = workbook.create_sheet(title=title)
         sheet.append(list(view.columns))
         n = 0
-        for row in queries.stream_rows(conn, form_pk, views[0], view, filters, _text_expressions(view)):
+        for row in _view_rows(conn, form_pk, views, view, filters, progress):
             if n >= XLSX_MAX_ROWS:
                 raise ExportTooLarge(f"{view.name} has more than {XLSX_MAX_ROWS:,} rows, Excel's limit: use CSV")
             sheet.append([_xlsx_value(v) for v in row])
             n += 1
-            if progress and view.repeat is None:
-                progress(1)
         rows[view.name] = n
     workbook.save(out)
     return ExportResult(rows)

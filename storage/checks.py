@@ -60,17 +60,23 @@ def submission_id(conn: Connection, project_id: int, xml_form_id: str, instance_
     ).scalar_one_or_none()
 
 
-def plot_ids(conn: Connection, project_id: int, area_code: str | None = None) -> list[int]:
-    """The live plots of the project (of an area: the area code is a prefix of theirs), oldest first."""
+def plots_in_area(conn: Connection, project_id: int, area_code: str | None = None) -> list[Row]:
+    """``(entity_id, area_code)`` of the live plots of the project (of an area: the area code is a prefix of
+    theirs), oldest first."""
     return list(
         conn.execute(
             text(
-                "SELECT entity_id FROM plots WHERE project_id = :project_id"
+                "SELECT entity_id, area_code FROM plots WHERE project_id = :project_id"
                 " AND (CAST(:area AS text) IS NULL OR left(area_code, length(:area)) = :area) ORDER BY entity_id"
             ),
             {"project_id": project_id, "area": area_code},
-        ).scalars()
+        )
     )
+
+
+def plot_ids(conn: Connection, project_id: int, area_code: str | None = None) -> list[int]:
+    """The ids of :func:`plots_in_area`."""
+    return [p.entity_id for p in plots_in_area(conn, project_id, area_code)]
 
 
 def plots_not_checked(conn: Connection, rule: str) -> list[int]:
@@ -201,15 +207,7 @@ def month_visits(
     forms in ``forms`` ``(entity_id, xml_form_id, received_at, report_month)`` that were received in
     ``[start, end)`` or say they report on that month (``report_month`` answered ``YYYY-MM-…``)."""
     area = {"area": area_code}
-    plots = list(
-        conn.execute(
-            text(
-                "SELECT entity_id, area_code FROM plots WHERE project_id = :project_id"
-                " AND (CAST(:area AS text) IS NULL OR left(area_code, length(:area)) = :area)"
-            ),
-            {"project_id": project_id, **area},
-        )
-    )
+    plots = plots_in_area(conn, project_id, area_code)
     visits = list(
         conn.execute(
             text(
