@@ -28,3 +28,20 @@ def area_name(code: str) -> str | None:
             return None
         names.insert(0, f"ต.{tambon.name_th}")
     return " ".join(names)
+
+
+class OutsideArea(ValueError):
+    """The area asked for lies wholly outside the area the user may see."""
+
+
+def narrow(scope: str | None, asked: str | None) -> str | None:
+    """The area code to filter by when a user limited to ``scope`` (``None`` = everywhere) asks for ``asked``
+    (``None`` = all they may see): the narrower of the two. Raises :class:`OutsideArea` when they do not
+    overlap (a district supervisor asking for another district)."""
+    if scope is None or asked is None:
+        return asked if scope is None else scope
+    if asked.startswith(scope):
+        return asked
+    if scope.startswith(asked):
+        return scope
+    raise OutsideArea(f"area {asked} is outside your area {scope}")

@@ -330,6 +330,8 @@ def _accept(
         names_plot = isinstance((content.data or {}).get("plot"), str)
         defer_checks(conn, plots=changed.get(PLOTS_LIST, []), follow_up=submission_id if names_plot else None)
         defer_audit(conn, submission_id)
+    if outcome is not Outcome.RESENT:
+        queries.place_submission(conn, submission_id, version_id, edited=outcome is Outcome.EDITED)
 
     missing = []
     filled = False

@@ -66,7 +66,18 @@ users = Table(
         comment="MD5(username:realm:password) for HTTP Digest; password-equivalent for that realm",
     ),
     _created_at(),
-    CheckConstraint("role IN ('admin', 'collector')", name="role"),
+    Column(
+        "area_code",
+        Text,
+        nullable=True,
+        comment="province (2 digits) or amphoe (4) code of a province or district supervisor",
+    ),
+    CheckConstraint("role IN ('admin', 'department', 'province', 'district', 'gis', 'collector')", name="role"),
+    CheckConstraint(
+        "(role = 'province' AND area_code ~ '^[0-9]{2}$') OR (role = 'district' AND area_code ~ '^[0-9]{4}$') "
+        "OR (role NOT IN ('province', 'district') AND area_code IS NULL)",
+        name="area",
+    ),
 )
 
 app_users = Table(
@@ -134,7 +145,44 @@ submissions = Table(
     Column("instance_id", Text, nullable=False, comment="instanceID of the first version"),
     _created_at(),
     Column("review_state", Text, nullable=False, server_default=text("'received'")),
+    Column(
+        "area_code",
+        Text,
+        nullable=True,
+        comment="tambon (or wider) code of the plot it is about, else of its app user; NULL = no area",
+    ),
     UniqueConstraint("form_id", "instance_id"),
+    CheckConstraint(
+        "review_state IN ('received', 'hasIssues', 'edited', 'approved', 'rejected')", name="review_state"
+    ),
+    Index("ix_submissions_area_code", "area_code", postgresql_ops={"area_code": "text_pattern_ops"}),
+    Index("ix_submissions_created_at", "created_at"),
+)
+
+submission_comments = Table(
+    "submission_comments",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False, index=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("body", Text, nullable=False),
+    _created_at(),
+)
+
+#: Who did what, when, with the subject before and after. Append-only: a trigger refuses UPDATE and DELETE.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True),
+    Column("actor_id", Integer, ForeignKey("users.id"), nullable=True, comment="NULL = the system/CLI"),
+    Column("action", Text, nullable=False, comment="e.g. submission.review, submission.comment, user.create"),
+    Column("subject_type", Text, nullable=False, comment="submission, user, app_user, form, signal"),
+    Column("subject_id", BigInteger, nullable=True),
+    Column("area_code", Text, nullable=True, comment="the subject's area, for scoped reading"),
+    Column("before", JSONB, nullable=True),
+    Column("after", JSONB, nullable=True),
+    Index("ix_audit_log_subject_type_subject_id", "subject_type", "subject_id"),
 )
 
 submission_versions = Table(

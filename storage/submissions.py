@@ -162,3 +162,30 @@ def fill_attachment(
         )
         .values(blob_sha256=blob_sha256, size=size, content_type=content_type, received_at=func.now())
     )
+
+
+_PLACE = text(
+    """
+    UPDATE submissions s SET
+      review_state = CASE WHEN :edited THEN 'edited' ELSE s.review_state END,
+      area_code = coalesce(
+        (SELECT e.area_code FROM submission_versions sv
+           JOIN forms f ON f.id = sv.form_id
+           JOIN datasets d ON d.project_id = f.project_id AND d.name = 'plots'
+           JOIN entities e ON e.dataset_id = d.id
+            AND e.uuid = lower(coalesce(sv.data->>'plot', sv.data->>'plot_id'))
+          WHERE sv.id = :version_id),
+        (SELECT e.area_code FROM entity_versions ev JOIN entities e ON e.id = ev.entity_id
+          WHERE ev.submission_version_id = :version_id AND e.area_code IS NOT NULL LIMIT 1),
+        (SELECT a.area_code FROM submission_versions sv JOIN app_users a ON a.id = sv.app_user_id
+          WHERE sv.id = :version_id))
+    WHERE s.id = :submission_id
+    """
+)
+
+
+def place_submission(conn: Connection, submission_id: int, version_id: int, *, edited: bool) -> None:
+    """Set the submission's ``area_code`` from its current version ``version_id``: the area of the plot it
+    names (``plot``) or registers (``plot_id`` or an entity it wrote), else its app user's area, else NULL;
+    and its review state to ``edited`` when ``edited`` (ODK Central does the same on an edit)."""
+    conn.execute(_PLACE, {"submission_id": submission_id, "version_id": version_id, "edited": edited})

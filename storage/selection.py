@@ -1,0 +1,100 @@
+"""The submissions and plots a supervisor's page, tile or list shows: the filters of the map and the list,
+already narrowed to the user's own area, as SQL ``WHERE`` clauses over the base tables.
+
+Area means the code prefix of ``submissions.area_code`` (the plot's tambon, else the app user's area) or of
+the plot's ``area_code``; months are the Asia/Bangkok month the submission was first received.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+REVIEW_STATES = ("received", "hasIssues", "edited", "approved", "rejected")
+
+#: A check result that found a problem (``ok`` and ``warning`` do not count), or a raised signal not explained.
+_SUBMISSION_FLAGGED = (
+    "(EXISTS (SELECT 1 FROM check_results r WHERE r.subject = 'submission' AND r.submission_id = s.id"
+    " AND r.status NOT IN ('ok', 'warning') AND (:sel_flag = 'any' OR r.rule = :sel_flag))"
+    " OR EXISTS (SELECT 1 FROM audit_signals a WHERE a.submission_id = s.id AND a.status = 'raised'"
+    " AND a.explained_at IS NULL AND (:sel_flag = 'any' OR a.rule = :sel_flag)))"
+)
+_PLOT_FLAGGED = (
+    "EXISTS (SELECT 1 FROM check_results r WHERE r.subject = 'plot' AND r.entity_id = p.entity_id"
+    " AND r.status NOT IN ('ok', 'warning') AND (:sel_flag = 'any' OR r.rule = :sel_flag))"
+)
+_SUBMITTED_BY = {
+    "app_user": "EXISTS (SELECT 1 FROM submission_versions v WHERE v.submission_id = s.id AND v.current"
+    " AND v.app_user_id = :sel_submitter)",
+    "user": "EXISTS (SELECT 1 FROM submission_versions v WHERE v.submission_id = s.id AND v.current"
+    " AND v.submitter_id = :sel_submitter)",
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What to show, within one project.
+
+    ``area``: a province/amphoe/tambon code prefix, already narrowed to the user's area
+    (:func:`khoknongna.areas.narrow`); ``None`` = every area (and submissions without one).
+    ``form``: a formID. ``month``: ``(year, month)``. ``review_state``: one of :data:`REVIEW_STATES`.
+    ``flag``: a check rule or audit signal rule that found a problem, or ``"any"``.
+    ``submitter``: ``"app_user:<id>"`` or ``"user:<id>"``.
+    """
+
+    project_id: int
+    area: str | None = None
+    form: str | None = None
+    month: tuple[int, int] | None = None
+    review_state: str | None = None
+    flag: str | None = None
+    submitter: str | None = None
+
+
+def submission_where(selection: Selection) -> tuple[str, dict[str, Any]]:
+    """``(sql, params)``: a condition on ``submissions`` aliased ``s``."""
+    clauses = ["s.form_id IN (SELECT id FROM forms WHERE project_id = :sel_project)"]
+    params: dict[str, Any] = {"sel_project": selection.project_id}
+    if selection.area:
+        clauses.append("s.area_code LIKE :sel_area || '%'")
+        params["sel_area"] = selection.area
+    if selection.form:
+        clauses.append(
+            "s.form_id IN (SELECT id FROM forms WHERE project_id = :sel_project AND xml_form_id = :sel_form)"
+        )
+        params["sel_form"] = selection.form
+    if selection.month:
+        year, month = selection.month
+        clauses.append(
+            "s.created_at >= make_timestamptz(:sel_year, :sel_month, 1, 0, 0, 0, 'Asia/Bangkok')"
+            " AND s.created_at < make_timestamptz(:sel_year, :sel_month, 1, 0, 0, 0, 'Asia/Bangkok')"
+            " + interval '1 month'"
+        )
+        params.update(sel_year=year, sel_month=month)
+    if selection.review_state:
+        clauses.append("s.review_state = :sel_review_state")
+        params["sel_review_state"] = selection.review_state
+    if selection.flag:
+        clauses.append(_SUBMISSION_FLAGGED)
+        params["sel_flag"] = selection.flag
+    if selection.submitter:
+        kind, _, number = selection.submitter.partition(":")
+        if kind not in _SUBMITTED_BY or not number.isdigit():
+            raise ValueError(f"submitter must be 'app_user:<id>' or 'user:<id>', not {selection.submitter!r}")
+        clauses.append(_SUBMITTED_BY[kind])
+        params["sel_submitter"] = int(number)
+    return " AND ".join(clauses), params
+
+
+def plot_where(selection: Selection) -> tuple[str, dict[str, Any]]:
+    """``(sql, params)``: a condition on the ``plots`` view aliased ``p``. Of the filters, the area and the
+    flag apply to plots (a plot check rule that found a problem); the others select submissions only."""
+    clauses = ["p.project_id = :sel_project"]
+    params: dict[str, Any] = {"sel_project": selection.project_id}
+    if selection.area:
+        clauses.append("p.area_code LIKE :sel_area || '%'")
+        params["sel_area"] = selection.area
+    if selection.flag:
+        clauses.append(_PLOT_FLAGGED)
+        params["sel_flag"] = selection.flag
+    return " AND ".join(clauses), params
