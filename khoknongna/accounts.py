@@ -23,7 +23,11 @@ from sqlalchemy.exc import IntegrityError
 from khoknongna.areas import area_name
 from khoknongna.storage import users as queries
 
-ROLES = ("admin", "collector")
+#: ``admin`` everything; ``department`` reviews every area; ``province``/``district`` review their area only;
+#: ``gis`` reads everything and changes nothing; ``collector`` sends forms and has no web pages.
+ROLES = ("admin", "department", "province", "district", "gis", "collector")
+#: How many digits the area code of a scoped role has (a province, an amphoe).
+AREA_DIGITS = {"province": 2, "district": 4}
 _hasher = PasswordHasher()
 
 
@@ -69,25 +73,41 @@ class NewUser:
     id: int
     username: str
     role: str
+    area_code: str | None = None
 
 
-def create_user(conn: Connection, username: str, password: str, role: str, realm: str) -> NewUser:
-    """Create a user who signs in with ``password``; raises :class:`AccountError` when that cannot be."""
+def check_role(role: str, area_code: str | None) -> None:
+    """Raise :class:`AccountError` unless ``role`` is one of :data:`ROLES` and ``area_code`` fits it: a
+    province supervisor needs a province code (2 digits), a district supervisor an amphoe code (4), the
+    other roles none."""
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}, not '{role}'")
+    digits = AREA_DIGITS.get(role)
+    if digits is None and area_code is not None:
+        raise AccountError(f"a {role} user sees every area: give no area code")
+    if digits is not None and (area_code is None or len(area_code) != digits or area_name(area_code) is None):
+        raise AccountError(f"a {role} supervisor needs the {digits}-digit code of their {role} (--area)")
+
+
+def create_user(
+    conn: Connection, username: str, password: str, role: str, realm: str, area_code: str | None = None
+) -> NewUser:
+    """Create a user who signs in with ``password``; ``area_code`` for a province or district supervisor
+    (:func:`check_role`). Raises :class:`AccountError` when that cannot be."""
     username = username.strip()
     if not username or ":" in username:
         raise AccountError("a user name must be non-empty and must not contain ':'")
-    if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}, not '{role}'")
+    check_role(role, area_code)
     if not password:
         raise AccountError("the password must not be empty")
     try:
         with conn.begin_nested():
             user_id = queries.insert_user(
-                conn, username, role, hash_password(password), digest_ha1(username, realm, password)
+                conn, username, role, hash_password(password), digest_ha1(username, realm, password), area_code
             )
     except IntegrityError:
         raise AccountError(f"a user named '{username}' already exists") from None
-    return NewUser(user_id, username, role)
+    return NewUser(user_id, username, role, area_code)
 
 
 def create_app_user(

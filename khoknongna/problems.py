@@ -120,6 +120,21 @@ USERS_ONLY = _p(
     "This needs a user account; app-user links only serve ODK Collect.",
     "ต้องใช้บัญชีผู้ใช้ ลิงก์ผู้ใช้แอปใช้ได้กับ ODK Collect เท่านั้น",
 )
+ROLE_FORBIDDEN = _p(
+    "403.3",
+    "Your role ({role}) may not {action}.",
+    "บทบาทของคุณ ({role}) ไม่มีสิทธิ์{action_th}",
+)
+OUTSIDE_AREA = _p(
+    "403.4",
+    "Area {asked} is outside your area ({scope}).",
+    "พื้นที่ {asked} อยู่นอกพื้นที่ของคุณ ({scope})",
+)
+CSRF_FAILED = _p(
+    "403.5",
+    "The form's security token is missing or out of date: reload the page and try again.",
+    "โทเค็นความปลอดภัยของแบบฟอร์มไม่มีหรือหมดอายุ กรุณาโหลดหน้าใหม่แล้วลองอีกครั้ง",
+)
 AUTH_LOCKED = _p(
     "401.4",
     "Too many wrong passwords for '{username}': signing in is blocked until {until} Thailand time (about "

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     )
     lockout_window_s: int = Field(900, description="Seconds over which wrong passwords are counted.")
     lockout_s: int = Field(900, description="Seconds a locked user name is refused without checking its password.")
+    session_hours: int = Field(12, description="Hours a web sign-in lasts without being used.")
     allow_basic_over_http: bool = Field(
         False, description="Accept Basic credentials over plain http (the OpenRosa spec forbids it)."
     )

@@ -1,12 +1,15 @@
 """The JSON API: spatial check results of a plot or a submission, monthly coverage of an area, and the audit
 signals of a submission or an area, which a supervisor may mark as explained.
 
-Signed in as a user (HTTP Digest, or Basic over https), as for the OpenRosa routes; app-user links are for
-ODK Collect only. ``server/openapi.yaml`` describes it, served at ``/v1/openapi.json``. Errors are JSON:
-``{"code", "message", "message_th"}`` with the HTTP status of the code. Area scoping of supervisors comes
-with web roles; a user today sees the whole project. The one write, explaining a signal, is a JSON POST
-authenticated with HTTP Digest (or Basic over https) on every request, without cookies: a browser cannot be
-made to send it from another site, so CSRF does not apply (web pages with sessions will need their own token).
+Signed in as a user of a role that reads data (not ``collector``): by HTTP Digest (or Basic over https), as
+for the OpenRosa routes, or by the web session cookie of the supervisors' pages. App-user links are for ODK
+Collect only. Everything is narrowed to the user's area: another area's plot or submission is a 404, an
+``?area=`` outside it a 403, and counts leave it out. A write signed in by cookie must carry the page's CSRF
+token in ``X-CSRFToken``; one signed in by an ``Authorization`` header needs none (a browser cannot be made
+to send that header from another site).
+
+``server/openapi.yaml`` describes it, served at ``/v1/openapi.json``. Errors are JSON:
+``{"code", "message", "message_th"}`` with the HTTP status of the code.
 """
 
 from __future__ import annotations
@@ -21,15 +24,19 @@ from pathlib import Path
 
 import yaml
 from flask import Blueprint, Response, g, jsonify, request
+from flask_wtf.csrf import CSRFError
 
 from khoknongna import audit, exports, monthly_report
-from khoknongna.areas import area_name
+from khoknongna.areas import OutsideArea, area_name, narrow
 from khoknongna.plot_checks import CheckRules
 from khoknongna.plot_checks import coverage as month_coverage
 from khoknongna.problems import (
     BAD_PARAMETER,
+    CSRF_FAILED,
+    OUTSIDE_AREA,
     PLOT_NOT_FOUND,
     PROJECT_NOT_FOUND,
+    ROLE_FORBIDDEN,
     SIGNAL_NOT_FOUND,
     SUBMISSION_NOT_FOUND,
     USERS_ONLY,
@@ -37,6 +44,7 @@ from khoknongna.problems import (
 )
 from khoknongna.server.auth import authenticate
 from khoknongna.server.context import db, services
+from khoknongna.server.web_session import csrf, session_actor
 from khoknongna.storage import audit as audit_queries
 from khoknongna.storage import checks as queries
 from khoknongna.storage.projects import project_name
@@ -54,9 +62,17 @@ def _project(endpoint: str | None, values: dict | None) -> None:
 
 @bp.before_request
 def _signed_in_user() -> None:
-    actor = authenticate(None)
+    actor = session_actor() if request.authorization is None else None
+    if actor is not None and request.method not in ("GET", "HEAD"):
+        try:
+            csrf.protect()
+        except CSRFError:
+            raise Problem(CSRF_FAILED) from None
+    actor = actor or authenticate(None)
     if actor.kind != "user":
         raise Problem(USERS_ONLY)
+    if not actor.reads_data:
+        raise Problem(ROLE_FORBIDDEN, role=actor.role, action="read data", action_th="อ่านข้อมูล")
     g.api_user = actor
     raw = g.project_id
     g.project_id = int(raw) if raw is not None and raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
@@ -83,7 +99,8 @@ def _description() -> dict:
 @bp.get("/plots/<plot>/checks")
 def plot_checks(plot: str) -> Response:
     """``{"plot": uuid, "checks": [check…]}``: the latest result of every rule on the plot."""
-    entity_id = queries.plot_id_by_uuid(db(), g.project_id, plot.lower())
+    found = queries.plot_with_area(db(), g.project_id, plot.lower())
+    entity_id = found.entity_id if found is not None and _in_area(found.area_code) else None
     if entity_id is None:
         raise Problem(PLOT_NOT_FOUND, plot=plot, project_id=g.project_id)
     return _json({"plot": plot.lower(), "checks": queries.to_json(queries.results_of_plot(db(), entity_id))})
@@ -129,14 +146,26 @@ def _month(value: str) -> tuple[int, int]:
 
 
 def _area() -> str | None:
+    """``?area=`` narrowed to the user's own area (their whole area without one)."""
     area = request.args.get("area") or None
     if area is not None and area_name(area) is None:
         raise Problem(BAD_PARAMETER, name="area", expected="a province, amphoe or tambon code", value=area)
-    return area
+    try:
+        return narrow(g.api_user.area_code, area)
+    except OutsideArea:
+        raise Problem(OUTSIDE_AREA, asked=area, scope=g.api_user.area_code) from None
+
+
+def _in_area(area_code: str | None) -> bool:
+    """Whether an object of ``area_code`` is within the user's area (everything is, for an unscoped user)."""
+    scope = g.api_user.area_code
+    return scope is None or (area_code or "").startswith(scope)
 
 
 def _submission(project_id: int, form_id: str, instance_id: str) -> int:
-    submission_id = queries.submission_id(db(), project_id, form_id, instance_id)
+    """The submission's id; 404 when there is none, or it lies outside the user's area."""
+    found = queries.submission_with_area(db(), project_id, form_id, instance_id)
+    submission_id = found.id if found is not None and _in_area(found.area_code) else None
     if submission_id is None:
         raise Problem(SUBMISSION_NOT_FOUND, form_id=form_id, instance_id=instance_id)
     return submission_id
@@ -166,6 +195,8 @@ def submission_signals(form_id: str, instance_id: str) -> Response:
 def explain_signal(form_id: str, instance_id: str, rule: str) -> Response:
     """Mark a raised signal as explained: JSON ``{"reason": "…"}``; answers the signal as it now is. The change is
     kept in the trail of explanations, which no route edits."""
+    if not g.api_user.reviews:
+        raise Problem(ROLE_FORBIDDEN, role=g.api_user.role, action="explain signals", action_th="อธิบายสัญญาณ")
     submission_id = _submission(g.project_id, form_id, instance_id)
     body = request.get_json(silent=True)
     reason = body.get("reason") if isinstance(body, dict) else None
@@ -246,6 +277,8 @@ def monthly_district_report(fmt: str) -> Response:
     month = request.args.get("month", "")
     year, number = _month(month)
     district = request.args.get("district", "")
+    if len(district) == 4 and not _in_area(district):
+        raise Problem(OUTSIDE_AREA, asked=district, scope=g.api_user.area_code)
     rules = CheckRules.from_settings(services().settings)
     try:
         built = monthly_report.build_report(db(), g.project_id, district, year, number, rules)

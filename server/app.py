@@ -10,8 +10,9 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from khoknongna.areas import area_name
 from khoknongna.problems import DATABASE_UNAVAILABLE, TOO_LARGE, Problem
-from khoknongna.server import api, health, openrosa, openrosa_xml
+from khoknongna.server import api, health, openrosa, openrosa_xml, web, web_session
 from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_headers
 from khoknongna.server.context import Services, close_db
 from khoknongna.settings import Settings, secret_key
@@ -49,6 +50,11 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
     for name, prefix in openrosa.PREFIXES:
         app.register_blueprint(openrosa.bp, name=name, url_prefix=prefix)
     app.register_blueprint(api.bp)
+    app.register_blueprint(web.bp)
+    web_session.init_app(app, settings)
+    web_session.csrf.exempt(openrosa.bp)
+    web_session.csrf.exempt(api.bp)  # checks the token itself when a request is signed in by cookie
+    app.add_template_global(area_name, "area_label")
     app.add_url_rule("/v1/openapi.json", "openapi", api.openapi, methods=["GET"])
     app.add_url_rule("/", "index", _index)
     app.add_url_rule("/healthz", "healthz", health.healthz, methods=["GET"])
@@ -72,7 +78,8 @@ def _index() -> Response:
         "This is an ODK server for the Khok Nong Na programme.\n"
         "นี่คือเซิร์ฟเวอร์ ODK ของโครงการโคก หนอง นา\n\n"
         "Enter this address in ODK Collect: Settings > Project settings > Server.\n"
-        "ใส่ที่อยู่นี้ใน ODK Collect: ตั้งค่า > ตั้งค่าโครงการ > เซิร์ฟเวอร์\n",
+        "ใส่ที่อยู่นี้ใน ODK Collect: ตั้งค่า > ตั้งค่าโครงการ > เซิร์ฟเวอร์\n\n"
+        f"Supervisors sign in at / ผู้ตรวจสอบเข้าสู่ระบบที่ {request.host_url}signin\n",
         content_type="text/plain; charset=utf-8",
     )
 

@@ -20,6 +20,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import unquote
 
 from flask import request
@@ -35,9 +36,10 @@ from khoknongna.storage import users as user_queries
 
 @dataclass(frozen=True)
 class Actor:
-    """The authenticated party: a user (``role`` admin/collector) or an app user of ``project_id``.
+    """The authenticated party: a user (``role`` one of ``accounts.ROLES``) or an app user of ``project_id``.
 
-    ``area_code`` narrows what entity lists show (an app user's province, amphoe or tambon code).
+    ``area_code`` is the area the actor may see (a province, amphoe or tambon code; ``None`` = every area):
+    it narrows the entity lists a phone receives and every page, tile, count and download of a supervisor.
     """
 
     kind: str  # "user" | "app_user"
@@ -49,6 +51,21 @@ class Actor:
 
     def may_use_project(self, project_id: int) -> bool:
         return self.kind == "user" or self.project_id == project_id
+
+    @property
+    def reads_data(self) -> bool:
+        """Whether the actor may read submissions, plots and reports (the web pages and the JSON API)."""
+        return self.kind == "user" and self.role != "collector"
+
+    @property
+    def reviews(self) -> bool:
+        """Whether the actor may change review states, comment and explain signals (not ``gis``)."""
+        return self.reads_data and self.role != "gis"
+
+
+def user_actor(user: Any) -> Actor:
+    """The actor of a ``users`` row (``id, username, role, area_code``)."""
+    return Actor("user", user.id, user.username, user.role, area_code=user.area_code)
 
 
 class AuthChallenge(Problem):
@@ -180,7 +197,7 @@ def _digest_user(auth: Authorization) -> Actor:
     if not hmac.compare_digest(expected, p["response"].lower()):
         raise _wrong_password(p["username"])
     svc.signin_failures.succeeded(p["username"])
-    return Actor("user", user.id, user.username, user.role)
+    return user_actor(user)
 
 
 def _basic_user(auth: Authorization) -> Actor:
@@ -193,7 +210,7 @@ def _basic_user(auth: Authorization) -> Actor:
     if user is None or not accounts.verify_password(user.password_hash, auth.password or ""):
         raise _wrong_password(username)
     svc.signin_failures.succeeded(username)
-    return Actor("user", user.id, user.username, user.role)
+    return user_actor(user)
 
 
 def app_user_actor(token: str) -> Actor:

@@ -300,7 +300,8 @@ def audit_explain(
     settings = _settings(data_dir)
     with _database(settings) as (_, engine, _blobs), engine.connect() as conn:
         account = user_queries.user_by_name(conn, username)
-        submission_id = check_queries.submission_id(conn, project_id, form_id, instance_id)
+        found = check_queries.submission_with_area(conn, project_id, form_id, instance_id)
+        submission_id = found.id if found is not None else None
         if account is None:
             raise click.ClickException(f"no user '{username}'")
         if submission_id is None:
@@ -319,18 +320,20 @@ def user() -> None:
 @click.argument("name")
 @click.option("--password", help="Password (default: a random one, printed once).")
 @click.option("--role", type=click.Choice(accounts.ROLES), default="collector", show_default=True)
+@click.option("--area", "area_code", help="Province (2 digits) or amphoe (4) code of a province or district role.")
 @_data_dir_option
-def user_add(name: str, password: str | None, role: str, data_dir: Path) -> None:
+def user_add(name: str, password: str | None, role: str, area_code: str | None, data_dir: Path) -> None:
     """Create the account NAME."""
     settings = _settings(data_dir)
     shown = password is None
     password = password or accounts.new_password()
     with _transaction(settings) as conn:
         try:
-            accounts.create_user(conn, name, password, role, settings.realm)
+            accounts.create_user(conn, name, password, role, settings.realm, area_code)
         except accounts.AccountError as exc:
             raise click.ClickException(str(exc)) from None
-    click.echo(f"created {role} '{name}'" + (f" with password: {password}" if shown else ""))
+    where = f" of {area_name(area_code)}" if area_code else ""
+    click.echo(f"created {role} '{name}'{where}" + (f" with password: {password}" if shown else ""))
 
 
 @user.command("password")

@@ -36,11 +36,12 @@ def plot_for_check(conn: Connection, entity_id: int) -> Row | None:
     ).one_or_none()
 
 
-def plot_id_by_uuid(conn: Connection, project_id: int, entity_uuid: str) -> int | None:
+def plot_with_area(conn: Connection, project_id: int, entity_uuid: str) -> Row | None:
+    """``(entity_id, area_code)`` of the live plot with this uuid, or ``None``."""
     return conn.execute(
-        text("SELECT entity_id FROM plots WHERE project_id = :project_id AND uuid = :uuid"),
+        text("SELECT entity_id, area_code FROM plots WHERE project_id = :project_id AND uuid = :uuid"),
         {"project_id": project_id, "uuid": entity_uuid},
-    ).scalar_one_or_none()
+    ).one_or_none()
 
 
 def plot_uuids(conn: Connection, entity_ids: list[int]) -> dict[int, str]:
@@ -49,15 +50,16 @@ def plot_uuids(conn: Connection, entity_ids: list[int]) -> dict[int, str]:
     return dict(rows.all())
 
 
-def submission_id(conn: Connection, project_id: int, xml_form_id: str, instance_id: str) -> int | None:
-    """The submission of the form whose first or current version has this instanceID."""
+def submission_with_area(conn: Connection, project_id: int, xml_form_id: str, instance_id: str) -> Row | None:
+    """``(id, area_code)`` of the submission of the form one of whose versions has this instanceID."""
     return conn.execute(
         text(
-            "SELECT sv.submission_id FROM submission_versions sv JOIN forms f ON f.id = sv.form_id"
+            "SELECT s.id, s.area_code FROM submission_versions sv JOIN forms f ON f.id = sv.form_id"
+            " JOIN submissions s ON s.id = sv.submission_id"
             " WHERE f.project_id = :project_id AND f.xml_form_id = :form_id AND sv.instance_id = :instance_id"
         ),
         {"project_id": project_id, "form_id": xml_form_id, "instance_id": instance_id},
-    ).scalar_one_or_none()
+    ).one_or_none()
 
 
 def plots_in_area(conn: Connection, project_id: int, area_code: str | None = None) -> list[Row]:

@@ -1,9 +1,9 @@
 """Queries of the exports: the rows of a form's views (``storage/gis_views.py``) under the filters of the map,
 streamed from a server-side cursor, and the photos of the same submissions.
 
-Filters: the month the submission was first received (Asia/Bangkok), the area of the plot it names (the
-``plot`` field, or ``plot_id`` of a plot survey: a province, amphoe or tambon code is a prefix of the plot's
-``area_code``) and the review state. A repeat view is filtered by its submission.
+Filters: the month the submission was first received (Asia/Bangkok), the area of the submission (a province,
+amphoe or tambon code is a prefix of ``submissions.area_code``: the plot's area, else the app user's) and the
+review state. A repeat view is filtered by its submission.
 """
 
 from __future__ import annotations
@@ -81,11 +81,7 @@ def _where(form_pk: int, main: str, filters: Filters, alias: str) -> tuple[str, 
         params["review_state"] = filters.review_state
     if filters.area:
         clauses.append(
-            f"{alias}.submission_id IN (SELECT sv.submission_id FROM submission_versions sv"  # noqa: S608 - a fixed alias; values bound
-            " JOIN forms f ON f.id = sv.form_id"
-            " JOIN plots p ON p.project_id = f.project_id"
-            " AND p.uuid = lower(coalesce(sv.data->>'plot', sv.data->>'plot_id'))"
-            " WHERE sv.current AND sv.form_id = :form_pk AND left(p.area_code, length(:area)) = :area)"
+            f"{alias}.submission_id IN (SELECT id FROM submissions WHERE area_code LIKE :area || '%')"  # noqa: S608 - a fixed alias
         )
         params["area"] = filters.area
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params

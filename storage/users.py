@@ -7,11 +7,20 @@ from sqlalchemy import Connection, Row, bindparam, func, select, update
 from khoknongna.storage.schema import app_users, users
 
 
-def insert_user(conn: Connection, username: str, role: str, password_hash: str, digest_ha1: str | None) -> int:
+def insert_user(
+    conn: Connection,
+    username: str,
+    role: str,
+    password_hash: str,
+    digest_ha1: str | None,
+    area_code: str | None = None,
+) -> int:
     """Create a user; raises ``sqlalchemy.exc.IntegrityError`` when the name is taken."""
     return conn.execute(
         users.insert()
-        .values(username=username, role=role, password_hash=password_hash, digest_ha1=digest_ha1)
+        .values(
+            username=username, role=role, password_hash=password_hash, digest_ha1=digest_ha1, area_code=area_code
+        )
         .returning(users.c.id)
     ).scalar_one()
 
@@ -24,14 +33,21 @@ def update_password(conn: Connection, username: str, password_hash: str, digest_
     return result.rowcount == 1
 
 
-_USER_BY_NAME = select(users.c.id, users.c.username, users.c.role, users.c.password_hash, users.c.digest_ha1).where(
-    users.c.username == bindparam("username")
+_USER = select(
+    users.c.id, users.c.username, users.c.role, users.c.area_code, users.c.password_hash, users.c.digest_ha1
 )
+_USER_BY_NAME = _USER.where(users.c.username == bindparam("username"))
+_USER_BY_ID = _USER.where(users.c.id == bindparam("user_id"))
 
 
 def user_by_name(conn: Connection, username: str) -> Row | None:
-    """``(id, username, role, password_hash, digest_ha1)`` of the user, or ``None``."""
+    """``(id, username, role, area_code, password_hash, digest_ha1)`` of the user, or ``None``."""
     return conn.execute(_USER_BY_NAME, {"username": username}).one_or_none()
+
+
+def user_by_id(conn: Connection, user_id: int) -> Row | None:
+    """As :func:`user_by_name`, by id."""
+    return conn.execute(_USER_BY_ID, {"user_id": user_id}).one_or_none()
 
 
 def count_users(conn: Connection, role: str | None = None) -> int:

@@ -135,3 +135,22 @@ def plot_survey(app: Flask, settings: Settings) -> None:
 def collect(app: Flask, collector: tuple[str, str]) -> CollectClient:
     """A client that behaves like ODK Collect, signed in as the collector with Digest."""
     return CollectClient(app.test_client(), *collector)
+
+
+SUPERVISOR, SUPERVISOR_PASSWORD = "supervisor", "review-pass-2026"
+
+
+@pytest.fixture
+def supervisor(db: Engine, settings: Settings) -> tuple[str, str]:
+    """A department supervisor account (every area; may read the JSON API): (user name, password)."""
+    from khoknongna.accounts import create_user
+
+    with db.begin() as conn:
+        create_user(conn, SUPERVISOR, SUPERVISOR_PASSWORD, "department", settings.realm)
+    return SUPERVISOR, SUPERVISOR_PASSWORD
+
+
+@pytest.fixture
+def supervise(app: Flask, supervisor: tuple[str, str]) -> CollectClient:
+    """A Digest client signed in as the department supervisor: sends forms like Collect and reads the API."""
+    return CollectClient(app.test_client(), *supervisor)

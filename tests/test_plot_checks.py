@@ -26,6 +26,13 @@ from khoknongna.settings import Settings
 from tests.collect import CollectClient
 from tests.xlsforms import xlsform
 
+
+@pytest.fixture
+def collect(supervise: CollectClient) -> CollectClient:
+    """Sends forms as Collect does and reads the JSON API, which collectors may not: a department supervisor."""
+    return supervise
+
+
 ORIGIN = (102.8359, 16.4419)  # lon, lat near Khon Kaen
 M_PER_DEG_LAT = 110_700.0
 M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(ORIGIN[1]))

@@ -110,14 +110,14 @@ def test_a_re_survey_updates_the_registered_plot_and_bumps_its_version(form_pack
 
 
 def test_a_registered_plot_is_checked_with_its_parts(
-    form_pack, collect: CollectClient, settings: Settings, db: Engine, pg_url: str
+    form_pack, collect: CollectClient, supervise: CollectClient, settings: Settings, db: Engine, pg_url: str
 ) -> None:
     plot = str(uuid.uuid4())
     survey(collect, plot)
 
     run_worker(settings, db, pg_url, wait=False)
 
-    checks = {c["rule"]: c for c in collect.get(f"/v1/projects/1/plots/{plot}/checks").json["checks"]}
+    checks = {c["rule"]: c for c in supervise.get(f"/v1/projects/1/plots/{plot}/checks").json["checks"]}
     assert set(checks) == {"plot_area", "plot_validity", "plot_overlaps", "plot_parts"}
     assert checks["plot_parts"]["numbers"]["parts"] == 2  # the pond and the paddy of the survey
     assert checks["plot_area"]["numbers"]["declared_m2"] == 1600

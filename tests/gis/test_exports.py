@@ -24,6 +24,13 @@ from tests.collect import CollectClient
 from tests.instances import jpeg
 from tests.plots import plot_xml
 
+
+@pytest.fixture
+def collect(supervise: CollectClient) -> CollectClient:
+    """Sends forms as Collect does and reads the JSON API, which collectors may not: a department supervisor."""
+    return supervise
+
+
 OTHER_AMPHOE = "4002"  # บ้านฝาง
 
 

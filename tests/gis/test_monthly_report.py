@@ -22,6 +22,13 @@ from khoknongna.settings import Settings
 from tests.collect import CollectClient
 from tests.gis.conftest import survey
 
+
+@pytest.fixture
+def collect(supervise: CollectClient) -> CollectClient:
+    """Sends forms as Collect does and reads the JSON API, which collectors may not: a department supervisor."""
+    return supervise
+
+
 BANGKOK = ZoneInfo("Asia/Bangkok")
 DISTRICT, DISTRICT_TH = "4001", "เมืองขอนแก่น"
 

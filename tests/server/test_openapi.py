@@ -18,14 +18,15 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import PASSWORD, USER
+from tests.conftest import SUPERVISOR as USER
+from tests.conftest import SUPERVISOR_PASSWORD as PASSWORD
 
 SPEC = Path(__file__).resolve().parents[2] / "server" / "openapi.yaml"
 schema = schemathesis.openapi.from_path(SPEC)
 
 
 @pytest.fixture
-def api_app(app: Flask, collector: tuple[str, str]) -> Flask:
+def api_app(app: Flask, supervisor: tuple[str, str]) -> Flask:
     app.extensions["knn"].settings.allow_basic_over_http = True  # schemathesis speaks Basic, not Digest
     return app
 

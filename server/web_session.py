@@ -1,0 +1,92 @@
+"""Web sign-in: a session cookie (Flask-Login over Flask's signed cookie), a CSRF token on every form and
+every cookie-authenticated write (Flask-WTF), and the same lockout of wrong passwords as HTTP auth.
+
+The cookie is HttpOnly and SameSite=Lax, Secure when the public URL is https, and lasts
+``settings.session_hours`` without use. It names the user and a fingerprint of their password hash, so a
+new password ends every session of the old one; a user whose role no longer allows web pages is signed out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, abort
+from flask_login import LoginManager, UserMixin, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from khoknongna.server.auth import Actor, user_actor
+from khoknongna.server.context import db
+from khoknongna.settings import Settings, secret_key
+from khoknongna.storage import users as user_queries
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+class SessionUser(UserMixin):
+    """The signed-in user of a web session; ``actor`` is what routes check roles and areas on."""
+
+    def __init__(self, actor: Actor, fingerprint: str) -> None:
+        self.actor = actor
+        self._fingerprint = fingerprint
+
+    def get_id(self) -> str:
+        return f"{self.actor.id}:{self._fingerprint}"
+
+
+def fingerprint(password_hash: str) -> str:
+    """16 hex characters derived from the password hash: changes whenever the password does."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def session_user(row: Any) -> SessionUser:
+    """The session user of a ``users`` row (``id, username, role, area_code, password_hash``)."""
+    return SessionUser(user_actor(row), fingerprint(row.password_hash))
+
+
+@login_manager.user_loader
+def _load(session_id: str) -> SessionUser | None:
+    user_id, _, print_ = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    row = user_queries.user_by_id(db(), int(user_id))
+    if row is None or not hmac.compare_digest(fingerprint(row.password_hash), print_):
+        return None
+    user = session_user(row)
+    return user if user.actor.reads_data else None
+
+
+def session_actor() -> Actor | None:
+    """The actor signed in to this request's web session, or ``None``."""
+    return current_user.actor if current_user.is_authenticated else None
+
+
+def require_reader() -> Actor:
+    """The signed-in actor of a page; redirects to the sign-in page when there is none."""
+    actor = session_actor()
+    if actor is None:
+        abort(login_manager.unauthorized())
+    return actor
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Configure sessions and CSRF protection on ``app``; routes that are not web pages are exempted by the
+    caller with ``csrf.exempt``."""
+    app.secret_key = hmac.new(secret_key(settings).encode(), b"web-session", hashlib.sha256).hexdigest()
+    app.config.update(
+        SESSION_COOKIE_NAME="knn_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=(settings.public_url or "").startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
+        SESSION_REFRESH_EACH_REQUEST=True,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session it is bound to
+        WTF_CSRF_SSL_STRICT=False,  # SameSite and the token protect; Referer is often stripped by proxies
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "web.signin"
+    login_manager.login_message = None
+    csrf.init_app(app)
