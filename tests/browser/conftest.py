@@ -1,0 +1,95 @@
+"""Browser tests: Debian's chromium, headless, driven by Playwright against the real app served over HTTP.
+
+Playwright's own browser download is never used: chromium comes from ``apt-get install chromium`` (``make
+test`` installs it). Screenshots go to ``test-output/screenshots/`` for a reviewer to look at.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import Engine
+from werkzeug.serving import make_server
+
+from khoknongna.accounts import create_user
+from khoknongna.settings import Settings
+
+CHROMIUM = Path("/usr/lib/chromium/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: 'make test' installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served over real HTTP on a free local port; its base URL (no trailing slash)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: str) -> Iterator[Page]:
+    """A new browser tab (its own cookies) on the live server, in Thai time; console errors fail the test."""
+    context = browser.new_context(
+        base_url=live_server, locale="th-TH", timezone_id="Asia/Bangkok", viewport={"width": 1280, "height": 800}
+    )
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def web_user(db: Engine, settings: Settings) -> Callable[..., tuple[str, str]]:
+    """Make a web user: ``web_user(name, role, area_code=None)`` -> (name, password)."""
+
+    def make(name: str, role: str, area_code: str | None = None) -> tuple[str, str]:
+        password = f"{name}-pass-2026"
+        with db.begin() as conn:
+            create_user(conn, name, password, role, settings.realm, area_code)
+        return name, password
+
+    return make
+
+
+def sign_in(page: Page, username: str, password: str) -> None:
+    """Fill in and send the sign-in form as a person would."""
+    page.goto("/signin")
+    page.get_by_label("ชื่อผู้ใช้").fill(username)
+    page.get_by_label("รหัสผ่าน").fill(password)
+    page.get_by_role("button", name="เข้าสู่ระบบ").click()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a full-page screenshot as ``test-output/screenshots/<name>.png``; its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
