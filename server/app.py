@@ -12,7 +12,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from khoknongna.areas import area_name
 from khoknongna.problems import DATABASE_UNAVAILABLE, TOO_LARGE, Problem
-from khoknongna.server import api, health, openrosa, openrosa_xml, web, web_session
+from khoknongna.server import (
+    api,
+    health,
+    openrosa,
+    openrosa_xml,
+    web,
+    web_downloads,  # noqa: F401 - registers its pages on web.bp
+    web_session,
+)
 from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_headers
 from khoknongna.server.context import Services, close_db
 from khoknongna.settings import Settings, secret_key
@@ -119,6 +127,8 @@ def _database_error_response(error: DBAPIError) -> Response:
 
 
 def _http_error_response(error: HTTPException) -> Response:
+    if request.blueprint == web.bp.name and error.response is None:
+        return web.error_page(error)
     if isinstance(error, RequestEntityTooLarge):
         return _problem_response(Problem(TOO_LARGE, limit=request.max_content_length))
     message = f"{error.code} {error.name}: {error.description}"

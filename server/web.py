@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_login import login_user, logout_user
+from werkzeug.exceptions import HTTPException
 
 from khoknongna import accounts
 from khoknongna.server.auth import THAILAND
@@ -72,3 +73,13 @@ def signout() -> Response:
     """End the session (a form with its CSRF token, so another site cannot sign a user out)."""
     logout_user()
     return redirect(url_for("web.signin"))
+
+
+def error_page(error: HTTPException) -> Response:
+    """An HTTP error of a page as a page (not the OpenRosa XML of the phone routes)."""
+    body = render_template("error.html", code=error.code, name=error.name, description=error.description)
+    response = Response(body, status=error.code or 500, content_type="text/html; charset=utf-8")
+    for name, value in error.get_headers():  # e.g. Allow on a 405
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection, text
+
 REVIEW_STATES = ("received", "hasIssues", "edited", "approved", "rejected")
 
 #: A check result that found a problem (``ok`` and ``warning`` do not count), or a raised signal not explained.
@@ -98,3 +100,27 @@ def plot_where(selection: Selection) -> tuple[str, dict[str, Any]]:
         clauses.append(_PLOT_FLAGGED)
         params["sel_flag"] = selection.flag
     return " AND ".join(clauses), params
+
+
+_COUNT_BY_FORM = "SELECT f.xml_form_id, count(*) FROM submissions s JOIN forms f ON f.id = s.form_id WHERE "
+
+
+def count_by_form(conn: Connection, selection: Selection) -> dict[str, int]:
+    """``formID -> number of submissions`` under ``selection`` (forms without any are left out)."""
+    where, params = submission_where(selection)
+    sql = _COUNT_BY_FORM + where + " GROUP BY f.xml_form_id"
+    return dict(conn.execute(text(sql), params).all())
+
+
+def districts_with_plots(conn: Connection, project_id: int, area: str | None) -> list[str]:
+    """The amphoe codes (4 digits) of the live plots in ``area`` (a code prefix; ``None`` = all), in order."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT DISTINCT left(area_code, 4) AS district FROM plots WHERE project_id = :p"
+                " AND length(area_code) >= 4 AND (CAST(:area AS text) IS NULL OR area_code LIKE :area || '%')"
+                " ORDER BY district"
+            ),
+            {"p": project_id, "area": area},
+        ).scalars()
+    )

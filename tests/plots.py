@@ -33,11 +33,13 @@ def plot_xml(
     form_id: str = "plot_survey",
     plot_id: str = "3f9c2a4e-8d1b-4c6a-9e5f-2b7d0c1a4e83",
     resurvey_of_version: int | None = None,
+    tambon: str = TAMBON,
 ) -> bytes:
     """A finalized plot survey instance as Collect writes it: a 1-rai plot, a pond and a paddy, a swale.
 
     The survey registers a new plot: ``meta/entity`` creates the ``plots`` entity ``plot_id``; with
     ``resurvey_of_version`` it is a re-survey of that registered plot, made from that ``__version`` of it.
+    ``tambon`` (6 digits) places it; its amphoe and province are the code's prefixes.
     """
     boundary = boundary or ring(LAT, LON, DLAT, DLON)
     pond = ring(LAT + 0.00005, LON + 0.00005, 0.0001, 0.0001)
@@ -62,7 +64,7 @@ def plot_xml(
         "<programme>covid_loan</programme><model>HLM</model><size_class>1</size_class><other_rai/><other_ngan/>"
         f"<other_wa/><size_text>1</size_text><owner><owner_name>{owner}</owner_name><owner_phone>0812345678</owner_phone>"
         "<house_no>45/1</house_no><village_no>5</village_no><village_name>บ้านหนองแวง</village_name>"
-        f"<province>{PROVINCE}</province><amphoe>{AMPHOE}</amphoe><tambon>{TAMBON}</tambon>"
+        f"<province>{tambon[:2]}</province><amphoe>{tambon[:4]}</amphoe><tambon>{tambon}</tambon>"
         "<province_name>ขอนแก่น</province_name><amphoe_name>เมืองขอนแก่น</amphoe_name><tambon_name>ศิลา</tambon_name>"
         f"</owner><plot_label>{label}</plot_label>"
         f"<boundary>{boundary}</boundary><location>{LAT:.7f} {LON:.7f} 162.0 4.8</location>"
