@@ -49,7 +49,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
         blobs=open_blob_store(settings),
         nonces=DigestNonces(secret_key(settings), settings.nonce_lifetime_s),
         signin_failures=SignInFailures(
-            settings.data_dir / "signin_failures.sqlite3",
+            engine,
             settings.lockout_failures,
             settings.lockout_window_s,
             settings.lockout_s,

@@ -159,6 +159,16 @@ submissions = Table(
     Index("ix_submissions_created_at", "created_at"),
 )
 
+signin_failures = Table(
+    "signin_failures",
+    metadata,
+    Column("username", Text, primary_key=True, comment="the name tried, cut to 255 characters"),
+    Column("failures", Integer, nullable=False),
+    Column("first_at", Float, nullable=False, comment="first failure of the count, epoch seconds"),
+    Column("locked_until", Float, nullable=False, comment="epoch seconds; 0 = not locked"),
+    Column("last_at", Float, nullable=False, comment="latest failure, epoch seconds", index=True),
+)
+
 submission_comments = Table(
     "submission_comments",
     metadata,

@@ -1,85 +1,62 @@
-"""Failed sign-ins per user name, for locking out password guessing, shared by every worker of one server.
-
-The counts live in a small SQLite file in the data folder (``<data-dir>/signin_failures.sqlite3``, WAL mode,
-made at the first wrong password),
-not in PostgreSQL: every gunicorn worker process and thread of the server sees the same counts without a
-table in the schema. Servers on several machines sharing one database each count on their own, so there an
-attacker gets the limit once per machine.
+"""Failed sign-ins per user name, for locking out password guessing, shared by every worker of every server
+on the database (table ``signin_failures``, migration 0008).
 
 The rule: ``limit`` failures for one user name within ``window_s`` seconds lock that name for
 ``lockout_s`` seconds, during which no password is checked at all (a right one is refused too); a
-successful sign-in clears the count. ``limit`` 0 turns locking off.
+successful sign-in clears the count. ``limit`` 0 turns locking off. Each call uses its own short transaction
+on ``engine``, so a failure is counted even when the request that saw it rolls back.
 
 Source: issue 9 (reliability and hostile input); NIST SP 800-63B §5.2.2 (rate limiting of guesses).
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
+
+from sqlalchemy import Engine, text
 
 #: User names are cut to this many characters before counting, so a flood of huge names stays small.
 MAX_NAME = 255
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS signin_failures (
-    username TEXT PRIMARY KEY,
-    failures INTEGER NOT NULL,
-    first_at REAL NOT NULL,
-    locked_until REAL NOT NULL,
-    last_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ix_signin_failures_last_at ON signin_failures (last_at);
-"""
+_LOCKED_UNTIL = text("SELECT locked_until FROM signin_failures WHERE username = :name")
+_ENSURE = text(
+    "INSERT INTO signin_failures (username, failures, first_at, locked_until, last_at)"
+    " VALUES (:name, 0, :now, 0, :now) ON CONFLICT (username) DO NOTHING"
+)
+_COUNT = text("SELECT failures, first_at FROM signin_failures WHERE username = :name FOR UPDATE")
+_STORE = text(
+    "UPDATE signin_failures SET failures = :failures, first_at = :first_at,"
+    " locked_until = greatest(locked_until, :locked_until), last_at = :now WHERE username = :name"
+)
+_FORGET_QUIET = text("DELETE FROM signin_failures WHERE last_at < :quiet_since AND locked_until < :now")
+_FORGET = text("DELETE FROM signin_failures WHERE username = :name AND locked_until <= :now")
 
 
 class SignInFailures:
-    """Counts of failed sign-ins per user name in the SQLite file ``path`` (times in seconds since the epoch)."""
+    """Counts of failed sign-ins per user name (times in seconds since the epoch, from ``clock``)."""
 
     def __init__(
         self,
-        path: Path,
+        engine: Engine,
         limit: int,
         window_s: float,
         lockout_s: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.path = path
+        self.engine = engine
         self.limit = limit
         self.window_s = window_s
         self.lockout_s = lockout_s
         self.clock = clock
-        self._local = threading.local()
-
-    def _conn(self, create: bool = False) -> sqlite3.Connection | None:
-        """This thread's connection (opened in the worker that uses it, never across a fork); ``None`` while
-        the file does not exist, unless ``create``: it is made at the first wrong password."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            if not create and not self.path.exists():
-                return None
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            self._local.conn = conn
-        return conn
 
     def locked_until(self, username: str) -> float | None:
         """When the lockout of ``username`` ends, or ``None`` when it may try a password now."""
-        conn = self._conn() if self.limit > 0 else None
-        if conn is None:
+        if self.limit <= 0:
             return None
-        row = conn.execute(
-            "SELECT locked_until FROM signin_failures WHERE username = ?", (username[:MAX_NAME],)
-        ).fetchone()
-        if row is None or row[0] <= self.clock():
-            return None
-        return row[0]
+        with self.engine.connect() as conn:
+            until = conn.execute(_LOCKED_UNTIL, {"name": username[:MAX_NAME]}).scalar_one_or_none()
+        return until if until is not None and until > self.clock() else None
 
     def failed(self, username: str) -> float | None:
         """Count a wrong password for ``username``; when this one reaches the limit, the end of the lockout
@@ -87,34 +64,23 @@ class SignInFailures:
         if self.limit <= 0:
             return None
         now, name = self.clock(), username[:MAX_NAME]
-        conn = self._conn(create=True)
-        assert conn is not None
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = conn.execute("SELECT failures, first_at FROM signin_failures WHERE username = ?", (name,)).fetchone()
-            failures, first_at = (1, now) if row is None or row[1] < now - self.window_s else (row[0] + 1, row[1])
+        with self.engine.begin() as conn:
+            conn.execute(_ENSURE, {"name": name, "now": now})
+            count = conn.execute(_COUNT, {"name": name}).one()
+            stale = count.failures == 0 or count.first_at < now - self.window_s
+            failures, first_at = (1, now) if stale else (count.failures + 1, count.first_at)
             locked_until = now + self.lockout_s if failures >= self.limit else 0.0
             if locked_until:
                 failures, first_at = 0, now  # after the lockout, the next guesses start a new count
             conn.execute(
-                "INSERT INTO signin_failures (username, failures, first_at, locked_until, last_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (username) DO UPDATE SET failures = excluded.failures, "
-                "first_at = excluded.first_at, locked_until = max(locked_until, excluded.locked_until), "
-                "last_at = excluded.last_at",
-                (name, failures, first_at, locked_until, now),
+                _STORE,
+                {"name": name, "failures": failures, "first_at": first_at, "locked_until": locked_until, "now": now},
             )
-            conn.execute(
-                "DELETE FROM signin_failures WHERE last_at < ? AND locked_until < ?",
-                (now - max(self.window_s, self.lockout_s), now),
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            conn.execute(_FORGET_QUIET, {"quiet_since": now - max(self.window_s, self.lockout_s), "now": now})
         return locked_until or None
 
     def succeeded(self, username: str) -> None:
-        """A right password: forget the failures of ``username`` (a cheap read when there are none)."""
-        conn, name = self._conn() if self.limit > 0 else None, username[:MAX_NAME]
-        if conn is not None and conn.execute("SELECT 1 FROM signin_failures WHERE username = ?", (name,)).fetchone():
-            conn.execute("DELETE FROM signin_failures WHERE username = ? AND locked_until <= ?", (name, self.clock()))
+        """A right password: forget the failures of ``username`` (unless it is locked)."""
+        if self.limit > 0:
+            with self.engine.begin() as conn:
+                conn.execute(_FORGET, {"name": username[:MAX_NAME], "now": self.clock()})

@@ -1,13 +1,14 @@
-"""khoknongna.storage.signin_failures: wrong passwords counted per user name, in a file every worker shares."""
+"""khoknongna.storage.signin_failures: wrong passwords counted per user name, in the database every worker
+and every machine shares."""
 
 from __future__ import annotations
 
 import multiprocessing
-import sqlite3
-from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, text
 
+from khoknongna.storage.db import make_engine
 from khoknongna.storage.signin_failures import MAX_NAME, SignInFailures
 
 NOW = 1_790_000_000.0
@@ -27,13 +28,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def failures(tmp_path: Path, clock: Clock) -> SignInFailures:
-    return SignInFailures(tmp_path / "data" / "failures.sqlite3", limit=3, window_s=60, lockout_s=300, clock=clock)
+def failures(db: Engine, clock: Clock) -> SignInFailures:
+    return SignInFailures(db, limit=3, window_s=60, lockout_s=300, clock=clock)
 
 
-def stored(path: Path) -> list[tuple]:
-    with sqlite3.connect(path) as conn:
-        return conn.execute("SELECT username, failures FROM signin_failures ORDER BY username").fetchall()
+def stored(engine: Engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text("SELECT username, failures FROM signin_failures ORDER BY 1"))]
 
 
 def test_a_name_with_no_failures_is_not_locked(failures: SignInFailures) -> None:
@@ -90,7 +91,7 @@ def test_a_huge_name_is_counted_under_its_first_255_characters(failures: SignInF
     huge = "x" * 1_000_000
     failures.failed(huge)
 
-    assert stored(failures.path) == [("x" * MAX_NAME, 1)]
+    assert stored(failures.engine) == [("x" * MAX_NAME, 1)]
 
 
 def test_rows_of_names_long_quiet_are_removed(failures: SignInFailures, clock: Clock) -> None:
@@ -98,41 +99,39 @@ def test_rows_of_names_long_quiet_are_removed(failures: SignInFailures, clock: C
     clock.now += 301
     failures.failed("new")
 
-    assert [name for name, _ in stored(failures.path)] == ["new"]
+    assert [name for name, _ in stored(failures.engine)] == ["new"]
 
 
-def test_no_file_is_made_before_the_first_wrong_password(failures: SignInFailures) -> None:
+def test_a_right_password_with_no_failures_writes_nothing(failures: SignInFailures) -> None:
     failures.locked_until("somchai")
     failures.succeeded("somchai")
-    assert not failures.path.exists()
 
-    failures.failed("somchai")
-
-    assert failures.path.exists()
+    assert stored(failures.engine) == []
 
 
-def test_limit_zero_counts_nothing_and_makes_no_file(tmp_path: Path) -> None:
-    off = SignInFailures(tmp_path / "off.sqlite3", limit=0, window_s=60, lockout_s=300)
+def test_limit_zero_counts_nothing(db: Engine) -> None:
+    off = SignInFailures(db, limit=0, window_s=60, lockout_s=300)
 
     assert [off.failed("somchai") for _ in range(10)] == [None] * 10
     assert off.locked_until("somchai") is None
-    assert not (tmp_path / "off.sqlite3").exists()
+    assert stored(db) == []
 
 
-def _fail_many(path: str, times: int) -> None:
-    counter = SignInFailures(Path(path), limit=1_000_000, window_s=3600, lockout_s=60)
+def _fail_many(url: str, times: int) -> None:
+    engine = make_engine(url, pool_size=1)
+    counter = SignInFailures(engine, limit=1_000_000, window_s=3600, lockout_s=60)
     for _ in range(times):
         counter.failed("somchai")
+    engine.dispose()
 
 
-def test_failures_from_several_processes_at_once_are_all_counted(tmp_path: Path) -> None:
-    path = tmp_path / "shared.sqlite3"
+def test_failures_from_several_processes_at_once_are_all_counted(db: Engine, pg_url: str) -> None:
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_fail_many, args=(str(path), 50)) for _ in range(4)]
+    processes = [context.Process(target=_fail_many, args=(pg_url, 50)) for _ in range(4)]
     for process in processes:
         process.start()
     for process in processes:
         process.join(timeout=60)
 
     assert [p.exitcode for p in processes] == [0] * 4
-    assert stored(path) == [("somchai", 200)]
+    assert stored(db) == [("somchai", 200)]

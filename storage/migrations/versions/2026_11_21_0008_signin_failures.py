@@ -1,0 +1,32 @@
+"""Failed sign-ins per user name in PostgreSQL, so every worker on every machine counts the same guesses.
+
+Revision ID: 20261121_0008
+Revises: 20261121_0007
+Create Date: 2026-11-21
+
+Times are seconds since the epoch (``double precision``), as the lockout rules compute them.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "20261121_0008"
+down_revision = "20261121_0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "signin_failures",
+        sa.Column("username", sa.Text, primary_key=True, comment="the name tried, cut to 255 characters"),
+        sa.Column("failures", sa.Integer, nullable=False),
+        sa.Column("first_at", sa.Float, nullable=False, comment="first failure of the count, epoch seconds"),
+        sa.Column("locked_until", sa.Float, nullable=False, comment="epoch seconds; 0 = not locked"),
+        sa.Column("last_at", sa.Float, nullable=False, comment="latest failure, epoch seconds"),
+    )
+    op.create_index("ix_signin_failures_last_at", "signin_failures", ["last_at"])
+
+
+def downgrade() -> None:
+    op.drop_table("signin_failures")
