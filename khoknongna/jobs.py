@@ -13,6 +13,7 @@ pile up work.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import procrastinate
@@ -22,6 +23,7 @@ from sqlalchemy import Connection, Engine, make_url
 from khoknongna.audit import AuditRules, audit_with_related
 from khoknongna.plot_checks import CheckRules, check_follow_up, check_plot_and_neighbours
 from khoknongna.settings import Settings
+from khoknongna.storage import audit as audit_queries
 from khoknongna.storage import checks as check_queries
 from khoknongna.storage.blobs import open_blob_store
 
@@ -65,17 +67,30 @@ def audit_submission_job(context: procrastinate.JobContext, submission_id: int) 
         audit_with_related(conn, extra["blobs"], submission_id, extra["audit"])
 
 
+#: How long a submission may wait for its audit job before the sweep computes its signals itself.
+AUDIT_GRACE = timedelta(minutes=10)
+
+
 @tasks.periodic(cron="*/5 * * * *", periodic_id="sweep")
 @tasks.task(name="sweep_unchecked_plots", queue=QUEUE, pass_context=True)
 def sweep_job(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Catch up on lost jobs: plots whose checks are missing or out of date, and submissions whose audit
+    signals were not computed within :data:`AUDIT_GRACE`."""
     engine, rules = _context(context)
     with engine.connect() as conn:
         stale = check_queries.plots_not_checked(conn, "plot_validity")
+        unaudited = audit_queries.submissions_not_audited(conn, AUDIT_GRACE)
     for entity_id in stale:
         with engine.begin() as conn:
             check_plot_and_neighbours(conn, entity_id, rules)
     if stale:
         logger.info("checked %d plot(s) whose checks were missing or out of date", len(stale))
+    extra = context.additional_context
+    for submission_id in unaudited:
+        with engine.begin() as conn:
+            audit_with_related(conn, extra["blobs"], submission_id, extra["audit"])
+    if unaudited:
+        logger.info("computed the audit signals of %d submission(s) whose job was lost", len(unaudited))
 
 
 def defer_checks(conn: Connection, *, plots: list[int], follow_up: int | None) -> None:

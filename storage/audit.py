@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import combinations
 from typing import Any
 
@@ -260,7 +260,8 @@ def neighbour_visits(conn: Connection, submission_id: int) -> tuple[Row | None, 
 def save_signals(conn: Connection, submission_id: int, plot_uuid: str | None, results: Sequence[CheckResult]) -> None:
     """Store the signals of a submission, replacing earlier results per rule and keeping their explanations.
     Unexplained signals of rules that no longer apply (an edit removed the photos) are removed; explained ones
-    stay, since the trail of explanations refers to them."""
+    stay, since the trail of explanations refers to them. Marks the submission as audited now."""
+    conn.execute(text("UPDATE submissions SET audited_at = now() WHERE id = :id"), {"id": submission_id})
     conn.execute(
         text(
             "DELETE FROM audit_signals WHERE submission_id = :id AND NOT (rule = ANY(:rules)) AND explained_at IS NULL"
@@ -288,6 +289,24 @@ def save_signals(conn: Connection, submission_id: int, plot_uuid: str | None, re
                 },
             )
         )
+
+
+def submissions_not_audited(conn: Connection, grace: timedelta, limit: int = 1000) -> list[int]:
+    """Submissions (not encrypted) whose audit signals were never computed, or not since their current version or
+    its latest file arrived, for longer than ``grace`` (a job lost, not one still waiting): at most ``limit``."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT s.id FROM submissions s JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
+                " CROSS JOIN LATERAL (SELECT greatest(sv.received_at, max(a.received_at)) AS changed_at"
+                "   FROM submission_attachments a WHERE a.submission_version_id = sv.id) c"
+                " WHERE sv.data IS NOT NULL AND NOT sv.encrypted"
+                " AND (s.audited_at IS NULL OR s.audited_at < c.changed_at) AND c.changed_at < now() - :grace"
+                " ORDER BY s.id LIMIT :limit"
+            ),
+            {"grace": grace, "limit": limit},
+        ).scalars()
+    )
 
 
 _SIGNAL_COLUMNS = (

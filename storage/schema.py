@@ -151,6 +151,7 @@ submissions = Table(
         nullable=True,
         comment="tambon (or wider) code of the plot it is about, else of its app user; NULL = no area",
     ),
+    Column("audited_at", DateTime(timezone=True), nullable=True, comment="when its audit signals were computed"),
     UniqueConstraint("form_id", "instance_id"),
     CheckConstraint(
         "review_state IN ('received', 'hasIssues', 'edited', 'approved', 'rejected')", name="review_state"

@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from khoknongna.jobs import sweep_job
 from khoknongna.publishing import publish_form
 from khoknongna.server.cli import main
 from khoknongna.settings import Settings
@@ -415,3 +416,29 @@ def test_audit_run_recomputes_signals_with_a_progress_bar(forms, collect, db, pg
     assert "auditing 2 submission(s)" in result.output  # the plot survey and the report
     assert "gps_untrusted          raised" in result.output
     assert signals(collect, instance)["gps_untrusted"]["status"] == "raised"
+
+
+def test_the_sweep_computes_the_signals_of_a_submission_whose_job_was_lost(
+    forms, collect, db, pg_url, settings
+) -> None:
+    instance = daily_log(collect, new_plot(collect), signature=None)
+    with db.begin() as conn:
+        conn.execute(text("DELETE FROM procrastinate_jobs"))
+        conn.execute(text("UPDATE submission_versions SET received_at = now() - interval '11 minutes'"))
+        conn.execute(text("UPDATE submission_attachments SET received_at = now() - interval '11 minutes'"))
+        sweep_job.configure(connection=conn.connection.driver_connection).defer(timestamp=0)
+
+    run_worker(settings, db, pg_url)
+
+    assert signals(collect, instance, "daily_log")["certification_missing"]["status"] == "raised"
+
+
+def test_the_sweep_leaves_a_submission_still_waiting_for_its_job(forms, collect, db, pg_url, settings) -> None:
+    instance = daily_log(collect, new_plot(collect), signature=None)
+    with db.begin() as conn:
+        conn.execute(text("DELETE FROM procrastinate_jobs"))
+        sweep_job.configure(connection=conn.connection.driver_connection).defer(timestamp=0)
+
+    run_worker(settings, db, pg_url)
+
+    assert signals(collect, instance, "daily_log") == {}

@@ -1,4 +1,5 @@
-"""Failed sign-ins per user name in PostgreSQL, so every worker on every machine counts the same guesses.
+"""Failed sign-ins per user name in PostgreSQL, so every worker on every machine counts the same guesses; and
+when each submission's audit signals were last computed, so the sweep finds the ones whose job was lost.
 
 Revision ID: 20261121_0008
 Revises: 20261121_0007
@@ -26,7 +27,18 @@ def upgrade() -> None:
         sa.Column("last_at", sa.Float, nullable=False, comment="latest failure, epoch seconds"),
     )
     op.create_index("ix_signin_failures_last_at", "signin_failures", ["last_at"])
+    op.add_column(
+        "submissions",
+        sa.Column(
+            "audited_at", sa.DateTime(timezone=True), nullable=True, comment="when its audit signals were computed"
+        ),
+    )
+    op.execute(
+        "UPDATE submissions s SET audited_at = now()"
+        " WHERE EXISTS (SELECT 1 FROM audit_signals a WHERE a.submission_id = s.id)"
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("submissions", "audited_at")
     op.drop_table("signin_failures")
