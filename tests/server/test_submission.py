@@ -282,6 +282,21 @@ def test_edit_makes_a_new_current_version_of_the_same_submission(collect, plot_s
     assert scalar(db, "SELECT count(*) FROM submissions") == 1
 
 
+def test_a_new_submission_is_received_and_placed_in_the_tambon_of_its_plot(collect, plot_survey, db):
+    collect.submit(plot_xml(new_id(), tambon="400201"), {"1790000000001.jpg": jpeg(1)})
+
+    assert tuple(rows(db, "SELECT review_state, area_code FROM submissions")[0]) == ("received", "400201")
+
+
+def test_an_edit_puts_the_submission_in_the_review_state_edited(collect, plot_survey, db):
+    first = new_id()
+    collect.submit(plot_xml(first), {"1790000000001.jpg": jpeg(1)})
+
+    collect.submit(plot_xml(new_id(), owner="นางสมศรี ใจงาม", deprecated_id=first))
+
+    assert scalar(db, "SELECT review_state FROM submissions") == "edited"
+
+
 def test_edit_carries_over_photos_it_does_not_send_again(collect, plot_survey, db):
     first = new_id()
     collect.submit(plot_xml(first), {"1790000000001.jpg": jpeg(1)})
