@@ -31,8 +31,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Not for the whole session: Playwright's sync API keeps an event loop
+    running while it is open, and the worker the other tests run (``asyncio.run``) cannot start beside it."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: 'make test' installs Debian's chromium package")
     with sync_playwright() as playwright:
