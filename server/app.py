@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from khoknongna.areas import area_name
 from khoknongna.problems import DATABASE_UNAVAILABLE, TOO_LARGE, Problem
-from khoknongna.server import api, health, openrosa, openrosa_xml, web, web_session
+from khoknongna.server import api, health, openrosa, openrosa_xml, web, web_review, web_session
 from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_headers
 from khoknongna.server.context import Services, close_db
 from khoknongna.settings import Settings, secret_key
@@ -51,6 +51,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
         app.register_blueprint(openrosa.bp, name=name, url_prefix=prefix)
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)
+    web_review.add_missing_nav_pages(app)
     web_session.init_app(app, settings)
     web_session.csrf.exempt(openrosa.bp)
     web_session.csrf.exempt(api.bp)  # checks the token itself when a request is signed in by cookie
