@@ -9,6 +9,7 @@ report inside it. One more report names no plot and has no area.
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,6 +100,24 @@ def report(collect: CollectClient, plot: str | None, where: str, photos: dict[st
     return instance_id
 
 
+def work(settings: Settings, db: Engine, pg_url: str) -> None:
+    """Run the worker until its queue is empty, in a thread of its own: the browser tests' Playwright keeps an
+    event loop running in the main thread, and the worker starts its own."""
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            run_worker(settings, db, pg_url, wait=False)
+        except BaseException as error:  # handed to the test below
+            failures.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]
+
+
 @pytest.fixture
 def world(app: Flask, settings: Settings, db: Engine, pg_url: str, supervise: CollectClient) -> World:
     """Plots and reports in two districts, sent as Collect sends them, then checked and audited by the worker."""
@@ -112,7 +131,7 @@ def world(app: Flask, settings: Settings, db: Engine, pg_url: str, supervise: Co
     flagged = report(supervise, mueang, point(200, 200, accuracy=0), {"activity.jpg": photo})
     inside = report(supervise, ban_fang, point(520, 20))
     no_area = report(supervise, None, point(1000, 1000))
-    run_worker(settings, db, pg_url, wait=False)
+    work(settings, db, pg_url)
     with db.connect() as conn:
         ids = dict(conn.execute(text("SELECT instance_id, id FROM submissions")).all())
     return World(mueang, ban_fang, ids[flagged], ids[inside], ids[no_area], photo)
