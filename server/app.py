@@ -19,6 +19,7 @@ from khoknongna.server import (
     openrosa_xml,
     web,
     web_downloads,  # noqa: F401 - registers its pages on web.bp
+    web_review,  # noqa: F401 - registers its pages on web.bp
     web_session,
 )
 from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_headers

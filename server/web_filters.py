@@ -19,6 +19,7 @@ from khoknongna.storage.selection import REVIEW_STATES, Selection
 
 _MONTH = re.compile(r"^(2\d{3})-(0[1-9]|1[0-2])$")
 _SUBMITTER = re.compile(r"^(app_user|user):[0-9]{1,9}$")
+_FLAG = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 FILTERS = ("form", "month", "area", "review_state", "flag", "submitter")
 
 
@@ -36,6 +37,8 @@ def selection_from_args(actor: Actor, project_id: int = 1) -> Selection:
         abort(400, f"'{args['area']}' is not a province, amphoe or tambon code")
     if args["review_state"] and args["review_state"] not in REVIEW_STATES:
         abort(400, f"review_state must be one of {', '.join(REVIEW_STATES)}")
+    if args["flag"] and not _FLAG.match(args["flag"]):
+        abort(400, "flag must be a rule name or 'any'")
     if args["submitter"] and not _SUBMITTER.match(args["submitter"]):
         abort(400, "submitter must be app_user:<id> or user:<id>")
     try:

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, text
 
-from khoknongna.storage.selection import Selection, submission_where
+from khoknongna.storage.audit import PLOT_OF_VERSION
+from khoknongna.storage.selection import CHECK_FAILED, Selection, submission_where
 
 
 def record(
@@ -104,12 +105,12 @@ def audit_entries(conn: Connection, area: str | None, *, limit: int, offset: int
 
 
 _PAGE = (
-    "SELECT s.id, f.xml_form_id, fv.title AS form_title, sv.instance_id, sv.instance_name, s.review_state,"
+    "SELECT s.id, f.xml_form_id, fv.title AS form_title, sv.instance_id, sv.instance_name, s.review_state,"  # noqa: S608
     " s.area_code, s.created_at,"
     " coalesce(a.display_name, u.username) AS submitter,"
     " p.uuid AS plot_uuid, p.label AS plot_label,"
     " (SELECT count(*) FROM check_results r WHERE r.subject = 'submission' AND r.submission_id = s.id"
-    "   AND r.status NOT IN ('ok', 'warning'))"
+    f"   AND {CHECK_FAILED})"
     " + (SELECT count(*) FROM audit_signals x WHERE x.submission_id = s.id AND x.status = 'raised'"
     "   AND x.explained_at IS NULL) AS flags"
     " FROM submissions s JOIN forms f ON f.id = s.form_id"
@@ -134,3 +135,109 @@ def submission_page(
     sql = _PAGE + " WHERE " + condition + " ORDER BY s.created_at DESC, s.id DESC LIMIT :limit OFFSET :offset"
     rows = conn.execute(text(sql), params).all()
     return total, list(rows)
+
+
+def audit_count(conn: Connection, area: str | None) -> int:
+    """How many entries :func:`audit_entries` pages through for ``area``."""
+    return conn.execute(
+        text("SELECT count(*) FROM audit_log l WHERE CAST(:area AS text) IS NULL OR l.area_code LIKE :area || '%'"),
+        {"area": area},
+    ).scalar_one()
+
+
+def submission_for_page(conn: Connection, project_id: int, submission_id: int) -> Row | None:
+    """The current version of a submission of the project, for its detail page: ``(id, area_code,
+    review_state, created_at, xml_form_id, form_title, form_version, definition, xform_sha256, version_id,
+    instance_id, instance_name, encrypted, data, submitter, versions, plot_uuid, plot_label)``."""
+    return conn.execute(
+        text(
+            "SELECT s.id, s.area_code, s.review_state, s.created_at, f.xml_form_id, fv.title AS form_title,"  # noqa: S608 - fixed fragments, values bound
+            " fv.version AS form_version, fv.definition, fv.xform_sha256, sv.id AS version_id, sv.instance_id,"
+            " sv.instance_name, sv.encrypted, sv.data, coalesce(a.display_name, u.username) AS submitter,"
+            " (SELECT count(*) FROM submission_versions o WHERE o.submission_id = s.id) AS versions,"
+            " p.uuid AS plot_uuid, p.label AS plot_label"
+            " FROM submissions s JOIN forms f ON f.id = s.form_id"
+            " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
+            " JOIN form_versions fv ON fv.id = sv.form_version_id"
+            " LEFT JOIN app_users a ON a.id = sv.app_user_id LEFT JOIN users u ON u.id = sv.submitter_id"
+            f" LEFT JOIN plots p ON p.project_id = f.project_id AND p.uuid = {PLOT_OF_VERSION}"
+            " WHERE s.id = :id AND f.project_id = :project"
+        ),
+        {"id": submission_id, "project": project_id},
+    ).one_or_none()
+
+
+def attachment_of(conn: Connection, submission_id: int, name: str) -> Row | None:
+    """``(blob_sha256, content_type, size)`` of a file of the submission's current version that has arrived."""
+    return conn.execute(
+        text(
+            "SELECT a.blob_sha256, a.content_type, a.size FROM submission_attachments a"
+            " JOIN submission_versions sv ON sv.id = a.submission_version_id AND sv.current"
+            " WHERE sv.submission_id = :id AND a.name = :name AND a.blob_sha256 IS NOT NULL"
+        ),
+        {"id": submission_id, "name": name},
+    ).one_or_none()
+
+
+def geometries_of(conn: Connection, version_id: int) -> list[Row]:
+    """``(field_path, repeat_position, geo_type, geojson, problem)`` of a submission version's geo answers
+    (``geojson`` 2D, ``None`` for a value that is not a valid ODK geo string), in answer order."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT field_path, repeat_position, geo_type, ST_AsGeoJSON(ST_Force2D(geom), 7) AS geojson,"
+                " problem FROM submission_geometries WHERE submission_version_id = :id ORDER BY id"
+            ),
+            {"id": version_id},
+        )
+    )
+
+
+def plot_for_page(conn: Connection, project_id: int, plot_uuid: str) -> Row | None:
+    """A live plot of the register: ``(entity_id, uuid, label, version, area_code, properties, boundary,
+    created_at, updated_at)``; ``boundary`` as 2D GeoJSON text or ``None``."""
+    return conn.execute(
+        text(
+            "SELECT entity_id, uuid, label, version, area_code, properties,"
+            " ST_AsGeoJSON(ST_Force2D(boundary), 7) AS boundary, created_at, updated_at"
+            " FROM plots WHERE project_id = :project AND uuid = :uuid"
+        ),
+        {"project": project_id, "uuid": plot_uuid},
+    ).one_or_none()
+
+
+def plot_versions(conn: Connection, entity_id: int) -> list[Row]:
+    """The versions of a plot, oldest first: ``(version, label, base_version, conflict, created_at,
+    submission_id, instance_id)`` (the submission that wrote it, when one did)."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT ev.version, ev.label, ev.base_version, ev.conflict, ev.created_at,"
+                " sv.submission_id, sv.instance_id FROM entity_versions ev"
+                " LEFT JOIN submission_versions sv ON sv.id = ev.submission_version_id"
+                " WHERE ev.entity_id = :id ORDER BY ev.version"
+            ),
+            {"id": entity_id},
+        )
+    )
+
+
+def submissions_about_plot(conn: Connection, entity_id: int, plot_uuid: str, area: str | None) -> list[Row]:
+    """Submissions whose current version names the plot (``plot`` answer) or wrote one of its versions, newest
+    first, within ``area`` (``None`` = all): ``(id, xml_form_id, form_title, instance_name, review_state,
+    created_at)``."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT s.id, f.xml_form_id, fv.title AS form_title, sv.instance_name, s.review_state, s.created_at"
+                " FROM submissions s JOIN forms f ON f.id = s.form_id"
+                " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
+                " JOIN form_versions fv ON fv.id = sv.form_version_id"
+                " WHERE (lower(sv.data->>'plot') = :uuid OR s.id IN (SELECT w.submission_id FROM entity_versions ev"
+                "   JOIN submission_versions w ON w.id = ev.submission_version_id WHERE ev.entity_id = :entity))"
+                " AND (CAST(:area AS text) IS NULL OR s.area_code LIKE :area || '%')"
+                " ORDER BY s.created_at DESC, s.id DESC"
+            ),
+            {"uuid": plot_uuid, "entity": entity_id, "area": area},
+        )
+    )

@@ -14,16 +14,19 @@ from sqlalchemy import Connection, text
 
 REVIEW_STATES = ("received", "hasIssues", "edited", "approved", "rejected")
 
-#: A check result that found a problem (``ok`` and ``warning`` do not count), or a raised signal not explained.
+#: Check statuses that found no problem: ``ok``, ``warning`` (harmless findings) and, for a submission's
+#: ``evidence_location``, ``inside`` and ``near`` (within the GPS error); every other status is a failed check.
+CHECK_FAILED = "r.status NOT IN ('ok', 'warning', 'inside', 'near')"
+#: A check result that found a problem, or a raised signal not explained.
 _SUBMISSION_FLAGGED = (
-    "(EXISTS (SELECT 1 FROM check_results r WHERE r.subject = 'submission' AND r.submission_id = s.id"
-    " AND r.status NOT IN ('ok', 'warning') AND (:sel_flag = 'any' OR r.rule = :sel_flag))"
+    "(EXISTS (SELECT 1 FROM check_results r WHERE r.subject = 'submission' AND r.submission_id = s.id"  # noqa: S608
+    f" AND {CHECK_FAILED} AND (:sel_flag = 'any' OR r.rule = :sel_flag))"
     " OR EXISTS (SELECT 1 FROM audit_signals a WHERE a.submission_id = s.id AND a.status = 'raised'"
     " AND a.explained_at IS NULL AND (:sel_flag = 'any' OR a.rule = :sel_flag)))"
 )
 _PLOT_FLAGGED = (
-    "EXISTS (SELECT 1 FROM check_results r WHERE r.subject = 'plot' AND r.entity_id = p.entity_id"
-    " AND r.status NOT IN ('ok', 'warning') AND (:sel_flag = 'any' OR r.rule = :sel_flag))"
+    "EXISTS (SELECT 1 FROM check_results r WHERE r.subject = 'plot' AND r.entity_id = p.entity_id"  # noqa: S608
+    f" AND {CHECK_FAILED} AND (:sel_flag = 'any' OR r.rule = :sel_flag))"
 )
 _SUBMITTED_BY = {
     "app_user": "EXISTS (SELECT 1 FROM submission_versions v WHERE v.submission_id = s.id AND v.current"

@@ -10,13 +10,13 @@ import csv
 import io
 import zipfile
 
-from tests.web.support import csrf_token
+from tests.web.support import page_token
 
 API = "/v1/projects/1"
 
 
 def test_a_district_supervisor_reads_the_checks_of_a_plot_in_their_district(two_districts, signed_in) -> None:
-    client = signed_in("district", "4001")
+    client = signed_in("somchai", "district", "4001")
 
     response = client.get(f"{API}/plots/{two_districts['mine'].uuid}/checks")
 
@@ -24,7 +24,7 @@ def test_a_district_supervisor_reads_the_checks_of_a_plot_in_their_district(two_
 
 
 def test_a_plot_of_another_district_is_not_found_for_a_district_supervisor(two_districts, signed_in) -> None:
-    client = signed_in("district", "4001")
+    client = signed_in("somchai", "district", "4001")
 
     response = client.get(f"{API}/plots/{two_districts['other'].uuid}/checks")
 
@@ -33,7 +33,7 @@ def test_a_plot_of_another_district_is_not_found_for_a_district_supervisor(two_d
 
 
 def test_a_submission_of_another_district_is_not_found_for_a_district_supervisor(two_districts, signed_in) -> None:
-    client = signed_in("district", "4001")
+    client = signed_in("somchai", "district", "4001")
     other = two_districts["other"].survey_instance_id
 
     assert client.get(f"{API}/forms/plot_survey/submissions/{other}/signals").status_code == 404
@@ -41,14 +41,14 @@ def test_a_submission_of_another_district_is_not_found_for_a_district_supervisor
 
 
 def test_a_province_supervisor_sees_both_districts_of_their_province(two_districts, signed_in) -> None:
-    client = signed_in("province", "40")
+    client = signed_in("somsak", "province", "40")
 
     for plot in two_districts.values():
         assert client.get(f"{API}/plots/{plot.uuid}/checks").status_code == 200
 
 
 def test_an_area_outside_the_users_own_is_a_403(two_districts, signed_in) -> None:
-    client = signed_in("district", "4001")
+    client = signed_in("somchai", "district", "4001")
 
     response = client.get(f"{API}/coverage?month=2026-11&area=4002")
 
@@ -57,8 +57,8 @@ def test_an_area_outside_the_users_own_is_a_403(two_districts, signed_in) -> Non
 
 
 def test_coverage_counts_only_the_users_district(two_districts, signed_in) -> None:
-    district = signed_in("district", "4001").get(f"{API}/coverage?month=2026-11").json
-    department = signed_in("department").get(f"{API}/coverage?month=2026-11").json
+    district = signed_in("somchai", "district", "4001").get(f"{API}/coverage?month=2026-11").json
+    department = signed_in("somsri", "department").get(f"{API}/coverage?month=2026-11").json
 
     assert district["area"] == "4001"
     assert list(district["districts"]) == ["4001"]
@@ -66,7 +66,7 @@ def test_coverage_counts_only_the_users_district(two_districts, signed_in) -> No
 
 
 def test_an_export_holds_only_the_users_district(two_districts, signed_in) -> None:
-    response = signed_in("district", "4001").get(f"{API}/forms/plot_survey/export.csv")
+    response = signed_in("somchai", "district", "4001").get(f"{API}/forms/plot_survey/export.csv")
 
     assert response.status_code == 200
     with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
@@ -76,7 +76,7 @@ def test_an_export_holds_only_the_users_district(two_districts, signed_in) -> No
 
 
 def test_the_monthly_report_of_another_district_is_refused(two_districts, signed_in) -> None:
-    response = signed_in("district", "4001").get(f"{API}/reports/monthly.xlsx?district=4002&month=2026-11")
+    response = signed_in("somchai", "district", "4001").get(f"{API}/reports/monthly.xlsx?district=4002&month=2026-11")
 
     assert response.status_code == 403
 
@@ -89,7 +89,7 @@ def test_a_collector_may_not_read_the_api_with_digest(two_districts, collect) ->
 
 
 def test_a_cookie_signed_write_without_the_csrf_token_is_refused(two_districts, signed_in) -> None:
-    client = signed_in("district", "4001")
+    client = signed_in("somchai", "district", "4001")
     mine = two_districts["mine"].survey_instance_id
     url = f"{API}/forms/plot_survey/submissions/{mine}/signals/gps_accuracy_zero/explanation"
 
@@ -100,22 +100,22 @@ def test_a_cookie_signed_write_without_the_csrf_token_is_refused(two_districts, 
 
 
 def test_a_cookie_signed_write_with_the_csrf_token_is_accepted(two_districts, signed_in) -> None:
-    client = signed_in("district", "4001")
+    client = signed_in("somchai", "district", "4001")
     mine = two_districts["mine"].survey_instance_id
     url = f"{API}/forms/plot_survey/submissions/{mine}/signals/gps_accuracy_zero/explanation"
 
-    response = client.post(url, json={"reason": "ตรวจแล้ว"}, headers={"X-CSRFToken": csrf_token(client, "/downloads")})
+    response = client.post(url, json={"reason": "ตรวจแล้ว"}, headers={"X-CSRFToken": page_token(client, "/downloads")})
 
     assert response.status_code == 404  # past the token: this submission has no such raised signal
     assert response.json["code"] == "404.9"
 
 
 def test_the_gis_role_may_not_explain_signals(two_districts, signed_in) -> None:
-    client = signed_in("gis")
+    client = signed_in("malee", "gis")
     mine = two_districts["mine"].survey_instance_id
     url = f"{API}/forms/plot_survey/submissions/{mine}/signals/gps_accuracy_zero/explanation"
 
-    response = client.post(url, json={"reason": "x"}, headers={"X-CSRFToken": csrf_token(client, "/downloads")})
+    response = client.post(url, json={"reason": "x"}, headers={"X-CSRFToken": page_token(client, "/downloads")})
 
     assert response.status_code == 403
     assert response.json["code"] == "403.3"

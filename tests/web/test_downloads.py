@@ -6,14 +6,14 @@ import re
 
 
 def test_the_downloads_page_counts_only_the_users_district(two_districts, signed_in) -> None:
-    page = signed_in("district", "4001").get("/downloads").get_data(as_text=True)
+    page = signed_in("somchai", "district", "4001").get("/downloads").get_data(as_text=True)
 
     row = re.search(r"<code>plot_survey</code></td>\s*<td class=\"number\">(\d+)</td>", page)
     assert row is not None and row.group(1) == "1"
 
 
 def test_every_export_link_of_the_page_downloads_a_file(two_districts, signed_in) -> None:
-    client = signed_in("district", "4001")
+    client = signed_in("somchai", "district", "4001")
     page = client.get("/downloads?month=2026-11").get_data(as_text=True)
 
     links = re.findall(r'href="(/v1/projects/1/forms/plot_survey/export\.[a-z]+\?[^"]*)"', page)
@@ -26,15 +26,15 @@ def test_every_export_link_of_the_page_downloads_a_file(two_districts, signed_in
 
 
 def test_the_monthly_reports_offered_are_those_of_the_users_districts(two_districts, signed_in) -> None:
-    district_page = signed_in("district", "4001").get("/downloads?month=2026-11").get_data(as_text=True)
-    province_page = signed_in("province", "40").get("/downloads?month=2026-11").get_data(as_text=True)
+    district_page = signed_in("somchai", "district", "4001").get("/downloads?month=2026-11").get_data(as_text=True)
+    province_page = signed_in("somsak", "province", "40").get("/downloads?month=2026-11").get_data(as_text=True)
 
     assert re.findall(r"reports/monthly\.pdf\?district=(\d+)", district_page) == ["4001"]
     assert re.findall(r"reports/monthly\.pdf\?district=(\d+)", province_page) == ["4001", "4002"]
 
 
 def test_a_monthly_report_link_downloads_the_pdf(two_districts, signed_in) -> None:
-    client = signed_in("district", "4001")
+    client = signed_in("somchai", "district", "4001")
 
     response = client.get("/v1/projects/1/reports/monthly.pdf?district=4001&month=2026-11")
 
@@ -43,7 +43,7 @@ def test_a_monthly_report_link_downloads_the_pdf(two_districts, signed_in) -> No
 
 
 def test_asking_for_another_districts_downloads_is_a_403_page(two_districts, signed_in) -> None:
-    response = signed_in("district", "4001").get("/downloads?area=4002")
+    response = signed_in("somchai", "district", "4001").get("/downloads?area=4002")
 
     assert response.status_code == 403
     assert "นอกพื้นที่" in response.get_data(as_text=True) or "outside your area" in response.get_data(as_text=True)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from khoknongna.accounts import create_user, set_password
 from khoknongna.settings import Settings
-from tests.web.support import csrf_token, sign_in
+from tests.web.support import page_token, sign_in
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_signing_in_never_redirects_to_another_site(client: FlaskClient, distric
 def test_signing_out_ends_the_session(client: FlaskClient, district_user) -> None:
     sign_in(client, *district_user)
 
-    response = client.post("/signout", data={"csrf_token": csrf_token(client, "/downloads")})
+    response = client.post("/signout", data={"csrf_token": page_token(client, "/downloads")})
 
     assert response.status_code == 302
     assert client.get("/downloads").status_code == 302

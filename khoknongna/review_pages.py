@@ -1,0 +1,201 @@
+"""What the review pages show of a submission, as plain data: its answers with their labels in Thai and English
+(groups and repeats kept), which answers are photos, and its geometries drawn as an inline SVG sketch.
+
+No Flask and no SQL here: the routes (``server/web_review.py``) read the rows and render these.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import mimetypes
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from khoknongna.openrosa.labels import FormLabels, Texts
+
+#: The file types a browser may show inline; anything else is sent as a download of octet-stream.
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+_SAFE_NAME = re.compile(r"^[^/\\\x00-\x1f]{1,255}$")
+#: Answers that are bookkeeping, not something a supervisor reads (``meta`` is shown as the instance id).
+_HIDDEN = frozenset({"meta"})
+
+
+def bilingual(texts: Texts, fallback: str) -> tuple[str, str]:
+    """``(thai, english)`` of a label: Thai first (else the label without a language, else ``fallback``);
+    English only when it differs from what is shown first."""
+    first = texts.get("th") or texts.get("default") or texts.get("en") or fallback
+    second = texts.get("en") or ""
+    return first, ("" if second == first else second)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One line of the answers: a group or repeat heading (``value`` None), or a question and its answer.
+
+    ``kind``: ``group``, ``repeat`` (one instance of it, ``position`` 1-based), ``photo`` (``value`` is the
+    file name), ``file``, ``geo`` or ``text``. ``choice_th``/``choice_en`` label a select answer.
+    """
+
+    path: str
+    depth: int
+    kind: str
+    label_th: str
+    label_en: str
+    value: str | None = None
+    choice_th: str = ""
+    choice_en: str = ""
+    position: int | None = None
+
+
+def is_safe_file_name(name: str) -> bool:
+    """Whether ``name`` can be an attachment name in a URL: no path separators, no control characters,
+    not ``.`` or ``..``."""
+    return bool(_SAFE_NAME.match(name)) and name not in (".", "..")
+
+
+def content_type_of(name: str, stored: str | None) -> str:
+    """The content type to send a file with: the stored one when it is an image type, else guessed from the
+    name; ``application/octet-stream`` when unknown."""
+    if stored and stored.split(";")[0].strip().lower() in INLINE_TYPES:
+        return stored.split(";")[0].strip().lower()
+    guessed = mimetypes.guess_type(name)[0]
+    return guessed or "application/octet-stream"
+
+
+def is_photo(name: str, stored_type: str | None) -> bool:
+    """Whether a file is an image a browser can show (by its stored type or its name)."""
+    return content_type_of(name, stored_type) in INLINE_TYPES
+
+
+def _choices(labels: FormLabels, path: str, value: str, multiple: bool) -> tuple[str, str]:
+    values = value.split() if multiple else [value]
+    found = [bilingual(labels.choice(path, v), v) for v in values]
+    if not any(labels.choice(path, v) for v in values):
+        return "", ""
+    return ", ".join(t for t, _ in found), ", ".join(e or t for t, e in found)
+
+
+def answer_rows(
+    data: dict[str, Any] | None, definition: dict[str, Any], labels: FormLabels, photos: Iterable[str]
+) -> list[Answer]:
+    """The answers of ``data`` (as ingest stores them: groups as objects, repeats as lists) in the order they
+    came, each with its labels; ``photos`` are the attachment names that are images."""
+    fields: dict[str, str] = definition.get("fields") or {}
+    repeats = set(definition.get("repeats") or ())
+    selects: dict[str, str] = definition.get("selects") or {}
+    photo_names = set(photos)
+    rows: list[Answer] = []
+
+    def walk(node: dict[str, Any], prefix: str, depth: int) -> None:
+        for name, value in node.items():
+            if name.startswith(("@", "#")) or (not prefix and name in _HIDDEN):
+                continue
+            path = f"{prefix}/{name}" if prefix else name
+            label_th, label_en = bilingual(labels.field(path), name)
+            if isinstance(value, list):
+                for position, item in enumerate(value, 1):
+                    if isinstance(item, dict):
+                        kind = "repeat" if path in repeats else "group"
+                        rows.append(Answer(path, depth, kind, label_th, label_en, position=position))
+                        walk(item, path, depth + 1)
+                    else:
+                        rows.append(_leaf(path, depth, label_th, label_en, item))
+            elif isinstance(value, dict):
+                rows.append(Answer(path, depth, "group", label_th, label_en))
+                walk(value, path, depth + 1)
+            else:
+                rows.append(_leaf(path, depth, label_th, label_en, value))
+
+    def _leaf(path: str, depth: int, label_th: str, label_en: str, value: Any) -> Answer:
+        text = None if value is None else str(value)
+        kind = fields.get(path, "string")
+        if text is not None and kind == "binary":
+            shown = "photo" if text in photo_names else "file"
+            return Answer(path, depth, shown, label_th, label_en, text)
+        if kind in ("geopoint", "geotrace", "geoshape"):
+            return Answer(path, depth, "geo", label_th, label_en, text)
+        choice_th, choice_en = ("", "")
+        if text is not None and path in labels.choices:
+            choice_th, choice_en = _choices(labels, path, text, selects.get(path) == "multiple")
+        return Answer(path, depth, "text", label_th, label_en, text, choice_th, choice_en)
+
+    walk(data or {}, "", 0)
+    return rows
+
+
+# --- a sketch of the geometries, as inline SVG -----------------------------------------------------------------
+
+
+@dataclass
+class Sketch:
+    """Geometries projected into an SVG box (``width`` x ``height`` pixels): ``shapes`` of ``(kind, d or cx/cy,
+    title)`` where kind is ``polygon`` / ``line`` (an SVG path ``d``) or ``point`` (``cx``, ``cy``)."""
+
+    width: int
+    height: int
+    shapes: list[dict[str, Any]] = field(default_factory=list)
+    scale_m: float = 0.0
+
+
+def _positions(geometry: dict[str, Any]) -> list[list[list[float]]]:
+    """The coordinate lists of a GeoJSON geometry: one per ring, line or point."""
+    kind, coords = geometry.get("type"), geometry.get("coordinates")
+    if kind == "Point":
+        return [[coords]]
+    if kind in ("LineString", "MultiPoint"):
+        return [coords]
+    if kind in ("Polygon", "MultiLineString"):
+        return list(coords)
+    if kind == "MultiPolygon":
+        return [ring for polygon in coords for ring in polygon]
+    if kind == "GeometryCollection":
+        return [p for g in geometry.get("geometries", []) for p in _positions(g)]
+    return []
+
+
+def sketch(
+    items: Sequence[tuple[str, str, str]], *, width: int = 480, height: int = 320, pad: int = 16
+) -> Sketch | None:
+    """Draw ``(role, title, geojson text)`` items (role ``plot`` or ``answer``) in one box, north up, with
+    equal metres on both axes (longitude scaled by the cosine of the latitude); ``None`` without geometries."""
+    parsed = [(role, title, json.loads(text)) for role, title, text in items if text]
+    points = [pt for _, _, g in parsed for line in _positions(g) for pt in line]
+    if not points:
+        return None
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    mid_lat = (min(lats) + max(lats)) / 2
+    kx = math.cos(math.radians(mid_lat))
+    span_x = max((max(lons) - min(lons)) * kx, 1e-7)
+    span_y = max(max(lats) - min(lats), 1e-7)
+    scale = min((width - 2 * pad) / span_x, (height - 2 * pad) / span_y)
+    off_x = (width - span_x * scale) / 2
+    off_y = (height - span_y * scale) / 2
+
+    def xy(pt: Sequence[float]) -> tuple[float, float]:
+        return (off_x + (pt[0] - min(lons)) * kx * scale, height - off_y - (pt[1] - min(lats)) * scale)
+
+    out = Sketch(width, height, scale_m=round(span_x * 111_320, 1))
+    for role, title, geometry in parsed:
+        kind = geometry.get("type", "")
+        for line in _positions(geometry):
+            if kind in ("Point", "MultiPoint"):
+                for pt in line:
+                    x, y = xy(pt)
+                    out.shapes.append(
+                        {"kind": "point", "role": role, "cx": f"{x:.1f}", "cy": f"{y:.1f}", "title": title}
+                    )
+                continue
+            d = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(map(xy, line)))
+            closed = kind in ("Polygon", "MultiPolygon")
+            out.shapes.append(
+                {
+                    "kind": "polygon" if closed else "line",
+                    "role": role,
+                    "d": d + (" Z" if closed else ""),
+                    "title": title,
+                }
+            )
+    return out
