@@ -12,7 +12,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from khoknongna.areas import area_name
 from khoknongna.problems import DATABASE_UNAVAILABLE, TOO_LARGE, Problem
-from khoknongna.server import api, health, openrosa, openrosa_xml, web, web_session
+from khoknongna.server import (
+    api,
+    health,
+    openrosa,
+    openrosa_xml,
+    web,
+    web_admin,  # noqa: F401  (its routes join web.bp when imported)
+    web_session,
+)
 from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_headers
 from khoknongna.server.context import Services, close_db
 from khoknongna.settings import Settings, secret_key
