@@ -195,7 +195,7 @@ def admin_user_password(user_id: int) -> Response:
         row.id,
         area_code=row.area_code,
         before={"username": row.username},
-        after={"username": row.username, "password": "generated" if generated else "typed by the admin"},
+        after={"username": row.username, "new_password": "generated" if generated else "typed by the admin"},
     )
     conn.commit()
     return _users_page(shown={"username": row.username, "password": password if generated else None})

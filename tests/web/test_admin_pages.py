@@ -19,7 +19,7 @@ from PIL import Image
 from sqlalchemy import Engine, text
 
 from tests.collect import CollectClient
-from tests.web.conftest import csrf_token, sign_in
+from tests.web.pages import csrf_token, sign_in
 from tests.xlsforms import xlsform
 
 
@@ -349,3 +349,15 @@ def test_a_changed_form_with_the_same_version_is_refused_with_the_reason(admin: 
     assert response.status_code == 409
     assert "มีรุ่น &#39;1&#39; ที่เนื้อหาต่างกันอยู่แล้ว" in response.get_data(as_text=True)
     assert [r.action for r in audit_rows(db)] == ["form.publish"]
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(
+    admin: FlaskClient, db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("khoknongna.server.web_admin.MAX_FORM_UPLOAD_BYTES", 1024 * 1024)
+
+    response = upload(admin, "house_visit.xlsx", small_form("1") + b"\0" * 1024 * 1024)
+
+    assert response.status_code == 413
+    assert "ไฟล์ใหญ่เกินไป" in response.get_data(as_text=True)
+    assert audit_rows(db) == []
