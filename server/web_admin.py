@@ -82,8 +82,8 @@ def require_admin() -> Actor:
     return actor
 
 
-@bp.app_template_filter("thai_time")
-def thai_time(moment: datetime | None) -> str:
+@bp.app_template_filter("admin_time")
+def admin_time(moment: datetime | None) -> str:
     """``2026-11-20 14:05`` in Thailand's time; empty for ``None``."""
     return "" if moment is None else moment.astimezone(THAILAND).strftime("%Y-%m-%d %H:%M")
 
