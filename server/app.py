@@ -18,6 +18,7 @@ from khoknongna.server import (
     openrosa,
     openrosa_xml,
     web,
+    web_admin,  # noqa: F401 - registers its pages on web.bp
     web_downloads,  # noqa: F401 - registers its pages on web.bp
     web_review,  # noqa: F401 - registers its pages on web.bp
     web_session,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
+from khoknongna.accounts import create_user
 from khoknongna.publishing import publish_form
 from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
@@ -117,7 +118,6 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def collector(db: Engine, settings: Settings) -> tuple[str, str]:
     """A collector account: (user name, password)."""
-    from khoknongna.accounts import create_user
 
     with db.begin() as conn:
         create_user(conn, USER, PASSWORD, "collector", settings.realm)
@@ -143,11 +143,23 @@ SUPERVISOR, SUPERVISOR_PASSWORD = "supervisor", "review-pass-2026"
 @pytest.fixture
 def supervisor(db: Engine, settings: Settings) -> tuple[str, str]:
     """A department supervisor account (every area; may read the JSON API): (user name, password)."""
-    from khoknongna.accounts import create_user
 
     with db.begin() as conn:
         create_user(conn, SUPERVISOR, SUPERVISOR_PASSWORD, "department", settings.realm)
     return SUPERVISOR, SUPERVISOR_PASSWORD
+
+
+@pytest.fixture
+def web_user(db: Engine, settings: Settings) -> Callable[..., tuple[str, str]]:
+    """Make a web user: ``web_user(name, role, area_code=None)`` -> (name, password)."""
+
+    def make(name: str, role: str, area_code: str | None = None) -> tuple[str, str]:
+        password = f"{name}-pass-2026"
+        with db.begin() as conn:
+            create_user(conn, name, password, role, settings.realm, area_code)
+        return name, password
+
+    return make
 
 
 @pytest.fixture

@@ -7,17 +7,13 @@ test`` installs it). Screenshots go to ``test-output/screenshots/`` for a review
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
-from sqlalchemy import Engine
 from werkzeug.serving import make_server
-
-from khoknongna.accounts import create_user
-from khoknongna.settings import Settings
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
@@ -66,19 +62,6 @@ def page(browser: Browser, live_server: str) -> Iterator[Page]:
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-@pytest.fixture
-def web_user(db: Engine, settings: Settings) -> Callable[..., tuple[str, str]]:
-    """Make a web user: ``web_user(name, role, area_code=None)`` -> (name, password)."""
-
-    def make(name: str, role: str, area_code: str | None = None) -> tuple[str, str]:
-        password = f"{name}-pass-2026"
-        with db.begin() as conn:
-            create_user(conn, name, password, role, settings.realm, area_code)
-        return name, password
-
-    return make
 
 
 def sign_in(page: Page, username: str, password: str) -> None:

@@ -182,3 +182,9 @@ def register_plot(collect: CollectClient, tambon: str) -> Plot:
 def two_districts(form_pack, supervise: CollectClient) -> dict[str, Plot]:
     """A plot in อ.เมืองขอนแก่น (``mine``, district 4001) and one in อ.บ้านฝาง (``other``, 4002)."""
     return {"mine": register_plot(supervise, MY_TAMBON), "other": register_plot(supervise, OTHER_TAMBON)}
+
+
+@pytest.fixture
+def admin(signed_in) -> FlaskClient:
+    """A client signed in as the admin ``root``."""
+    return signed_in("root", "admin")

@@ -97,8 +97,10 @@ def test_the_detail_shows_answers_with_thai_and_english_labels_photos_geometries
 def test_a_plot_survey_shows_choice_labels_and_its_repeat(world: World, signed_in, db: Engine) -> None:
     with db.connect() as conn:
         survey = conn.execute(
-            text("SELECT s.id FROM submissions s JOIN forms f ON f.id = s.form_id"
-                 " WHERE f.xml_form_id = 'mini_plot_survey' AND s.area_code = '400101'")
+            text(
+                "SELECT s.id FROM submissions s JOIN forms f ON f.id = s.form_id"
+                " WHERE f.xml_form_id = 'mini_plot_survey' AND s.area_code = '400101'"
+            )
         ).scalar_one()
     client = signed_in("somsri", "department")
 

@@ -1,0 +1,66 @@
+"""Queries of the admin pages: users with their roles and areas, a change of role, forms with every version.
+
+Creating users and app users, passwords and tokens go through ``storage.users`` (called by
+``khoknongna.accounts``); publishing goes through ``storage.forms`` (called by ``khoknongna.publishing``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Row, func, select, update
+
+from khoknongna.storage.schema import form_versions, forms, submissions, users
+
+
+def list_users(conn: Connection) -> list[Row]:
+    """``(id, username, role, area_code, created_at)`` of every user, by name."""
+    return list(
+        conn.execute(
+            select(users.c.id, users.c.username, users.c.role, users.c.area_code, users.c.created_at).order_by(
+                users.c.username
+            )
+        )
+    )
+
+
+def user_for_update(conn: Connection, user_id: int) -> Row | None:
+    """``(id, username, role, area_code)`` of a user, locked until the transaction ends; ``None`` if unknown."""
+    return conn.execute(
+        select(users.c.id, users.c.username, users.c.role, users.c.area_code)
+        .where(users.c.id == user_id)
+        .with_for_update()
+    ).one_or_none()
+
+
+def set_role(conn: Connection, user_id: int, role: str, area_code: str | None) -> bool:
+    """Give a user a new role and area (checked by the caller); ``False`` when there is no such user."""
+    result = conn.execute(update(users).where(users.c.id == user_id).values(role=role, area_code=area_code))
+    return result.rowcount == 1
+
+
+def form_versions_of_project(conn: Connection, project_id: int) -> list[Row]:
+    """Every version of every form of the project: ``(xml_form_id, version, title, published_at, published_by,
+    xlsform_name, submissions)``; forms by ID, each form's newest version first (the first is the current one).
+    ``published_by`` is the user name, ``None`` for the bundled forms published at start-up."""
+    counts = (
+        select(submissions.c.form_id, func.count().label("n")).group_by(submissions.c.form_id).subquery("counts")
+    )
+    return list(
+        conn.execute(
+            select(
+                forms.c.xml_form_id,
+                form_versions.c.version,
+                form_versions.c.title,
+                form_versions.c.published_at,
+                users.c.username.label("published_by"),
+                form_versions.c.xlsform_name,
+                func.coalesce(counts.c.n, 0).label("submissions"),
+            )
+            .select_from(
+                forms.join(form_versions, form_versions.c.form_id == forms.c.id)
+                .outerjoin(users, users.c.id == form_versions.c.published_by)
+                .outerjoin(counts, counts.c.form_id == forms.c.id)
+            )
+            .where(forms.c.project_id == project_id)
+            .order_by(forms.c.xml_form_id, form_versions.c.id.desc())
+        )
+    )
