@@ -19,6 +19,7 @@ from khoknongna.server import (
     openrosa_xml,
     web,
     web_downloads,  # noqa: F401 - registers its pages on web.bp
+    web_map,  # noqa: F401 - registers the map, its tiles and the map library on web.bp
     web_session,
 )
 from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_headers

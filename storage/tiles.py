@@ -165,3 +165,16 @@ def submission_tile(conn: Connection, selection: Selection, z: int, x: int, y: i
         )
     return bytes(conn.execute(text(sql), params).scalar_one() or b"")
 
+
+
+def plots_extent(conn: Connection, selection: Selection) -> tuple[float, float, float, float] | None:
+    """``(west, south, east, north)`` in degrees of the plots of ``selection``; ``None`` when there are none."""
+    where, params = plot_where(selection)
+    row = conn.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)"
+            f" FROM (SELECT ST_Extent(p.boundary) AS e FROM plots p WHERE {where}) x"
+        ),
+        params,
+    ).one()
+    return None if row[0] is None else (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
