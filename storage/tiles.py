@@ -8,15 +8,16 @@ the north-west corner), 4096 units across, geometries clipped with a 64-unit buf
     ``size_class`` (the ``size_class`` property: ``1``, ``3``, ``15``, ``other`` or empty) and ``status``:
     ``problems`` (a check result that is not passing), ``ok`` (results, all passing), ``not_checked`` (none);
     ``problems`` counts the failed rules.
-    Below it: layer ``plot_clusters``, the plots' centroids gathered into cells of 1/:data:`CLUSTER_CELLS` of
-    the tile, one point per cell at the mean position with ``count``, ``problems``, ``ok``, ``not_checked``
-    and ``status`` (``problems`` if any plot has problems, else ``not_checked`` if any has no result, else ``ok``).
+    Below it: layer ``plot_clusters``, the centres of the plots' bounding boxes gathered into cells of
+    1/:data:`CLUSTER_CELLS` of the tile, one point per cell at the mean position with ``count``, ``problems``,
+    ``ok``, ``not_checked`` and ``status`` (``problems`` if any plot has problems, else ``not_checked`` if any
+    has no result, else ``ok``).
 
 ``submissions`` (current versions' geometries, filtered by :func:`submission_where`)
     from zoom :data:`DETAIL_MIN_ZOOM`: layer ``submissions``, one feature per valid geopoint, geotrace or
     geoshape answer with ``id`` (the submission), ``form`` (formID), ``review_state``, ``geo_type``, ``field``
     (its path) and ``flags``: failed checks of the submission plus its raised, unexplained audit signals.
-    Below it: layer ``submission_clusters``, one point per submission (the centroid of its geometries' centroids)
+    Below it: layer ``submission_clusters``, one point per submission (the centre of its geometries' bounding box)
     gathered into cells as for plots, with ``count`` (submissions) and ``flagged`` (those with a flag).
 
 Cluster cells are aligned to the tile grid and a plot or submission falls in the tile holding its point, so a
@@ -81,6 +82,17 @@ _CLUSTER_POINT = (
 )
 
 
+def _mercator_centre(geometry: str) -> str:
+    """The centre of the bounding box of ``geometry`` (a 4326 expression) as a 3857 point, by the spherical
+    Mercator formulas (no reprojection of the geometry: the box is stored with it)."""
+    lon = f"((ST_XMin({geometry}) + ST_XMax({geometry})) / 2)"
+    lat = f"((ST_YMin({geometry}) + ST_YMax({geometry})) / 2)"
+    return (
+        f"ST_SetSRID(ST_MakePoint({lon} * 20037508.342789244 / 180,"
+        f" ln(tan(radians(90 + {lat}) / 2)) * 6378137), 3857)"
+    )
+
+
 def _cluster_cells(point: str) -> str:
     """The cell columns ``cx``, ``cy`` of ``point`` (a 3857 geometry expression) in the tile ``b.env``."""
     size = f"((ST_XMax(b.env) - ST_XMin(b.env)) / {CLUSTER_CELLS})"
@@ -114,7 +126,7 @@ def plot_tile(conn: Connection, selection: Selection, z: int, x: int, y: int) ->
     else:
         sql = (
             f"WITH {_BOUNDS}, pts AS ("
-            "  SELECT ST_Transform(ST_Centroid(ST_Force2D(p.boundary)), 3857) AS pt,"
+            f"  SELECT {_mercator_centre('p.boundary')} AS pt,"
             f"  {_PLOT_STATUS} AS status"
             f"  FROM bounds b JOIN plots p ON p.boundary && b.env4326 {_PLOT_CHECKS}"
             f"  WHERE {where}"
@@ -154,8 +166,7 @@ def submission_tile(conn: Connection, selection: Selection, z: int, x: int, y: i
     else:
         sql = (
             f"WITH {_BOUNDS}, g AS ({geometries}),"
-            " subs AS (SELECT s.id, ST_Transform(ST_Centroid(ST_Collect(ST_Centroid(s.geom))), 3857) AS pt"
-            "  FROM g s GROUP BY s.id),"
+            f" subs AS (SELECT s.id, {_mercator_centre('ST_Collect(s.geom)')} AS pt FROM g s GROUP BY s.id),"
             f" cells AS (SELECT s.id, {_SUBMISSION_FLAGS} > 0 AS flagged, subs.pt, {_cluster_cells('subs.pt')}"
             "  FROM subs JOIN submissions s ON s.id = subs.id, bounds b WHERE ST_Intersects(subs.pt, b.env)) "
             f"SELECT ST_AsMVT(t, 'submission_clusters', {EXTENT}, 'geom') FROM ("
