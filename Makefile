@@ -1,18 +1,21 @@
 # The two commands of the README: `make serve` and `make test`.
 # Each creates .venv if missing, installs the project, and installs the system packages it needs
-# (PostgreSQL + PostGIS, Java for ODK Validate, a Thai font for the PDF reports; chromium for the browser tests)
-# with apt-get when run as root or with sudo.
+# (PostgreSQL + PostGIS, Java for ODK Validate, a Thai font for the PDF reports, Node.js and npm for the map's
+# browser library; chromium for the browser tests) with apt-get when run as root or with sudo.
+# The browser libraries (package.json, package-lock.json) are installed into node_modules/ with `npm ci` when it
+# is missing or older than the lock file; the app serves them from there (settings.vendor_dir).
 
 VENV := .venv
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 SERVE_ARGS ?=
 
 .PHONY: serve test lint system-deps browser-deps bench
 
-serve: system-deps $(STAMP)
+serve: system-deps $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/khoknongna serve --create-admin admin $(SERVE_ARGS)
 
-test: browser-deps $(STAMP)
+test: browser-deps $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
@@ -24,6 +27,10 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
 
 # Installs only the Debian packages that are missing (tools/system-deps.sh says how).
 system-deps:

@@ -66,6 +66,19 @@ class Settings(BaseSettings):
     lockout_window_s: int = Field(900, description="Seconds over which wrong passwords are counted.")
     lockout_s: int = Field(900, description="Seconds a locked user name is refused without checking its password.")
     session_hours: int = Field(12, description="Hours a web sign-in lasts without being used.")
+    vendor_dir: Path = Field(
+        Path(__file__).resolve().parents[1] / "node_modules",
+        description="The node_modules folder `npm ci` filled from package-lock.json; the map page loads "
+        "maplibre-gl from it (served at /vendor/maplibre-gl/).",
+    )
+    basemap_url: str | None = Field(
+        None,
+        description="XYZ raster tile URL template of the map's base map (https://tile.example.org/{z}/{x}/{y}.png); "
+        "unset = plots and submissions on a plain background.",
+    )
+    basemap_attribution: str | None = Field(
+        None, description="Attribution shown on the map for the base map (e.g. © OpenStreetMap contributors)."
+    )
     allow_basic_over_http: bool = Field(
         False, description="Accept Basic credentials over plain http (the OpenRosa spec forbids it)."
     )
@@ -127,6 +140,14 @@ class Settings(BaseSettings):
             raise ValueError("KNN_BLOB_URL must start with s3:// (leave it unset for the local folder)")
         if value and "@" in value.split("?")[0]:
             raise ValueError("KNN_BLOB_URL must not hold credentials; use KNN_S3_ACCESS_KEY and KNN_S3_SECRET_KEY")
+        return value or None
+
+    @field_validator("basemap_url")
+    @classmethod
+    def _basemap_template(cls, value: str | None) -> str | None:
+        placeholders = all(k in (value or "") for k in ("{z}", "{x}", "{y}"))
+        if value and (not value.startswith(("https://", "http://")) or not placeholders):
+            raise ValueError("KNN_BASEMAP_URL must be an http(s) URL template with {z}, {x} and {y}")
         return value or None
 
     @property

@@ -12,11 +12,13 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from khoknongna.storage.gis_views import PASSING_STATUSES
+
 REVIEW_STATES = ("received", "hasIssues", "edited", "approved", "rejected")
 
 #: Check statuses that found no problem: ``ok``, ``warning`` (harmless findings) and, for a submission's
 #: ``evidence_location``, ``inside`` and ``near`` (within the GPS error); every other status is a failed check.
-CHECK_FAILED = "r.status NOT IN ('ok', 'warning', 'inside', 'near')"
+CHECK_FAILED = "r.status NOT IN (" + ", ".join(f"'{status}'" for status in PASSING_STATUSES) + ")"
 #: A check result that found a problem, or a raised signal not explained.
 _SUBMISSION_FLAGGED = (
     "(EXISTS (SELECT 1 FROM check_results r WHERE r.subject = 'submission' AND r.submission_id = s.id"  # noqa: S608

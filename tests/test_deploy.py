@@ -194,6 +194,8 @@ def test_proxy_balances_over_every_app_replica():
 
 def test_dockerfile_copies_only_folders_and_files_that_exist():
     for args in instructions("COPY"):
+        if args.startswith("--from="):
+            continue  # from an earlier build stage, not the repository
         *sources, _ = args.split()
         for source in sources:
             assert (ROOT / source).exists(), source
@@ -209,6 +211,14 @@ def test_dockerfile_copies_every_package_folder_of_pyproject():
 
 def test_dockerfile_installs_java_for_odk_validate():
     assert "default-jre-headless" in " ".join(instructions("RUN"))
+
+
+def test_dockerfile_installs_the_locked_map_library_where_the_app_looks_for_it():
+    (env,) = [args for args in instructions("ENV") if args.startswith("KNN_VENDOR_DIR=")]
+    copied = [args.split() for args in instructions("COPY") if args.startswith("--from=")]
+
+    assert any("npm ci" in args for args in instructions("RUN"))
+    assert ["--from=web", "/web/node_modules", env.removeprefix("KNN_VENDOR_DIR=")] in copied
 
 
 def test_container_command_is_gunicorn_with_the_copied_config():
