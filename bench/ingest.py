@@ -988,7 +988,10 @@ def own_server(blob_url: str, serve_args: str) -> Iterator[str]:
             env["KNN_BLOB_URL"] = blob_url
         knn = os.path.join(bindir, "khoknongna")
         subprocess.run(
-            [knn, "user", "add", BENCH_USER, "--password", BENCH_PASSWORD], env=env, check=True, capture_output=True
+            [knn, "user", "add", BENCH_USER, "--password", BENCH_PASSWORD, "--role", "department"],
+            env=env,
+            check=True,
+            capture_output=True,
         )
         port = free_port()
         command = [knn, "serve", "--host", "127.0.0.1", "--port", str(port), *shlex.split(serve_args)]
