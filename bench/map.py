@@ -43,12 +43,10 @@ from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
 from khoknongna.storage.db import make_engine
 from khoknongna.storage.embedded import running_cluster
-from khoknongna.storage.entities import ensure_dataset
 from khoknongna.storage.migrations import upgrade
-from khoknongna.storage.projects import ensure_default_project
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from spatial import make_plots  # bench/spatial.py, beside this file
+from spatial import make_plots, register_plots  # bench/spatial.py, beside this file
 
 ZOOMS = (6, 10, 14)
 
@@ -59,24 +57,7 @@ def load(engine: Engine, plots: list, seed: int) -> float:
     t0 = time.perf_counter()
     upgrade(engine)
     with engine.begin() as conn:
-        ensure_default_project(conn, "bench")
-        dataset_id = ensure_dataset(conn, 1, "plots", ["size_class", "tambon"])
-        conn.execute(text("CREATE TEMP TABLE staged (id bigint, tambon text, rai text, boundary text) ON COMMIT DROP"))
-        raw = conn.connection.driver_connection
-        with raw.cursor().copy("COPY staged (id, tambon, rai, boundary) FROM STDIN") as copy:
-            for p in plots:
-                copy.write_row((p.entity_id, p.tambon, str(p.rai), p.ewkt()))
-        conn.execute(
-            text(
-                "INSERT INTO entities (id, dataset_id, uuid, label, version, properties, area_code, geometry)"
-                " OVERRIDING SYSTEM VALUE"
-                " SELECT id, :dataset_id, gen_random_uuid()::text, 'plot ' || id, 1,"
-                "        jsonb_build_object('size_class', rai, 'tambon', tambon), tambon,"
-                "        ST_Force4D(ST_GeomFromEWKT(boundary))"
-                " FROM staged"
-            ),
-            {"dataset_id": dataset_id},
-        )
+        register_plots(conn, plots)
         checked = [p.entity_id for p in plots if rng.random() < 1 / 3]
         conn.execute(
             text(

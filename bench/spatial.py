@@ -45,7 +45,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pyproj import Geod
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from khoknongna.spatial.area import area_check
 from khoknongna.spatial.coverage import FollowUp, RegisteredPlot, month_coverage
@@ -126,29 +126,34 @@ def make_follow_ups(plots: list[Plot], total: int, seed: int) -> list[FollowUp]:
     return out
 
 
+def register_plots(conn: Connection, plots: list[Plot]) -> None:
+    """Register ``plots`` as entities of the list ``plots`` of project 1, their ids kept (COPY, then one INSERT)."""
+    ensure_default_project(conn, "bench")
+    dataset_id = ensure_dataset(conn, 1, "plots", ["size_class", "tambon"])
+    conn.execute(text("CREATE TEMP TABLE staged (id bigint, tambon text, rai text, boundary text) ON COMMIT DROP"))
+    raw = conn.connection.driver_connection
+    with raw.cursor().copy("COPY staged (id, tambon, rai, boundary) FROM STDIN") as copy:
+        for p in plots:
+            copy.write_row((p.entity_id, p.tambon, str(p.rai), p.ewkt()))
+    conn.execute(
+        text(
+            "INSERT INTO entities (id, dataset_id, uuid, label, version, properties, area_code, geometry)"
+            " OVERRIDING SYSTEM VALUE"
+            " SELECT id, :dataset_id, gen_random_uuid()::text, 'plot ' || id, 1,"
+            "        jsonb_build_object('size_class', rai, 'tambon', tambon), tambon,"
+            "        ST_Force4D(ST_GeomFromEWKT(boundary))"
+            " FROM staged"
+        ),
+        {"dataset_id": dataset_id},
+    )
+
+
 def load(engine: Engine, plots: list[Plot]) -> float:
     """Migrate the database and register ``plots`` as entities of the list ``plots`` (the ``plots`` view)."""
     t0 = time.perf_counter()
     upgrade(engine)
     with engine.begin() as conn:
-        ensure_default_project(conn, "bench")
-        dataset_id = ensure_dataset(conn, 1, "plots", ["size_class", "tambon"])
-        conn.execute(text("CREATE TEMP TABLE staged (id bigint, tambon text, rai text, boundary text) ON COMMIT DROP"))
-        raw = conn.connection.driver_connection
-        with raw.cursor().copy("COPY staged (id, tambon, rai, boundary) FROM STDIN") as copy:
-            for p in plots:
-                copy.write_row((p.entity_id, p.tambon, str(p.rai), p.ewkt()))
-        conn.execute(
-            text(
-                "INSERT INTO entities (id, dataset_id, uuid, label, version, properties, area_code, geometry)"
-                " OVERRIDING SYSTEM VALUE"
-                " SELECT id, :dataset_id, gen_random_uuid()::text, 'plot ' || id, 1,"
-                "        jsonb_build_object('size_class', rai, 'tambon', tambon), tambon,"
-                "        ST_Force4D(ST_GeomFromEWKT(boundary))"
-                " FROM staged"
-            ),
-            {"dataset_id": dataset_id},
-        )
+        register_plots(conn, plots)
         conn.execute(text("ANALYZE entities"))
     return time.perf_counter() - t0
 
