@@ -4,6 +4,7 @@ QGIS-style spatial queries; the role cannot write or read the base tables."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import pytest
 from click.testing import CliRunner
@@ -20,6 +21,7 @@ from khoknongna.storage.db import make_engine
 from khoknongna.storage.gis_views import form_shape, identifier, view_columns, view_name
 from tests.collect import CollectClient
 from tests.gis.conftest import survey
+from tests.gis.test_monthly_report import BANGKOK, activity_report
 from tests.plots import LAT, LON
 from tests.xlsforms import xlsform
 
@@ -262,3 +264,15 @@ def test_grant_refuses_a_role_with_administrative_rights(db: Engine, pg_url: str
 
     assert result.exit_code != 0
     assert "administrative rights" in result.output
+
+
+def test_the_plots_layer_gives_the_date_of_the_latest_visit(form_pack, collect: CollectClient, db: Engine) -> None:
+    plot = survey(collect)
+    for day in (18, 25):
+        activity_report(collect, db, plot, datetime(2026, 11, day, 9, 0, tzinfo=BANGKOK))
+
+    with db.connect() as conn:
+        row = conn.execute(text("SELECT * FROM forms.plots WHERE uuid = :u"), {"u": plot}).mappings().one()
+
+    assert row["last_visit_at"] == datetime(2026, 11, 25, 9, 0, tzinfo=BANGKOK)
+    assert row["last_visit_form"] == "activity_report"
