@@ -10,8 +10,13 @@ choosing each time among:
 * 45 %  a plot survey with one photo (``--photo-kb``): HEAD then the multipart POST, as Collect sends it,
   each plot at its own random spot within ~50 km (so that the spatial checks see a realistic register);
 * 20 %  ``formList``;  10 %  the plot survey's manifest;  10 %  ``HEAD /submission`` alone;
-* 15 %  supervisor reads of the JSON API: a month's coverage, or the checks of a plot just registered
-  (the web map is not built yet; these are the requests it will make).
+* 12 %  a supervisor on the web map, signed in with a session cookie: one vector tile (plots or submissions)
+  at zoom 12, 13 or 14 around a plot registered in this run, as MapLibre asks when someone zooms into a district;
+*  3 %  the JSON API's checks of a plot registered in this run (Digest).
+
+Every request's cost is bounded by what is near one plot, not by the size of the register, so throughput and
+memory should stay flat as the data grows; a whole-country map or a month's coverage would not be (``bench/map.py``
+measures those).
 
 Every ``--every`` seconds it prints requests/s, submissions/s, p95 latency of that interval, failures, and the
 resident memory of the whole server (``serve``, its gunicorn workers and the checks worker, summed). At the end
@@ -32,11 +37,11 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import date
 from types import SimpleNamespace
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import psutil
+import requests
 from ingest import (
     BENCH_PASSWORD,
     BENCH_USER,
@@ -51,8 +56,10 @@ from ingest import (
     percentile,
     with_device_id,
 )
+from map import tile_of  # bench/map.py, beside this file
 
-MIX = (("submit", 45), ("form_list", 20), ("manifest", 10), ("head", 10), ("api", 15))
+MIX = (("submit", 45), ("form_list", 20), ("manifest", 10), ("head", 10), ("tile", 12), ("checks", 3))
+TILE_ZOOMS = (12, 13, 14)
 
 
 class Window:
@@ -111,14 +118,45 @@ def elsewhere(body: bytes, rng: random.Random) -> bytes:
     )
 
 
+class Supervisor:
+    """A supervisor's browser on ``/map``: signed in through ``/signin`` (CSRF token from the page), then tile
+    requests carrying the session cookie, as MapLibre sends them."""
+
+    def __init__(self, server: SplitResult, user: str, password: str, timeout: float) -> None:
+        self.origin = f"{server.scheme}://{server.netloc}"
+        self.timeout = timeout
+        self.session = requests.Session()
+        page = self.session.get(f"{self.origin}/signin", timeout=timeout)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text)
+        if not token:
+            sys.exit(f"no CSRF token on {self.origin}/signin (HTTP {page.status_code})")
+        reply = self.session.post(
+            f"{self.origin}/signin",
+            data={"username": user, "password": password, "csrf_token": token.group(1)},
+            timeout=timeout,
+            allow_redirects=False,
+        )
+        if not reply.is_redirect or "knn_session" not in self.session.cookies:
+            sys.exit(f"signing in as {user!r} failed: HTTP {reply.status_code}")
+
+    def tile(self, layer: str, z: int, x: int, y: int) -> tuple[str, int, bytes]:
+        """The path, HTTP status and body of one tile request (204: nothing in that tile)."""
+        path = f"/tiles/{layer}/{z}/{x}/{y}.mvt"
+        reply = self.session.get(self.origin + path, timeout=self.timeout)
+        return path, reply.status_code, reply.content
+
+    def close(self) -> None:
+        self.session.close()
+
+
 def device_loop(args: argparse.Namespace, server, sub: Submission, window: Window, stop: float, seed: int) -> None:
     rng = random.Random(seed)
     device = Device(server, args.user, args.password, args.timeout)
     reader = Client(server, device.client.auth, args.timeout)
+    supervisor = Supervisor(server, args.user, args.password, args.timeout)
     base = server.path.rstrip("/")
     kinds, weights = zip(*MIX, strict=True)
-    month = date.today().strftime("%Y-%m")
-    plots: list[str] = []
+    plots: list[tuple[str, float, float]] = []  # (entity id, longitude, latitude) of the plots registered
     while time.monotonic() < stop:
         kind = rng.choices(kinds, weights)[0]
         start = time.perf_counter()
@@ -129,29 +167,38 @@ def device_loop(args: argparse.Namespace, server, sub: Submission, window: Windo
                 device.submit(SimpleNamespace(body=lambda body=body: body, content_type=sub.content_type), tally)
                 ok = tally.ok == 1
                 found = re.search(rb'<entity[^>]* id="([0-9a-f-]{36})"', body)
-                if ok and found:
-                    plots.append(found.group(1).decode())
+                point = _POINT.search(body)
+                if ok and found and point:
+                    lat, lon = float(point.group(1)), float(point.group(2))
+                    plots.append((found.group(1).decode(), lon, lat))
             elif kind == "head":
-                ok = device.head().status == 204
+                reply = device.head()
+                target, status, answer = device.target, reply.status, reply.body
+                ok = status == 204
+            elif kind == "tile":
+                _, lon, lat = rng.choice(plots) if plots else ("", 102.8, 16.4)
+                layer = rng.choice(("plots", "submissions"))
+                target, status, answer = supervisor.tile(layer, *tile_of(lon, lat, rng.choice(TILE_ZOOMS)))
+                ok = status in (200, 204)
             else:
                 target = {
                     "form_list": f"{base}/formList",
                     "manifest": f"{base}/forms/plot_survey/manifest",
-                    "api": f"/v1/projects/1/plots/{rng.choice(plots)}/checks"
-                    if plots and rng.random() < 0.5
-                    else f"/v1/projects/1/coverage?month={month}",
+                    "checks": f"/v1/projects/1/plots/{rng.choice(plots)[0]}/checks" if plots else f"{base}/formList",
                 }[kind]
                 reply = reader.request("GET", with_device_id(target, "soak"))
-                ok = reply.status == 200
-                if not ok and args.verbose:
-                    print(f"{kind} {target}: HTTP {reply.status} {reply.body[:200]!r}", file=sys.stderr)
-        except NETWORK_ERRORS:
+                status, answer = reply.status, reply.body
+                ok = status == 200
+            if not ok and kind != "submit" and args.verbose:
+                print(f"{kind} {target}: HTTP {status} {answer[:200]!r}", file=sys.stderr)
+        except NETWORK_ERRORS:  # requests' errors are OSErrors too
             device.client.close()
             reader.close()
             ok = False
         window.add(kind, time.perf_counter() - start, ok)
     device.client.close()
     reader.close()
+    supervisor.close()
 
 
 def soak(args: argparse.Namespace) -> int:
@@ -169,17 +216,23 @@ def soak(args: argparse.Namespace) -> int:
         t.start()
     print(f"{'t (s)':>6} {'req/s':>7} {'subm/s':>7} {'p95 ms':>7} {'failed':>6} {'server MiB':>10}")
     memory: list[float] = []
-    began = time.monotonic()
+    began = last = time.monotonic()
     total_failed: Counter[str] = Counter()
     while any(t.is_alive() for t in threads):
-        time.sleep(args.every)
-        requests, submissions, failed_kinds, latencies = window.take()
+        tick = min(last + args.every, stop)
+        time.sleep(max(0.0, tick - time.monotonic()))
+        if tick >= stop:  # the last interval ends when every device has finished its request
+            for t in threads:
+                t.join()
+        now = time.monotonic()
+        count, submissions, failed_kinds, latencies = window.take()
+        seconds, last = now - last, now
         failed = sum(failed_kinds.values())
         total_failed.update(failed_kinds)
         memory.append(server_rss_mib(pid))
-        p95 = percentile(latencies, 95) * 1000
+        p95 = percentile(latencies, 95) * 1000 if latencies else 0.0
         print(
-            f"{time.monotonic() - began:6.0f} {requests / args.every:7.1f} {submissions / args.every:7.1f}"
+            f"{now - began:6.0f} {count / seconds:7.1f} {submissions / seconds:7.1f}"
             f" {p95:7.1f} {failed:6d} {memory[-1]:10.1f}",
             flush=True,
         )
