@@ -21,8 +21,10 @@ whether the client, not the server, was the limit.
 The instance is built ONCE from the form's XForm (every question answered by its bind type, with
 coordinates near Khon Kaen, north-east Thailand) and pre-serialised, multipart headers included.
 Per submission only a fresh ``meta/instanceID`` (and entity id, if the form creates entities)
-and 16 random bytes in each photo's first APP15 segment are filled in, so every photo has a
-different SHA-256 while the rest of its bytes (random padding) are made once per run.
+and each photo's picture (32x32 random grey pixels, about 1 KB) are made; the rest of a photo's
+bytes (random APP15 padding) are made once per run. So every photo has a different SHA-256 and a
+different perceptual hash, as the photos of different plots have; identical pictures would make
+every photo a near duplicate of every other for the audit signals.
 
 Threads, not processes: against a trivial local server the client needs about 0.15-0.2 ms of
 CPU per XML-only submission (HEAD + POST, user + system, 4 threads), i.e. one core would carry
@@ -80,6 +82,7 @@ import argparse
 import base64
 import gzip
 import hashlib
+import io
 import json
 import math
 import os
@@ -109,6 +112,7 @@ from urllib.request import urlopen
 from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
+from PIL import Image
 
 XF = "http://www.w3.org/2002/xforms"
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -510,41 +514,39 @@ def answer(form: XForm, path: str, el: etree._Element, now: datetime) -> str | N
 # --------------------------------------------------------------------------- the photo
 
 
-def tiny_jpeg() -> bytes:
-    """A valid 8x8 mid-grey baseline JPEG (~130 bytes), built marker by marker."""
+JFIF_HEAD = 20  # SOI + the APP0 JFIF segment, which must stay first in the file
 
-    def segment(marker: int, payload: bytes) -> bytes:
-        return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
 
-    one_code = bytes([1] + [0] * 15) + b"\x00"  # Huffman table: one 1-bit code for symbol 0
-    return b"".join(
-        [
-            b"\xff\xd8",  # SOI
-            segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"),  # APP0 JFIF
-            segment(0xDB, b"\x00" + b"\x01" * 64),  # DQT, all ones
-            segment(0xC0, b"\x08\x00\x08\x00\x08\x01\x01\x11\x00"),  # SOF0 8x8, 1 comp
-            segment(0xC4, b"\x00" + one_code),  # DHT DC 0
-            segment(0xC4, b"\x10" + one_code),  # DHT AC 0 (EOB)
-            segment(0xDA, b"\x01\x01\x00\x00\x3f\x00"),  # SOS
-            b"\x3f",  # one block: DC diff 0 ('0'), EOB ('0'), padded with 1s
-            b"\xff\xd9",  # EOI
-        ]
-    )
+def noise_jpeg(side: int = 32) -> bytes:
+    """A ``side`` x ``side`` grey JPEG of random pixels (about 1 KB at 32): each one looks different to a
+    perceptual hash, as photos of different plots do."""
+    image = Image.frombytes("L", (side, side), os.urandom(side * side))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=75)
+    return out.getvalue()
 
 
 def photo_segments(kib: int) -> list[Segment]:
-    """A JPEG of about ``kib`` KiB: SOI + APP0, an APP15 segment with 16 bytes that are new
-    for every submission, random APP15 padding (made once), then the image itself."""
-    base = tiny_jpeg()
-    head, image = base[:20], base[20:]  # SOI + APP0 JFIF must stay first
-    unique = b"\xff\xef\x00\x12"  # APP15, length 18 = 16 bytes of payload
-    remaining = kib * 1024 - len(base) - len(unique) - 16
-    padding = []
-    while remaining >= 4:
-        size = min(remaining - 4, 65533)
-        padding.append(b"\xff\xef" + (size + 2).to_bytes(2, "big") + os.urandom(size))
-        remaining -= size + 4
-    return [head + unique, lambda: os.urandom(16), b"".join(padding) + image]
+    """A JPEG of exactly ``kib`` KiB, a different picture for every submission: SOI + APP0, random APP15
+    padding (its bytes made once; its length fits the new picture), then a fresh :func:`noise_jpeg`."""
+    size = kib * 1024
+    pool = os.urandom(size)
+    head = noise_jpeg()[:JFIF_HEAD]
+    if size < JFIF_HEAD + 4 + len(noise_jpeg()) + 512:
+        raise ValueError(f"a photo of {kib} KiB is too small; give --photo-kb 4 or more")
+
+    def padded_picture() -> bytes:
+        image = noise_jpeg()[JFIF_HEAD:]
+        remaining, offset, parts = size - JFIF_HEAD - len(image), 0, []
+        while remaining:
+            chunk = min(remaining - 4, 65533)
+            if remaining - (chunk + 4) in (1, 2, 3):  # never leave less than a segment header's worth
+                chunk -= 4
+            parts += [b"\xff\xef", (chunk + 2).to_bytes(2, "big"), pool[offset : offset + chunk]]
+            remaining, offset = remaining - chunk - 4, offset + chunk
+        return b"".join(parts) + image
+
+    return [head, padded_picture]
 
 
 # --------------------------------------------------------------------------- the submission
@@ -965,8 +967,9 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGINT) -> None:
 
 
 @contextmanager
-def own_server(blob_url: str, serve_args: str) -> Iterator[str]:
-    """``khoknongna serve`` on a fresh data folder with the blob store ``blob_url``; yields its URL."""
+def own_server(blob_url: str, serve_args: str) -> Iterator[tuple[str, str]]:
+    """``khoknongna serve`` on a fresh data folder with the blob store ``blob_url``; yields its URL and the data
+    folder."""
     bindir = os.path.dirname(sys.executable)
     data_dir = tempfile.mkdtemp(prefix="knn-bench-")
     os.chmod(data_dir, 0o755)  # noqa: S103 - the private cluster runs as the postgres user when we are root
@@ -998,7 +1001,7 @@ def own_server(blob_url: str, serve_args: str) -> Iterator[str]:
         server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             wait_for(f"http://127.0.0.1:{port}/healthz", 180, server)
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://127.0.0.1:{port}", data_dir
         finally:
             stop(server)
     finally:
@@ -1035,7 +1038,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.blob_url:
-        with own_server(args.blob_url, args.serve_args) as url:
+        with own_server(args.blob_url, args.serve_args) as (url, _):
             args.server, args.user, args.password = url, BENCH_USER, BENCH_PASSWORD
             return bench(args)
     return bench(args)

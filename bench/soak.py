@@ -7,8 +7,10 @@ What it does
 ``-c`` devices (threads, one keep-alive connection each, Digest) loop until ``--minutes`` have passed,
 choosing each time among:
 
-* 45 %  a plot survey with one photo (``--photo-kb``): HEAD then the multipart POST, as Collect sends it,
-  each plot at its own random spot within ~50 km (so that the spatial checks see a realistic register);
+* 45 %  a plot survey with one photo (``--photo-kb``, a different picture each time): HEAD then the multipart
+  POST, as Collect sends it; each device is a field developer drawing plots near home, ten minutes apart in the
+  instance's start and end times (class ``FieldDeveloper``), so the spatial checks and audit signals see a
+  realistic register;
 * 20 %  ``formList``;  10 %  the plot survey's manifest;  10 %  ``HEAD /submission`` alone;
 * 12 %  a supervisor on the web map, signed in with a session cookie: one vector tile (plots or submissions)
   at zoom 12, 13 or 14 around a plot registered in this run, as MapLibre asks when someone zooms into a district;
@@ -19,13 +21,16 @@ memory should stay flat as the data grows; a whole-country map or a month's cove
 measures those).
 
 Every ``--every`` seconds it prints requests/s, submissions/s, p95 latency of that interval, failures, and the
-resident memory of the whole server (``serve``, its gunicorn workers and the checks worker, summed). At the end
-it prints the memory of the first and last intervals: it must stay flat.
+resident memory of the whole server (``serve``, its gunicorn workers and the checks worker, summed), and the jobs
+queued for the checks worker and not yet done (with ``--blob-url``, or ``--database-url``): a queue that keeps
+growing means the worker falls behind ingest. At the end it prints the memory of the first and last intervals: it
+must stay flat.
 
 ::
 
     .venv/bin/python bench/soak.py --blob-url local --minutes 10 -c 8 --photo-kb 200
-    .venv/bin/python bench/soak.py --server http://127.0.0.1:8000 --user bench --password benchpass --pid <serve pid>
+    .venv/bin/python bench/soak.py --server http://127.0.0.1:8000 --user bench --password benchpass --pid <serve pid> \\
+        --database-url postgresql+psycopg://…
 """
 
 from __future__ import annotations
@@ -37,12 +42,14 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from urllib.parse import SplitResult, urlsplit
 
 import psutil
 import requests
 from ingest import (
+    BANGKOK,
     BENCH_PASSWORD,
     BENCH_USER,
     NETWORK_ERRORS,
@@ -57,6 +64,11 @@ from ingest import (
     with_device_id,
 )
 from map import tile_of  # bench/map.py, beside this file
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from khoknongna.settings import Settings
+from khoknongna.storage.embedded import EmbeddedPostgres
 
 MIX = (("submit", 45), ("form_list", 20), ("manifest", 10), ("head", 10), ("tile", 12), ("checks", 3))
 TILE_ZOOMS = (12, 13, 14)
@@ -96,6 +108,19 @@ def server_rss_mib(pid: int) -> float:
     return sum(p.memory_info().rss for p in processes if p.is_running() and "postgres" not in p.name()) / 2**20
 
 
+def queued_jobs(database_url: str | None) -> str:
+    """How many checks and audit jobs wait or run now, or ``-`` without a database to ask."""
+    if database_url is None:
+        return "-"
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            waiting = conn.execute(text("SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"))
+            return str(waiting.scalar_one())
+    finally:
+        engine.dispose()
+
+
 def serve_pid(port: int) -> int:
     """The ``khoknongna serve`` process listening on ``port``."""
     for process in psutil.process_iter(["cmdline"]):
@@ -108,14 +133,34 @@ def serve_pid(port: int) -> int:
 _POINT = re.compile(rb"(\d+\.\d{6}) (\d+\.\d{6}) 172\.0 4\.5")
 
 
-def elsewhere(body: bytes, rng: random.Random) -> bytes:
-    """The submission moved to a random spot up to ~50 km away: the benchmark's instances all draw the same plot,
-    and thousands of plots on one spot would measure the overlap checks' worst case, not a programme."""
-    dlat, dlon = rng.uniform(-0.45, 0.45), rng.uniform(-0.45, 0.45)
-    return _POINT.sub(
-        lambda m: b"%.6f %.6f 172.0 4.5" % (float(m.group(1)) + dlat, float(m.group(2)) + dlon),
-        body,
-    )
+_TIME = re.compile(rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+07:00")
+
+
+class FieldDeveloper:
+    """One device's field developer: a home district somewhere within ~50 km of the benchmark's plot, and a
+    working clock. Each plot is drawn within ~2 km of home, ``STEP`` after the previous one (so 10-20 km/h at
+    most, never impossible travel), starting ``--days`` ago. The benchmark's instances all draw the same plot at
+    the same time; thousands of plots on one spot, or one collector everywhere at once, would measure the worst
+    case of the overlap checks and audit signals, not a programme."""
+
+    STEP = timedelta(minutes=10)
+
+    def __init__(self, rng: random.Random, days: float) -> None:
+        self.rng = rng
+        self.home = (rng.uniform(-0.45, 0.45), rng.uniform(-0.45, 0.45))
+        self.clock = datetime.now(BANGKOK) - timedelta(days=days)
+
+    def visit(self, body: bytes) -> bytes:
+        """``body`` moved to the next plot and the next time slot."""
+        dlat = self.home[0] + self.rng.uniform(-0.01, 0.01)
+        dlon = self.home[1] + self.rng.uniform(-0.01, 0.01)
+        self.clock += self.STEP
+        stamp = self.clock.isoformat(timespec="milliseconds").encode()
+        moved = _POINT.sub(
+            lambda m: b"%.6f %.6f 172.0 4.5" % (float(m.group(1)) + dlat, float(m.group(2)) + dlon),
+            body,
+        )
+        return _TIME.sub(stamp, moved)
 
 
 class Supervisor:
@@ -151,6 +196,7 @@ class Supervisor:
 
 def device_loop(args: argparse.Namespace, server, sub: Submission, window: Window, stop: float, seed: int) -> None:
     rng = random.Random(seed)
+    developer = FieldDeveloper(rng, args.days)
     device = Device(server, args.user, args.password, args.timeout)
     reader = Client(server, device.client.auth, args.timeout)
     supervisor = Supervisor(server, args.user, args.password, args.timeout)
@@ -163,7 +209,7 @@ def device_loop(args: argparse.Namespace, server, sub: Submission, window: Windo
         try:
             if kind == "submit":
                 tally = Tally()
-                body = elsewhere(sub.body(), rng)  # fresh IDs and place; sent as it is, so the plot id is known
+                body = developer.visit(sub.body())  # fresh IDs, place and time; sent as it is, so the plot is known
                 device.submit(SimpleNamespace(body=lambda body=body: body, content_type=sub.content_type), tally)
                 ok = tally.ok == 1
                 found = re.search(rb'<entity[^>]* id="([0-9a-f-]{36})"', body)
@@ -214,7 +260,7 @@ def soak(args: argparse.Namespace) -> int:
     ]
     for t in threads:
         t.start()
-    print(f"{'t (s)':>6} {'req/s':>7} {'subm/s':>7} {'p95 ms':>7} {'failed':>6} {'server MiB':>10}")
+    print(f"{'t (s)':>6} {'req/s':>7} {'subm/s':>7} {'p95 ms':>7} {'failed':>6} {'server MiB':>10} {'jobs':>6}")
     memory: list[float] = []
     began = last = time.monotonic()
     total_failed: Counter[str] = Counter()
@@ -233,7 +279,7 @@ def soak(args: argparse.Namespace) -> int:
         p95 = percentile(latencies, 95) * 1000 if latencies else 0.0
         print(
             f"{now - began:6.0f} {count / seconds:7.1f} {submissions / seconds:7.1f}"
-            f" {p95:7.1f} {failed:6d} {memory[-1]:10.1f}",
+            f" {p95:7.1f} {failed:6d} {memory[-1]:10.1f} {queued_jobs(args.database_url):>6}",
             flush=True,
         )
     if len(memory) >= 2:
@@ -252,17 +298,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--pid", type=int, help="pid of 'khoknongna serve' (default: found by the server's port)")
+    p.add_argument("--database-url", help="the server's database, to count its queued jobs (with --server)")
     p.add_argument("--form", default="plot_survey")
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--every", type=float, default=30.0, help="seconds per printed interval")
     p.add_argument("-c", type=int, default=8, help="concurrent devices")
     p.add_argument("--photo-kb", type=int, default=200)
+    p.add_argument("--days", type=float, default=40.0, help="each device's first plot is this many days ago")
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--verbose", action="store_true", help="print every failed read")
     args = p.parse_args(argv)
     if args.blob_url:
-        with own_server(args.blob_url, args.serve_args) as url:
+        with own_server(args.blob_url, args.serve_args) as (url, data_dir):
             args.server, args.user, args.password = url, BENCH_USER, BENCH_PASSWORD
+            args.database_url = EmbeddedPostgres(Settings(data_dir=data_dir).pg_path).url
             return soak(args)
     return soak(args)
 
