@@ -14,11 +14,29 @@ from datetime import datetime, timedelta
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, Row, text
 
 from khoknongna.spatial.results import CheckResult
+from khoknongna.storage.db import upsert
 from khoknongna.storage.schema import PHASH_BANDS, audit_signals, collector_visits, photo_hashes
+
+_PHOTO_COLUMNS = (
+    "field_path",
+    "blob_sha256",
+    "phash",
+    "width",
+    "height",
+    "exif_taken_at",
+    "exif_lon",
+    "exif_lat",
+    "plot_uuid",
+    "problem",
+)
+_SAVE_PHOTO_HASH = upsert(photo_hashes, ("submission_id", "attachment_name"), _PHOTO_COLUMNS, stamp="hashed_at")
+_SAVE_VISIT = upsert(collector_visits, ("submission_id",), ("collector", "started_at", "ended_at", "lon", "lat"))
+_SAVE_SIGNAL = upsert(
+    audit_signals, ("submission_id", "rule"), ("rule_version", "plot_uuid", "status", "result"), stamp="computed_at"
+)
 
 #: The plot a submission version is about: its ``plot`` answer, else the plot entity it wrote (a plot survey).
 PLOT_OF_VERSION = (
@@ -92,15 +110,8 @@ def save_photo_hashes(conn: Connection, submission_id: int, rows: Sequence[dict[
         text("DELETE FROM photo_hashes WHERE submission_id = :id AND NOT (attachment_name = ANY(:names))"),
         {"id": submission_id, "names": names},
     )
-    for row in rows:
-        stmt = insert(photo_hashes).values(submission_id=submission_id, **row)
-        update = {k: stmt.excluded[k] for k in row if k != "attachment_name"}
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[photo_hashes.c.submission_id, photo_hashes.c.attachment_name],
-                set_={**update, "hashed_at": func.now()},
-            )
-        )
+    if rows:
+        conn.execute(_SAVE_PHOTO_HASH, [{"submission_id": submission_id, **row} for row in rows])
 
 
 _OTHER = (
@@ -223,12 +234,7 @@ def save_visit(conn: Connection, submission_id: int, visit: dict[str, Any] | Non
     if visit is None:
         conn.execute(text("DELETE FROM collector_visits WHERE submission_id = :id"), {"id": submission_id})
         return
-    stmt = insert(collector_visits).values(submission_id=submission_id, **visit)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[collector_visits.c.submission_id], set_={k: stmt.excluded[k] for k in visit}
-        )
-    )
+    conn.execute(_SAVE_VISIT, {"submission_id": submission_id, **visit})
 
 
 def neighbour_visits(conn: Connection, submission_id: int) -> tuple[Row | None, Row | None]:
@@ -268,27 +274,19 @@ def save_signals(conn: Connection, submission_id: int, plot_uuid: str | None, re
         ),
         {"id": submission_id, "rules": [r.rule for r in results]},
     )
-    for result in results:
-        stmt = insert(audit_signals).values(
-            submission_id=submission_id,
-            rule=result.rule,
-            rule_version=result.rule_version,
-            plot_uuid=plot_uuid,
-            status=result.status,
-            result=result.to_dict(),
-        )
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[audit_signals.c.submission_id, audit_signals.c.rule],
-                set_={
-                    "rule_version": stmt.excluded.rule_version,
-                    "plot_uuid": stmt.excluded.plot_uuid,
-                    "status": stmt.excluded.status,
-                    "result": stmt.excluded.result,
-                    "computed_at": func.now(),
-                },
-            )
-        )
+    if results:
+        rows = [
+            {
+                "submission_id": submission_id,
+                "rule": r.rule,
+                "rule_version": r.rule_version,
+                "plot_uuid": plot_uuid,
+                "status": r.status,
+                "result": r.to_dict(),
+            }
+            for r in results
+        ]
+        conn.execute(_SAVE_SIGNAL, rows)
 
 
 def submissions_not_audited(conn: Connection, grace: timedelta, limit: int = 1000) -> list[int]:

@@ -12,11 +12,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, func, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, Row, text
 
 from khoknongna.spatial.results import CheckResult
+from khoknongna.storage.db import upsert
 from khoknongna.storage.schema import check_results
+
+_RESULT_COLUMNS = ("entity_id", "rule_version", "status", "result", "checked_version")
+#: One statement per subject: its constant predicate (not a bound parameter) lets PostgreSQL match the partial
+#: unique index of plots' or submissions' results.
+_SAVE_RESULT = {
+    "plot": upsert(
+        check_results, ("entity_id", "rule"), _RESULT_COLUMNS, stamp="computed_at", where=text("subject = 'plot'")
+    ),
+    "submission": upsert(
+        check_results,
+        ("submission_id", "rule"),
+        _RESULT_COLUMNS,
+        stamp="computed_at",
+        where=text("subject = 'submission'"),
+    ),
+}
 
 PLOTS_LIST = "plots"
 
@@ -133,35 +149,23 @@ def save_results(
     checked_version: int | None = None,
 ) -> None:
     """Store ``results`` of one plot (``submission_id`` None) or one submission, replacing earlier ones per rule."""
+    if not results:
+        return
     subject = "plot" if submission_id is None else "submission"
-    key = check_results.c.entity_id if subject == "plot" else check_results.c.submission_id
-    # A constant predicate (not a bound parameter), so that PostgreSQL can match the partial unique index.
-    partial = text("subject = 'plot'") if subject == "plot" else text("subject = 'submission'")
-    for result in results:
-        stmt = insert(check_results).values(
-            subject=subject,
-            entity_id=entity_id,
-            submission_id=submission_id,
-            rule=result.rule,
-            rule_version=result.rule_version,
-            status=result.status,
-            result=result.to_dict(),
-            checked_version=checked_version,
-        )
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[key, check_results.c.rule],
-                index_where=partial,
-                set_={
-                    "entity_id": stmt.excluded.entity_id,
-                    "rule_version": stmt.excluded.rule_version,
-                    "status": stmt.excluded.status,
-                    "result": stmt.excluded.result,
-                    "checked_version": stmt.excluded.checked_version,
-                    "computed_at": func.now(),
-                },
-            )
-        )
+    rows = [
+        {
+            "subject": subject,
+            "entity_id": entity_id,
+            "submission_id": submission_id,
+            "rule": r.rule,
+            "rule_version": r.rule_version,
+            "status": r.status,
+            "result": r.to_dict(),
+            "checked_version": checked_version,
+        }
+        for r in results
+    ]
+    conn.execute(_SAVE_RESULT[subject], rows)
 
 
 def results_of_plot(conn: Connection, entity_id: int) -> list[Row]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import ColumnElement, Engine, Table, create_engine, func, text
+from sqlalchemy.dialects.postgresql import Insert, insert
 
 from khoknongna.settings import Settings
 from khoknongna.storage.embedded import running_cluster
@@ -37,3 +38,21 @@ def ping(engine: Engine) -> None:
     """``SELECT 1`` on a pooled connection; raises SQLAlchemy's ``OperationalError`` when the database is down."""
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+def upsert(
+    table: Table,
+    keys: Sequence[str],
+    update: Sequence[str],
+    *,
+    stamp: str | None = None,
+    where: ColumnElement[bool] | None = None,
+) -> Insert:
+    """``INSERT INTO table … ON CONFLICT (keys) DO UPDATE`` of the ``update`` columns (and ``stamp`` = now()),
+    built once: execute it with one dict of values, or a list of them (one statement for all rows). ``where``
+    names a partial unique index's predicate. Columns outside ``update`` keep their stored values."""
+    stmt = insert(table)
+    changes: dict[str, object] = {name: stmt.excluded[name] for name in update}
+    if stamp is not None:
+        changes[stamp] = func.now()
+    return stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys], index_where=where, set_=changes)
