@@ -8,9 +8,9 @@ What it does
 choosing each time among:
 
 * 45 %  a plot survey with one photo (``--photo-kb``, a different picture each time): HEAD then the multipart
-  POST, as Collect sends it; each device is a field developer drawing plots near home, ten minutes apart in the
-  instance's start and end times (class ``FieldDeveloper``), so the spatial checks and audit signals see a
-  realistic register;
+  POST, as Collect sends it; each device is a field developer going from plot to plot across the north-east,
+  ten minutes apart in the instance's start and end times (class ``FieldDeveloper``), so the spatial checks, the
+  tiles and the audit signals see a register of realistic density;
 * 20 %  ``formList``;  10 %  the plot survey's manifest;  10 %  ``HEAD /submission`` alone;
 * 12 %  a supervisor on the web map, signed in with a session cookie: one vector tile (plots or submissions)
   at zoom 12, 13 or 14 around a plot registered in this run, as MapLibre asks when someone zooms into a district;
@@ -19,6 +19,10 @@ choosing each time among:
 Every request's cost is bounded by what is near one plot, not by the size of the register, so throughput and
 memory should stay flat as the data grows; a whole-country map or a month's coverage would not be (``bench/map.py``
 measures those).
+
+With ``--rate R`` the devices together send about R requests a second (about 0.45 R submissions), a load the
+server should carry for ever: then the queued jobs must stay flat too. Without it they send as fast as the server
+answers, and the checks worker (at nice 10) falls behind ingest until the traffic stops.
 
 Every ``--every`` seconds it prints requests/s, submissions/s, p95 latency of that interval, failures, and the
 resident memory of the whole server (``serve``, its gunicorn workers and the checks worker, summed), and the jobs
@@ -29,6 +33,7 @@ must stay flat.
 ::
 
     .venv/bin/python bench/soak.py --blob-url local --minutes 10 -c 8 --photo-kb 200
+    .venv/bin/python bench/soak.py --blob-url local --minutes 10 -c 8 --photo-kb 200 --rate 20
     .venv/bin/python bench/soak.py --server http://127.0.0.1:8000 --user bench --password benchpass --pid <serve pid> \\
         --database-url postgresql+psycopg://…
 """
@@ -36,6 +41,7 @@ must stay flat.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import re
 import sys
@@ -82,23 +88,26 @@ class Window:
         self.reset()
 
     def reset(self) -> None:
-        self.requests = self.submissions = self.failures = 0
-        self.latencies: list[float] = []
+        self.submissions = 0
+        self.latencies: dict[str, list[float]] = {}
         self.failed_kinds: Counter[str] = Counter()
 
     def add(self, kind: str, seconds: float, ok: bool) -> None:
         with self.lock:
-            self.requests += 1
-            self.latencies.append(seconds)
+            self.latencies.setdefault(kind, []).append(seconds)
             self.submissions += kind == "submit" and ok
-            self.failures += not ok
             self.failed_kinds[kind] += not ok
 
-    def take(self) -> tuple[int, int, Counter[str], list[float]]:
+    def take(self) -> tuple[int, Counter[str], dict[str, list[float]]]:
+        """Submissions, failures by kind and the latencies (s) by kind of the interval; starts a new one."""
         with self.lock:
-            taken = (self.requests, self.submissions, self.failed_kinds, sorted(self.latencies))
+            taken = (self.submissions, self.failed_kinds, self.latencies)
             self.reset()
             return taken
+
+
+def p95_ms(latencies: list[float]) -> float:
+    return percentile(sorted(latencies), 95) * 1000 if latencies else 0.0
 
 
 def server_rss_mib(pid: int) -> float:
@@ -137,23 +146,28 @@ _TIME = re.compile(rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+07:00")
 
 
 class FieldDeveloper:
-    """One device's field developer: a home district somewhere within ~50 km of the benchmark's plot, and a
-    working clock. Each plot is drawn within ~2 km of home, ``STEP`` after the previous one (so 10-20 km/h at
-    most, never impossible travel), starting ``--days`` ago. The benchmark's instances all draw the same plot at
-    the same time; thousands of plots on one spot, or one collector everywhere at once, would measure the worst
-    case of the overlap checks and audit signals, not a programme."""
+    """One device's field developer and a working clock. Each plot is drawn 0.5-2 km from the previous one, ``STEP``
+    later in the instance's start and end times (so 3-12 km/h, never impossible travel), all within ``REGION``
+    degrees of the benchmark's plot (about the north-east of Thailand), starting ``--days`` ago. The benchmark's
+    instances all draw the same plot at the same time; thousands of plots on one spot, or one collector everywhere
+    at once, would measure the worst case of the overlap checks, tiles and audit signals, not a programme."""
 
     STEP = timedelta(minutes=10)
+    REGION = 1.5
 
     def __init__(self, rng: random.Random, days: float) -> None:
         self.rng = rng
-        self.home = (rng.uniform(-0.45, 0.45), rng.uniform(-0.45, 0.45))
+        self.offset = (rng.uniform(-self.REGION, self.REGION), rng.uniform(-self.REGION, self.REGION))
         self.clock = datetime.now(BANGKOK) - timedelta(days=days)
 
     def visit(self, body: bytes) -> bytes:
         """``body`` moved to the next plot and the next time slot."""
-        dlat = self.home[0] + self.rng.uniform(-0.01, 0.01)
-        dlon = self.home[1] + self.rng.uniform(-0.01, 0.01)
+        bearing, km = self.rng.uniform(0, 2 * math.pi), self.rng.uniform(0.5, 2.0)
+        dlat, dlon = (
+            max(-self.REGION, min(self.REGION, shifted + km / 111 * step))
+            for shifted, step in zip(self.offset, (math.cos(bearing), math.sin(bearing)), strict=True)
+        )
+        self.offset = (dlat, dlon)
         self.clock += self.STEP
         stamp = self.clock.isoformat(timespec="milliseconds").encode()
         moved = _POINT.sub(
@@ -203,7 +217,12 @@ def device_loop(args: argparse.Namespace, server, sub: Submission, window: Windo
     base = server.path.rstrip("/")
     kinds, weights = zip(*MIX, strict=True)
     plots: list[tuple[str, float, float]] = []  # (entity id, longitude, latitude) of the plots registered
+    interval = args.c / args.rate if args.rate else 0.0  # each device's share of --rate
+    next_at = time.monotonic()
     while time.monotonic() < stop:
+        if interval:
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            next_at = max(next_at + interval, time.monotonic())
         kind = rng.choices(kinds, weights)[0]
         start = time.perf_counter()
         try:
@@ -262,6 +281,7 @@ def soak(args: argparse.Namespace) -> int:
         t.start()
     print(f"{'t (s)':>6} {'req/s':>7} {'subm/s':>7} {'p95 ms':>7} {'failed':>6} {'server MiB':>10} {'jobs':>6}")
     memory: list[float] = []
+    kinds: list[dict[str, list[float]]] = []
     began = last = time.monotonic()
     total_failed: Counter[str] = Counter()
     while any(t.is_alive() for t in threads):
@@ -271,20 +291,24 @@ def soak(args: argparse.Namespace) -> int:
             for t in threads:
                 t.join()
         now = time.monotonic()
-        count, submissions, failed_kinds, latencies = window.take()
+        submissions, failed_kinds, by_kind = window.take()
+        latencies = [t for times in by_kind.values() for t in times]
         seconds, last = now - last, now
         failed = sum(failed_kinds.values())
         total_failed.update(failed_kinds)
         memory.append(server_rss_mib(pid))
-        p95 = percentile(latencies, 95) * 1000 if latencies else 0.0
+        kinds.append(by_kind)
         print(
-            f"{now - began:6.0f} {count / seconds:7.1f} {submissions / seconds:7.1f}"
-            f" {p95:7.1f} {failed:6d} {memory[-1]:10.1f} {queued_jobs(args.database_url):>6}",
+            f"{now - began:6.0f} {len(latencies) / seconds:7.1f} {submissions / seconds:7.1f}"
+            f" {p95_ms(latencies):7.1f} {failed:6d} {memory[-1]:10.1f} {queued_jobs(args.database_url):>6}",
             flush=True,
         )
     if len(memory) >= 2:
         growth = memory[-1] - memory[0]
         print(f"server memory: first interval {memory[0]:.1f} MiB, last {memory[-1]:.1f} MiB ({growth:+.1f} MiB)")
+        print("p95 ms by request, first and last interval:")
+        for kind, _ in MIX:
+            print(f"  {kind:10} {p95_ms(kinds[0].get(kind, [])):7.1f} {p95_ms(kinds[-1].get(kind, [])):7.1f}")
     print(f"failed requests: {sum(total_failed.values())} {dict(total_failed)}")
     return 0 if not total_failed else 1
 
@@ -303,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--every", type=float, default=30.0, help="seconds per printed interval")
     p.add_argument("-c", type=int, default=8, help="concurrent devices")
+    p.add_argument("--rate", type=float, default=0.0, help="requests/s of all devices (0: as fast as they can)")
     p.add_argument("--photo-kb", type=int, default=200)
     p.add_argument("--days", type=float, default=40.0, help="each device's first plot is this many days ago")
     p.add_argument("--timeout", type=float, default=60.0)
