@@ -110,11 +110,26 @@ def p95_ms(latencies: list[float]) -> float:
     return percentile(sorted(latencies), 95) * 1000 if latencies else 0.0
 
 
-def server_rss_mib(pid: int) -> float:
-    """Resident memory of ``pid`` and all its descendants, MiB (PostgreSQL is not counted)."""
+def server_rss_mib(pid: int) -> dict[str, float]:
+    """Resident memory of ``pid`` and each of its descendants, MiB, by process (PostgreSQL is not counted):
+    ``serve`` (gunicorn's arbiter), ``gunicorn <pid>`` for each HTTP worker, ``worker`` for the checks worker."""
     root = psutil.Process(pid)
-    processes = [root, *root.children(recursive=True)]
-    return sum(p.memory_info().rss for p in processes if p.is_running() and "postgres" not in p.name()) / 2**20
+    memory = {}
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            if "postgres" in process.name():
+                continue
+            label = (
+                "serve"
+                if process.pid == pid
+                else "worker"
+                if "worker" in process.cmdline()
+                else f"gunicorn {process.pid}"
+            )
+            memory[label] = process.memory_info().rss / 2**20
+        except psutil.NoSuchProcess:
+            continue
+    return memory
 
 
 def queued_jobs(database_url: str | None) -> str:
@@ -280,7 +295,7 @@ def soak(args: argparse.Namespace) -> int:
     for t in threads:
         t.start()
     print(f"{'t (s)':>6} {'req/s':>7} {'subm/s':>7} {'p95 ms':>7} {'failed':>6} {'server MiB':>10} {'jobs':>6}")
-    memory: list[float] = []
+    memory: list[dict[str, float]] = []
     kinds: list[dict[str, list[float]]] = []
     began = last = time.monotonic()
     total_failed: Counter[str] = Counter()
@@ -298,14 +313,17 @@ def soak(args: argparse.Namespace) -> int:
         total_failed.update(failed_kinds)
         memory.append(server_rss_mib(pid))
         kinds.append(by_kind)
+        resident = sum(memory[-1].values())
         print(
             f"{now - began:6.0f} {len(latencies) / seconds:7.1f} {submissions / seconds:7.1f}"
-            f" {p95_ms(latencies):7.1f} {failed:6d} {memory[-1]:10.1f} {queued_jobs(args.database_url):>6}",
+            f" {p95_ms(latencies):7.1f} {failed:6d} {resident:10.1f} {queued_jobs(args.database_url):>6}",
             flush=True,
         )
     if len(memory) >= 2:
-        growth = memory[-1] - memory[0]
-        print(f"server memory: first interval {memory[0]:.1f} MiB, last {memory[-1]:.1f} MiB ({growth:+.1f} MiB)")
+        first, final = sum(memory[0].values()), sum(memory[-1].values())
+        print(f"server memory: first interval {first:.1f} MiB, last {final:.1f} MiB ({final - first:+.1f} MiB)")
+        for label in sorted(memory[0].keys() | memory[-1].keys()):
+            print(f"  {label:16} {memory[0].get(label, 0.0):7.1f} {memory[-1].get(label, 0.0):7.1f}")
         print("p95 ms by request, first and last interval:")
         for kind, _ in MIX:
             print(f"  {kind:10} {p95_ms(kinds[0].get(kind, [])):7.1f} {p95_ms(kinds[-1].get(kind, [])):7.1f}")
