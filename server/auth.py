@@ -32,6 +32,7 @@ from khoknongna import accounts
 from khoknongna.problems import AUTH_FAILED, AUTH_LOCKED, AUTH_REQUIRED, BASIC_NEEDS_HTTPS, KEY_INVALID, Problem
 from khoknongna.server.context import db, services
 from khoknongna.storage import users as user_queries
+from khoknongna.storage.signin_failures import Standing
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,13 @@ def _locked(username: str, until: float) -> AuthChallenge:
     )
 
 
-def _refuse_if_locked(username: str) -> None:
-    """401 ``AUTH_LOCKED`` while ``username`` is locked out: its password is not even looked at."""
-    until = services().signin_failures.locked_until(username)
-    if until is not None:
-        raise _locked(username, until)
+def _refuse_if_locked(username: str) -> Standing:
+    """401 ``AUTH_LOCKED`` while ``username`` is locked out: its password is not even looked at. Otherwise its
+    standing, for clearing its failures after a right password."""
+    standing = services().signin_failures.standing(username)
+    if standing.locked_until is not None:
+        raise _locked(username, standing.locked_until)
+    return standing
 
 
 def _wrong_password(username: str) -> AuthChallenge:
@@ -182,7 +185,7 @@ def _digest_user(auth: Authorization) -> Actor:
     qop = p.get("qop")
     if qop not in (None, "auth") or (qop and not (p.get("nc") and p.get("cnonce"))):
         raise AuthChallenge(AUTH_FAILED)
-    _refuse_if_locked(p["username"])
+    standing = _refuse_if_locked(p["username"])
     user = svc.users.get(db, p["username"])
     if user is None or not user.digest_ha1:
         raise _wrong_password(p["username"])
@@ -196,7 +199,7 @@ def _digest_user(auth: Authorization) -> Actor:
         expected = _md5(f"{ha1}:{p['nonce']}:{ha2}")
     if not hmac.compare_digest(expected, p["response"].lower()):
         raise _wrong_password(p["username"])
-    svc.signin_failures.succeeded(p["username"])
+    svc.signin_failures.succeeded(p["username"], standing)
     return user_actor(user)
 
 
@@ -205,11 +208,11 @@ def _basic_user(auth: Authorization) -> Actor:
     if request.scheme != "https" and not svc.settings.allow_basic_over_http:
         raise AuthChallenge(BASIC_NEEDS_HTTPS)
     username = auth.username or ""
-    _refuse_if_locked(username)
+    standing = _refuse_if_locked(username)
     user = svc.users.get(db, username)
     if user is None or not accounts.verify_password(user.password_hash, auth.password or ""):
         raise _wrong_password(username)
-    svc.signin_failures.succeeded(username)
+    svc.signin_failures.succeeded(username, standing)
     return user_actor(user)
 
 

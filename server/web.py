@@ -48,7 +48,8 @@ def signin() -> Response | str:
     password = request.form.get("password", "")
     failures = services().signin_failures
     error, status = None, 200
-    until = failures.locked_until(username)
+    standing = failures.standing(username)
+    until = standing.locked_until
     row = None
     if until is None:
         row = user_queries.user_by_name(db(), username)
@@ -57,7 +58,7 @@ def signin() -> Response | str:
             until = failures.failed(username)
             error, status = "wrong", 401
         else:
-            failures.succeeded(username)
+            failures.succeeded(username, standing)
     if until is not None:
         error, status = datetime.fromtimestamp(until, THAILAND).strftime("%H:%M"), 429
     elif row is not None and row.role == "collector":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, text
 
@@ -33,6 +34,13 @@ _FORGET_QUIET = text("DELETE FROM signin_failures WHERE last_at < :quiet_since A
 _FORGET = text("DELETE FROM signin_failures WHERE username = :name AND locked_until <= :now")
 
 
+class Standing(NamedTuple):
+    """Where a user name stands before its password is checked."""
+
+    locked_until: float | None  # when its lockout ends; None when it may try a password now
+    counted: bool  # failures are on record, which a right password clears
+
+
 class SignInFailures:
     """Counts of failed sign-ins per user name (times in seconds since the epoch, from ``clock``)."""
 
@@ -50,13 +58,17 @@ class SignInFailures:
         self.lockout_s = lockout_s
         self.clock = clock
 
-    def locked_until(self, username: str) -> float | None:
-        """When the lockout of ``username`` ends, or ``None`` when it may try a password now."""
+    def standing(self, username: str) -> Standing:
+        """Whether ``username`` is locked out now (until when), and whether it has failures on record."""
         if self.limit <= 0:
-            return None
+            return Standing(None, False)
         with self._autocommit() as conn:
             until = conn.execute(_LOCKED_UNTIL, {"name": username[:MAX_NAME]}).scalar_one_or_none()
-        return until if until is not None and until > self.clock() else None
+        return Standing(until if until is not None and until > self.clock() else None, until is not None)
+
+    def locked_until(self, username: str) -> float | None:
+        """When the lockout of ``username`` ends, or ``None`` when it may try a password now."""
+        return self.standing(username).locked_until
 
     def failed(self, username: str) -> float | None:
         """Count a wrong password for ``username``; when this one reaches the limit, the end of the lockout
@@ -79,13 +91,14 @@ class SignInFailures:
             conn.execute(_FORGET_QUIET, {"quiet_since": now - max(self.window_s, self.lockout_s), "now": now})
         return locked_until or None
 
-    def succeeded(self, username: str) -> None:
-        """A right password: forget the failures of ``username`` (unless it is locked)."""
-        if self.limit > 0:
+    def succeeded(self, username: str, standing: Standing | None = None) -> None:
+        """A right password: forget the failures of ``username`` (unless it is locked). Given the ``standing``
+        read before the password was checked, a name with nothing on record costs no statement at all."""
+        if self.limit > 0 and (standing is None or standing.counted):
             with self._autocommit() as conn:
                 conn.execute(_FORGET, {"name": username[:MAX_NAME], "now": self.clock()})
 
     def _autocommit(self) -> Connection:
-        """A connection without BEGIN/COMMIT round trips: these two run on every signed-in request (one
-        statement each; a DELETE that finds nothing writes nothing)."""
+        """A connection without BEGIN/COMMIT round trips: :meth:`standing` runs on every signed-in request (one
+        statement), :meth:`succeeded` only after failures."""
         return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from khoknongna.storage.db import make_engine
 from khoknongna.storage.signin_failures import MAX_NAME, SignInFailures
@@ -107,6 +107,30 @@ def test_a_right_password_with_no_failures_writes_nothing(failures: SignInFailur
     failures.succeeded("somchai")
 
     assert stored(failures.engine) == []
+
+
+def test_a_success_after_failures_clears_them_given_the_standing_read_before(failures: SignInFailures) -> None:
+    failures.failed("somchai")
+    failures.failed("somchai")
+    failures.succeeded("somchai", failures.standing("somchai"))
+
+    assert stored(failures.engine) == []
+
+
+def test_a_success_with_nothing_on_record_sends_no_statement(failures: SignInFailures) -> None:
+    standing = failures.standing("somchai")
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, *rest) -> None:
+        sent.append(statement)
+
+    event.listen(failures.engine, "before_cursor_execute", record)
+    try:
+        failures.succeeded("somchai", standing)
+    finally:
+        event.remove(failures.engine, "before_cursor_execute", record)
+
+    assert sent == []
 
 
 def test_limit_zero_counts_nothing(db: Engine) -> None:
