@@ -104,7 +104,8 @@ def hash_of_blob(conn: Connection, blob_sha256: str) -> Row | None:
 
 
 def save_photo_hashes(conn: Connection, submission_id: int, rows: Sequence[dict[str, Any]]) -> None:
-    """Make the photo hashes of a submission exactly ``rows`` (dicts of ``photo_hashes`` columns)."""
+    """Make the photo hashes of a submission exactly ``rows``: dicts of ``attachment_name`` and every column of
+    ``_PHOTO_COLUMNS`` (a column left out would be stored as NULL)."""
     names = [r["attachment_name"] for r in rows]
     conn.execute(
         text("DELETE FROM photo_hashes WHERE submission_id = :id AND NOT (attachment_name = ANY(:names))"),
