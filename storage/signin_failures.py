@@ -66,10 +66,6 @@ class SignInFailures:
             until = conn.execute(_LOCKED_UNTIL, {"name": username[:MAX_NAME]}).scalar_one_or_none()
         return Standing(until if until is not None and until > self.clock() else None, until is not None)
 
-    def locked_until(self, username: str) -> float | None:
-        """When the lockout of ``username`` ends, or ``None`` when it may try a password now."""
-        return self.standing(username).locked_until
-
     def failed(self, username: str) -> float | None:
         """Count a wrong password for ``username``; when this one reaches the limit, the end of the lockout
         it starts (``None`` otherwise)."""

@@ -38,12 +38,12 @@ def stored(engine: Engine) -> list[tuple]:
 
 
 def test_a_name_with_no_failures_is_not_locked(failures: SignInFailures) -> None:
-    assert failures.locked_until("somchai") is None
+    assert failures.standing("somchai").locked_until is None
 
 
 def test_the_failure_that_reaches_the_limit_starts_the_lockout(failures: SignInFailures) -> None:
     assert [failures.failed("somchai") for _ in range(3)] == [None, None, NOW + 300]
-    assert failures.locked_until("somchai") == NOW + 300
+    assert failures.standing("somchai").locked_until == NOW + 300
 
 
 def test_the_lockout_ends_after_its_period(failures: SignInFailures, clock: Clock) -> None:
@@ -51,7 +51,7 @@ def test_the_lockout_ends_after_its_period(failures: SignInFailures, clock: Cloc
         failures.failed("somchai")
     clock.now += 300
 
-    assert failures.locked_until("somchai") is None
+    assert failures.standing("somchai").locked_until is None
 
 
 def test_failures_older_than_the_window_start_a_new_count(failures: SignInFailures, clock: Clock) -> None:
@@ -77,14 +77,14 @@ def test_a_success_does_not_lift_a_lockout(failures: SignInFailures) -> None:
         failures.failed("somchai")
     failures.succeeded("somchai")
 
-    assert failures.locked_until("somchai") == NOW + 300
+    assert failures.standing("somchai").locked_until == NOW + 300
 
 
 def test_names_are_counted_apart(failures: SignInFailures) -> None:
     for _ in range(3):
         failures.failed("somchai")
 
-    assert failures.locked_until("somsri") is None
+    assert failures.standing("somsri").locked_until is None
 
 
 def test_a_huge_name_is_counted_under_its_first_255_characters(failures: SignInFailures) -> None:
@@ -103,7 +103,7 @@ def test_rows_of_names_long_quiet_are_removed(failures: SignInFailures, clock: C
 
 
 def test_a_right_password_with_no_failures_writes_nothing(failures: SignInFailures) -> None:
-    failures.locked_until("somchai")
+    failures.standing("somchai")
     failures.succeeded("somchai")
 
     assert stored(failures.engine) == []
@@ -137,7 +137,7 @@ def test_limit_zero_counts_nothing(db: Engine) -> None:
     off = SignInFailures(db, limit=0, window_s=60, lockout_s=300)
 
     assert [off.failed("somchai") for _ in range(10)] == [None] * 10
-    assert off.locked_until("somchai") is None
+    assert off.standing("somchai").locked_until is None
     assert stored(db) == []
 
 
