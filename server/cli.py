@@ -116,13 +116,14 @@ def main(verbose: bool) -> None:
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")  # noqa: S104
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: one per CPU core).")
-@click.option("--threads", type=int, default=8, show_default=True, help="Threads per gthread worker.")
+@click.option("--threads", type=int, default=8, show_default=True, help="App threads per worker process.")
 @click.option(
     "--worker-class",
-    type=click.Choice(["gthread", "sync"]),
-    default="gthread",
+    type=click.Choice(list(serving.WORKER_CLASSES)),
+    default="waitress",
     show_default=True,
-    help="gthread when phones connect directly; sync behind a reverse proxy that buffers uploads.",
+    help="waitress reads uploads whole before a thread runs them (slow phones hold no thread); "
+    "gthread and sync only behind a reverse proxy that buffers uploads.",
 )
 @click.option("--create-admin", metavar="NAME", help="Create this admin account if none exists; prints its password.")
 @_data_dir_option

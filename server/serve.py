@@ -59,10 +59,21 @@ def terminal_qr(collect: dict) -> str:
     return out.getvalue()
 
 
+#: ``--worker-class`` names and the gunicorn worker each runs.
+WORKER_CLASSES = {
+    "waitress": "khoknongna.server.buffering_worker.WaitressWorker",
+    "gthread": "gthread",
+    "sync": "sync",
+}
+
+#: Open connections one waitress process holds (phones uploading slowly included) before it stops accepting.
+WORKER_CONNECTIONS = 1000
+
+
 def default_workers(worker_class: str) -> int:
     """One process per CPU core with threads; with sync workers, two per core to cover I/O waits."""
     cores = len(os.sched_getaffinity(0))
-    return max(2, cores if worker_class == "gthread" else 2 * cores)
+    return max(2, 2 * cores if worker_class == "sync" else cores)
 
 
 class GunicornServer(BaseApplication):
@@ -86,17 +97,19 @@ class GunicornServer(BaseApplication):
 def run_gunicorn(settings: Settings, host: str, port: int, workers: int, threads: int, worker_class: str) -> None:
     """Serve until stopped (Ctrl-C or SIGTERM); returns by raising ``SystemExit``.
 
-    ``worker_class`` "gthread" (threads, keep-alive; right when phones connect directly, slow uploads
-    only hold a thread) or "sync" (one request per process, fastest; right behind a reverse proxy that
-    buffers uploads, such as nginx).
+    ``worker_class`` "waitress" (the default: an event loop reads each request whole, body included, before
+    a thread runs it, so uploads arriving slowly or stalled hold no thread; see ``buffering_worker``),
+    "gthread" (gunicorn's threads: a slow upload holds a thread for as long as it takes) or "sync" (one
+    request per process; only behind a reverse proxy that buffers uploads, such as nginx).
     """
     GunicornServer(
         settings,
         {
             "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
             "workers": workers,
-            "worker_class": worker_class,
-            "threads": threads if worker_class == "gthread" else 1,  # gunicorn turns sync into gthread otherwise
+            "worker_class": WORKER_CLASSES[worker_class],
+            "threads": 1 if worker_class == "sync" else threads,  # gunicorn turns sync into gthread otherwise
+            "worker_connections": WORKER_CONNECTIONS,
             "timeout": 120,
             "graceful_timeout": 5,
             "keepalive": 75,

@@ -236,7 +236,7 @@ def test_gunicorn_config_names_the_wsgi_factory_of_the_project():
 
     assert call.endswith("()")
     assert callable(getattr(importlib.import_module(module), call.removesuffix("()")))
-    assert conf["workers"] >= 1 and conf["worker_class"] == "gthread"
+    assert conf["workers"] >= 1 and conf["worker_class"] == "khoknongna.server.buffering_worker.WaitressWorker"
 
 
 def test_gunicorn_config_takes_the_worker_count_from_the_environment(monkeypatch):

@@ -1,0 +1,61 @@
+"""A gunicorn worker that serves the app with waitress, so a phone on a weak link holds no thread.
+
+gunicorn's own threaded worker hands a connection to a thread as soon as its headers have arrived; the thread
+then waits for the body at the phone's pace. Ten uploads stalled half-way took every thread of a small server.
+waitress reads each request, body included, in its event loop (bodies above ``inbuf_overflow`` go to a
+temporary file) and gives a thread only a request that has fully arrived; it also writes responses from the
+loop, so a slow download holds no thread either. A connection that sends nothing for ``channel_timeout``
+seconds is closed. gunicorn keeps what it is good at: the listening socket, forked processes, restarts and
+signals.
+
+Source: waitress's design notes (the asynchronous channel buffers input and output; tasks run in a thread pool
+only once a request is complete); gunicorn's worker API (``Worker.run``, ``notify`` at least once per timeout).
+"""
+
+from __future__ import annotations
+
+import os
+
+from gunicorn.workers.base import Worker
+from waitress import wasyncore
+from waitress.server import create_server
+
+#: Seconds one turn of the event loop may wait for activity: the heartbeat to gunicorn's arbiter and the delay
+#: before a stop request is noticed.
+LOOP_TIMEOUT_S = 1.0
+
+
+class WaitressWorker(Worker):
+    """A gunicorn worker process running waitress on the arbiter's listening sockets.
+
+    Its options come from the gunicorn config: ``threads`` (app threads per process), ``worker_connections``
+    (open connections before the process stops accepting more), ``keepalive`` (seconds of silence before a
+    connection, stalled upload or idle keep-alive, is closed) and ``graceful_timeout`` (seconds requests in
+    flight get at a stop). A body larger than the app's ``MAX_CONTENT_LENGTH`` (``KNN_MAX_REQUEST_BYTES``) is
+    refused with 413 as soon as its ``Content-Length`` is read.
+    """
+
+    def run(self) -> None:
+        socket_map: dict = {}
+        server = create_server(
+            self.wsgi,
+            map=socket_map,
+            sockets=[s.sock for s in self.sockets],
+            threads=self.cfg.threads,
+            connection_limit=self.cfg.worker_connections,
+            channel_timeout=self.cfg.keepalive,
+            max_request_body_size=self.wsgi.config["MAX_CONTENT_LENGTH"],
+            clear_untrusted_proxy_headers=False,  # the app decides which proxies it trusts (KNN_TRUSTED_PROXIES)
+            asyncore_use_poll=True,  # select() cannot watch more than 1024 connections
+            ident="",  # no Server header
+            expose_tracebacks=False,
+        )
+        try:
+            while self.alive and self.ppid == os.getppid():
+                self.notify()
+                wasyncore.loop(timeout=LOOP_TIMEOUT_S, map=socket_map, use_poll=True, count=1)
+        finally:
+            # No new connections; requests already with a thread get graceful_timeout to finish.
+            for s in self.sockets:
+                socket_map.pop(s.sock.fileno(), None)
+            server.task_dispatcher.shutdown(cancel_pending=False, timeout=self.cfg.graceful_timeout)
