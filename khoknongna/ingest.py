@@ -37,7 +37,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from khoknongna.entities import apply_entities
-from khoknongna.jobs import defer_audit, defer_checks
+from khoknongna.jobs import defer_ingest_jobs
 from khoknongna.openrosa.instance import (
     InstanceContent,
     InstanceHeader,
@@ -326,10 +326,16 @@ def _accept(
             slots = dict.fromkeys(attachments)
 
     if definition is not None and outcome is not Outcome.RESENT:
-        changed = apply_entities(conn, project_id, definition, parsed.root, submission_id, version_id)
+        applied = apply_entities(conn, project_id, definition, parsed.root, submission_id, version_id)
+        plots = applied.by_list.get(PLOTS_LIST, [])
         names_plot = isinstance((content.data or {}).get("plot"), str)
-        defer_checks(conn, plots=changed.get(PLOTS_LIST, []), follow_up=submission_id if names_plot else None)
-        defer_audit(conn, submission_id)
+        defer_ingest_jobs(
+            conn,
+            plots=plots,
+            follow_up=submission_id if names_plot else None,
+            audit=submission_id,
+            fresh=outcome is Outcome.CREATED and applied.created.issuperset(plots),
+        )
     if outcome is not Outcome.RESENT:
         queries.place_submission(conn, submission_id, version_id, edited=outcome is Outcome.EDITED)
 
@@ -352,7 +358,7 @@ def _accept(
         elif stored is None:
             missing.append(name)
     if filled and outcome is Outcome.RESENT and definition is not None:
-        defer_audit(conn, submission_id)  # files of a split submission arrived after its first part
+        defer_ingest_jobs(conn, audit=submission_id)  # files of a split submission arrived after its first part
     return Accepted(
         outcome=outcome,
         xml_form_id=header.form_id,

@@ -13,6 +13,7 @@ pile up work.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -93,34 +94,56 @@ def sweep_job(context: procrastinate.JobContext, timestamp: int) -> None:
         logger.info("computed the audit signals of %d submission(s) whose job was lost", len(unaudited))
 
 
-def defer_checks(conn: Connection, *, plots: list[int], follow_up: int | None) -> None:
-    """Queue the checks of changed ``plots`` and of the ``follow_up`` submission in the submission's own
-    transaction (so a job exists exactly when the submission does). Each job is queued in a savepoint: one
-    already waiting for the same plot is enough, and a failure to queue never fails the submission (the sweep,
-    or ``khoknongna check``, catches up)."""
+def defer_ingest_jobs(
+    conn: Connection,
+    *,
+    plots: Sequence[int] = (),
+    follow_up: int | None = None,
+    audit: int | None = None,
+    fresh: bool = False,
+) -> None:
+    """Queue, in one statement in the submission's transaction, the checks of the changed ``plots`` (entity ids),
+    of the ``follow_up`` submission that names a plot, and the ``audit`` signals of a submission.
+
+    Each plot or submission has at most one job of a kind waiting (a queueing lock): one already waiting will see
+    this change too. ``fresh`` says every plot and submission named was created in this transaction, so no job can
+    be waiting for any of them: the jobs are queued without a savepoint (two round trips fewer), and a failure
+    fails the submission. Otherwise they are queued in a savepoint, one by one when a job is already waiting,
+    and a failure to queue never fails the submission (the sweep, or ``khoknongna check``, catches up).
+    """
     jobs: list[tuple[Any, dict[str, int], str]] = [(check_plot_job, {"entity_id": p}, f"plot-{p}") for p in plots]
     if follow_up is not None:
         jobs.append((check_follow_up_job, {"submission_id": follow_up}, f"submission-{follow_up}"))
-    _defer(conn, jobs)
-
-
-def defer_audit(conn: Connection, submission_id: int) -> None:
-    """Queue the audit signals of a submission in its own transaction, like :func:`defer_checks` (one job waiting
-    per submission is enough; a failure to queue never fails the submission: ``khoknongna audit run`` catches
-    up)."""
-    _defer(conn, [(audit_submission_job, {"submission_id": submission_id}, f"audit-{submission_id}")])
-
-
-def _defer(conn: Connection, jobs: list[tuple[Any, dict[str, int], str]]) -> None:
+    if audit is not None:
+        jobs.append((audit_submission_job, {"submission_id": audit}, f"audit-{audit}"))
+    if not jobs:
+        return
     raw = conn.connection.driver_connection
-    for task, args, lock in jobs:
+
+    def batch(some: list[tuple[Any, dict[str, int], str]]) -> None:
+        made = [task.configure(queueing_lock=lock).make_new_job(**args) for task, args, lock in some]
+        tasks.job_manager.batch_defer_jobs(made, connection=raw)
+
+    if fresh:
+        batch(jobs)
+        return
+    try:
+        with conn.begin_nested():
+            batch(jobs)
+        return
+    except AlreadyEnqueued:
+        pass
+    except Exception:
+        logger.exception("could not queue %s; the sweep will catch up", [args for _, args, _ in jobs])
+        return
+    for job in jobs:  # one of them is already waiting: queue the others
         try:
             with conn.begin_nested():
-                task.configure(queueing_lock=lock, connection=raw).defer(**args)
+                batch([job])
         except AlreadyEnqueued:
-            pass  # the waiting job will see this change too
+            pass
         except Exception:
-            logger.exception("could not queue %s %s; the sweep will catch up", task.name, args)
+            logger.exception("could not queue %s %s; the sweep will catch up", job[0].name, job[1])
 
 
 def run_worker(settings: Settings, engine: Engine, database_url: str, *, wait: bool = True) -> None:

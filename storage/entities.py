@@ -9,6 +9,7 @@ made from.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, Row, and_, func, literal, or_, select, text, update
@@ -70,7 +71,24 @@ def _geometry(ewkt: str | None) -> ColumnElement | None:
     return func.ST_GeomFromEWKT(ewkt) if ewkt else None
 
 
-def insert_entity(
+_INSERT_NEW_ENTITY = text(
+    """
+    WITH entity AS (
+        INSERT INTO entities (dataset_id, uuid, label, version, properties, area_code, geometry)
+        VALUES (:dataset_id, :uuid, :label, 1, CAST(:properties AS jsonb), :area_code, ST_GeomFromEWKT(:ewkt))
+        ON CONFLICT (dataset_id, uuid) DO NOTHING
+        RETURNING id
+    ),
+    first_version AS (
+        INSERT INTO entity_versions (entity_id, version, label, properties, submission_version_id)
+        SELECT id, 1, :label, CAST(:properties AS jsonb), :submission_version_id FROM entity
+    )
+    SELECT id FROM entity
+    """
+)
+
+
+def insert_new_entity(
     conn: Connection,
     dataset_id: int,
     entity_uuid: str,
@@ -79,31 +97,21 @@ def insert_entity(
     area_code: str | None,
     geometry_ewkt: str | None,
     submission_version_id: int | None,
-) -> int:
-    """Create an entity at version 1 (and its first version row); returns its id."""
-    entity_id = conn.execute(
-        entities.insert()
-        .values(
-            dataset_id=dataset_id,
-            uuid=entity_uuid,
-            label=label,
-            version=1,
-            properties=properties,
-            area_code=area_code,
-            geometry=_geometry(geometry_ewkt),
-        )
-        .returning(entities.c.id)
-    ).scalar_one()
-    conn.execute(
-        entity_versions.insert().values(
-            entity_id=entity_id,
-            version=1,
-            label=label,
-            properties=properties,
-            submission_version_id=submission_version_id,
-        )
-    )
-    return entity_id
+) -> int | None:
+    """Create an entity at version 1 and its first version row, in one statement; returns its id, or ``None``
+    (nothing written) when the list already has an entity with this uuid."""
+    return conn.execute(
+        _INSERT_NEW_ENTITY,
+        {
+            "dataset_id": dataset_id,
+            "uuid": entity_uuid,
+            "label": label,
+            "properties": json.dumps(properties),
+            "area_code": area_code,
+            "ewkt": geometry_ewkt,
+            "submission_version_id": submission_version_id,
+        },
+    ).scalar_one_or_none()
 
 
 def update_entity(

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 from flask import Flask
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from khoknongna import plot_checks as plot_checks_module
 from khoknongna.jobs import run_worker
@@ -127,6 +127,47 @@ def plot_checks(collect: CollectClient, plot: str) -> dict[str, dict]:
 
 
 # --- queued by ingest, run by the worker ----------------------------------------------------------------------
+
+
+def queued(db: Engine) -> list[tuple[str, str]]:
+    """``(task, queueing lock)`` of every waiting job."""
+    with db.connect() as conn:
+        rows = conn.execute(text("SELECT task_name, queueing_lock FROM procrastinate_jobs WHERE status = 'todo'"))
+        return sorted((r.task_name, r.queueing_lock) for r in rows)
+
+
+def test_a_new_plot_is_registered_and_queued_without_a_savepoint(forms, collect: CollectClient, db: Engine) -> None:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        statements.append(statement.lstrip().split(None, 1)[0].upper())
+
+    event.listen(db, "before_cursor_execute", record)
+    try:
+        register(collect, str(uuid.uuid4()), square(0, 0, 40))
+    finally:
+        event.remove(db, "before_cursor_execute", record)
+
+    assert "SAVEPOINT" not in statements
+    with db.connect() as conn:
+        entity_id, submission_id = conn.execute(text("SELECT e.id, s.id FROM entities e, submissions s")).one()
+    assert queued(db) == [
+        ("audit_submission", f"audit-{submission_id}"),
+        ("check_plot", f"plot-{entity_id}"),
+    ]
+
+
+def test_a_resurvey_while_the_plots_check_waits_queues_only_what_is_not_waiting(
+    forms, collect: CollectClient, db: Engine
+) -> None:
+    plot = str(uuid.uuid4())
+    register(collect, plot, square(0, 0, 40))
+
+    register(collect, plot, square(0, 0, 41), create=False, base_version=1)
+
+    locks = [lock for _, lock in queued(db)]
+    assert len(locks) == 3  # one plot check (already waiting) and each submission's audit
+    assert len([lock for lock in locks if lock.startswith("plot-")]) == 1
 
 
 def test_a_registered_plot_gets_its_checks_from_the_worker(
