@@ -1019,6 +1019,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="start a server of our own with this blob store: local, moto, or s3://bucket?endpoint=…",
     )
     p.add_argument("--serve-args", default="", help="extra options for 'khoknongna serve' with --blob-url")
+    p.add_argument(
+        "--app-user", action="store_true", help="with --blob-url: send as an app user (key in the URL, no Digest)"
+    )
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--form", help="formID (default plot_survey, else the first form)")
@@ -1035,11 +1038,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def app_user_url(server_url: str, data_dir: str) -> str:
+    """A new app user's Collect URL on the server of ``own_server`` (``…/v1/key/<token>/projects/1``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KNN_")} | {"KNN_DATA_DIR": data_dir}
+    knn = os.path.join(os.path.dirname(sys.executable), "khoknongna")
+    added = subprocess.run(
+        [knn, "appuser", "add", "bench phone", "--server-url", server_url], env=env, check=True, capture_output=True
+    )
+    return re.search(r"ODK Collect server URL: (\S+)", added.stdout.decode()).group(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.blob_url:
-        with own_server(args.blob_url, args.serve_args) as (url, _):
+        with own_server(args.blob_url, args.serve_args) as (url, data_dir):
             args.server, args.user, args.password = url, BENCH_USER, BENCH_PASSWORD
+            if args.app_user:
+                args.server, args.user, args.password = app_user_url(url, data_dir), None, None
             return bench(args)
     return bench(args)
 

@@ -18,11 +18,30 @@ import os
 
 from gunicorn.workers.base import Worker
 from waitress import wasyncore
-from waitress.server import create_server
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
+from waitress.task import WSGITask
 
 #: Seconds one turn of the event loop may wait for activity: the heartbeat to gunicorn's arbiter and the delay
 #: before a stop request is noticed.
 LOOP_TIMEOUT_S = 1.0
+
+
+class _KeepAliveTask(WSGITask):
+    """waitress closes the connection after every response without a ``Content-Length``, and a 204 may not carry
+    one (RFC 9110 §8.6), so each ``HEAD /submission`` that Collect sends before its POST would cost the phone a
+    new connection. A response without a body (1xx, 204, 304) needs nothing to delimit it: keep HTTP/1.1
+    connections open after it unless the client asked to close."""
+
+    def set_close_on_finish(self) -> None:
+        bodiless = not self.wrote_header and not self.has_body and self.version == "1.1"
+        if bodiless and self.request.headers.get("CONNECTION", "").lower() != "close":
+            return
+        super().set_close_on_finish()
+
+
+class _KeepAliveChannel(HTTPChannel):
+    task_class = _KeepAliveTask
 
 
 class WaitressWorker(Worker):
@@ -50,6 +69,9 @@ class WaitressWorker(Worker):
             ident="",  # no Server header
             expose_tracebacks=False,
         )
+        for dispatcher in socket_map.values():
+            if isinstance(dispatcher, BaseWSGIServer):
+                dispatcher.channel_class = _KeepAliveChannel
         try:
             while self.alive and self.ppid == os.getppid():
                 self.notify()

@@ -170,3 +170,23 @@ def test_a_3_mb_photo_sent_at_100_kb_per_second_is_stored(app_user_url: str, xfo
             timeout=120,
         )
     assert reply.status_code == 201, reply.text
+
+
+def test_the_head_before_a_submission_keeps_the_phones_connection_open(app_user_url: str, xform: bytes) -> None:
+    body, content_type = submission(xform)
+    target = urlsplit(f"{app_user_url}/submission")
+    head = f"HEAD {target.path} HTTP/1.1\r\nHost: {target.netloc}\r\nX-OpenRosa-Version: 1.0\r\n\r\n"
+    post = (
+        f"POST {target.path} HTTP/1.1\r\nHost: {target.netloc}\r\nX-OpenRosa-Version: 1.0\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection((target.hostname, target.port), PATIENCE_S) as sock, sock.makefile("rb") as replies:
+        sock.sendall(head.encode())
+        head_status = replies.readline()
+        head_headers = [line.lower() for line in iter(replies.readline, b"\r\n")]
+        sock.sendall(post)  # on the same connection, as Collect's HTTP client does
+        post_status = replies.readline()
+
+    assert head_status.startswith(b"HTTP/1.1 204")
+    assert b"connection: close\r\n" not in head_headers
+    assert post_status.startswith(b"HTTP/1.1 201")
