@@ -137,9 +137,7 @@ def test_a_lockout_is_written_once_to_the_audit_log_with_the_user_and_address(
     ]
 
 
-def test_a_lockout_of_a_name_that_is_no_user_is_audited_without_a_subject(
-    failures: SignInFailures, db: Engine
-) -> None:
+def test_a_lockout_of_a_name_that_is_no_user_is_audited_without_a_subject(failures: SignInFailures, db: Engine) -> None:
     for _ in range(3):
         failures.failed("nobody", THERE)
 

@@ -110,4 +110,3 @@ def test_the_base_map_server_is_allowed_for_images_and_fetches(settings: Setting
 
     assert "https://tile.example.org" in policy["img-src"].split()
     assert "https://tile.example.org" in policy["connect-src"].split()
-
