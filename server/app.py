@@ -17,6 +17,7 @@ from khoknongna.server import (
     health,
     openrosa,
     openrosa_xml,
+    security_headers,
     web,
     web_admin,  # noqa: F401 - registers its pages on web.bp
     web_downloads,  # noqa: F401 - registers its pages on web.bp
@@ -63,6 +64,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(web.bp)
     web_session.init_app(app, settings)
+    security_headers.init_app(app, settings, page_blueprints=(web.bp.name,))
     web_session.csrf.exempt(openrosa.bp)
     web_session.csrf.exempt(api.bp)  # checks the token itself when a request is signed in by cookie
     app.add_template_global(area_name, "area_label")

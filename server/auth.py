@@ -30,7 +30,7 @@ from werkzeug.http import quote_header_value
 
 from khoknongna import accounts
 from khoknongna.problems import AUTH_FAILED, AUTH_LOCKED, AUTH_REQUIRED, BASIC_NEEDS_HTTPS, KEY_INVALID, Problem
-from khoknongna.server.context import db, services
+from khoknongna.server.context import client_address, db, services
 from khoknongna.storage import users as user_queries
 from khoknongna.storage.signin_failures import Standing
 
@@ -95,9 +95,9 @@ def _locked(username: str, until: float) -> AuthChallenge:
 
 
 def _refuse_if_locked(username: str) -> Standing:
-    """401 ``AUTH_LOCKED`` while ``username`` is locked out: its password is not even looked at. Otherwise its
-    standing, for clearing its failures after a right password."""
-    standing = services().signin_failures.standing(username)
+    """401 ``AUTH_LOCKED`` while ``username`` is locked out at the client's address: its password is not even
+    looked at. Otherwise its standing, for clearing its failures after a right password."""
+    standing = services().signin_failures.standing(username, client_address())
     if standing.locked_until is not None:
         raise _locked(username, standing.locked_until)
     return standing
@@ -105,7 +105,7 @@ def _refuse_if_locked(username: str) -> Standing:
 
 def _wrong_password(username: str) -> AuthChallenge:
     """Count the failure; the problem to answer with (the lockout itself when this failure starts one)."""
-    until = services().signin_failures.failed(username)
+    until = services().signin_failures.failed(username, client_address())
     return _locked(username, until) if until is not None else AuthChallenge(AUTH_FAILED)
 
 

@@ -352,6 +352,32 @@ def user_password(name: str, password: str | None, data_dir: Path) -> None:
     click.echo(f"password of '{name}' changed" + (f" to: {password}" if shown else ""))
 
 
+@user.command("deactivate")
+@click.argument("name")
+@_data_dir_option
+def user_deactivate(name: str, data_dir: Path) -> None:
+    """Stop the account NAME from signing in anywhere and end its web sessions (its records stay)."""
+    _set_active(name, False, data_dir)
+    click.echo(f"'{name}' deactivated: it can no longer sign in")
+
+
+@user.command("activate")
+@click.argument("name")
+@_data_dir_option
+def user_activate(name: str, data_dir: Path) -> None:
+    """Let the deactivated account NAME sign in again (with its old password)."""
+    _set_active(name, True, data_dir)
+    click.echo(f"'{name}' active again")
+
+
+def _set_active(name: str, active: bool, data_dir: Path) -> None:
+    settings = _settings(data_dir)
+    with _transaction(settings) as conn:
+        if not user_queries.set_active(conn, name, active):
+            state = "an active" if active else "a deactivated"
+            raise click.ClickException(f"there is no user named '{name}', or it is already {state} account")
+
+
 @main.group()
 def appuser() -> None:
     """App users: phones configured by a QR code whose URL holds a secret token."""

@@ -62,6 +62,12 @@ def services() -> Services:
     return current_app.extensions["knn"]
 
 
+def client_address() -> str:
+    """The address of the client of this request, as lockouts count it: the socket's peer, or behind
+    ``KNN_TRUSTED_PROXIES`` reverse proxies the address they forwarded (``X-Forwarded-For``, read by ProxyFix)."""
+    return request.remote_addr or ""
+
+
 def db() -> Connection:
     """The request's database connection, opened on first use and closed when the request ends.
 

@@ -11,13 +11,13 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
-from flask_login import login_user, logout_user
+from flask_login import login_user
 from werkzeug.exceptions import HTTPException
 
 from khoknongna import accounts
 from khoknongna.server.auth import THAILAND
-from khoknongna.server.context import db, services
-from khoknongna.server.web_session import session_actor, session_user
+from khoknongna.server.context import client_address, db, services
+from khoknongna.server.web_session import end_sessions, session_actor, session_user
 from khoknongna.storage import users as user_queries
 
 bp = Blueprint("web", __name__)
@@ -48,14 +48,14 @@ def signin() -> Response | str:
     password = request.form.get("password", "")
     failures = services().signin_failures
     error, status = None, 200
-    standing = failures.standing(username)
+    standing = failures.standing(username, client_address())
     until = standing.locked_until
     row = None
     if until is None:
         row = user_queries.user_by_name(db(), username)
         if row is None or not accounts.verify_password(row.password_hash, password):
             row = None
-            until = failures.failed(username)
+            until = failures.failed(username, client_address())
             error, status = "wrong", 401
         else:
             failures.succeeded(username, standing)
@@ -71,8 +71,9 @@ def signin() -> Response | str:
 
 @bp.post("/signout")
 def signout() -> Response:
-    """End the session (a form with its CSRF token, so another site cannot sign a user out)."""
-    logout_user()
+    """End the user's sessions in every browser (a form with its CSRF token, so another site cannot sign a user
+    out)."""
+    end_sessions()
     return redirect(url_for("web.signin"))
 
 

@@ -118,7 +118,8 @@ def _users_page(status: int = 200, *, error: Message | None = None, shown: dict 
 
 @bp.get("/admin/users")
 def admin_users() -> Response:
-    """Every user with role, area and creation time; forms to create a user, set a password, change a role."""
+    """Every user with role, area and creation time; forms to create a user, set a password, change a role,
+    deactivate a user or let them sign in again."""
     require_admin()
     return _users_page()
 
@@ -236,6 +237,41 @@ def admin_user_role(user_id: int) -> Response:
         )
     conn.commit()
     flash(f"บันทึกบทบาทของ {row.username} แล้ว · Role of {row.username} saved", "ok")
+    return redirect(url_for("web.admin_users"))
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+def admin_user_active(user_id: int) -> Response:
+    """Deactivate a user (``active=0``: no sign-in of any kind, every web session ended at once) or let them sign
+    in again (``active=1``). An admin cannot deactivate themselves. Audit: ``user.deactivate`` or
+    ``user.activate``."""
+    actor = require_admin()
+    conn = db()
+    row = _user_or_404(user_id)
+    active = request.form.get("active") == "1"
+    if row.id == actor.id and not active:
+        conn.rollback()
+        message = Message(
+            "ไม่สามารถระงับบัญชีของตนเองได้ ให้ผู้ดูแลระบบคนอื่นระงับให้",
+            "You cannot deactivate your own account; ask another admin.",
+        )
+        return _users_page(400, error=message)
+    if user_queries.set_active(conn, row.username, active):
+        audit_log.record(
+            conn,
+            actor.id,
+            "user.activate" if active else "user.deactivate",
+            "user",
+            row.id,
+            area_code=row.area_code,
+            before={"username": row.username, "active": row.deactivated_at is None},
+            after={"username": row.username, "active": active},
+        )
+    conn.commit()
+    if active:
+        flash(f"{row.username} เข้าสู่ระบบได้อีกครั้ง · {row.username} may sign in again", "ok")
+    else:
+        flash(f"ระงับบัญชี {row.username} แล้ว · {row.username} deactivated", "ok")
     return redirect(url_for("web.admin_users"))
 
 
@@ -428,9 +464,7 @@ def admin_publish_form() -> Response:
     file_name, data, media = upload
     knn = services()
     try:
-        published = publish_form(
-            knn.engine, knn.blobs, knn.settings, file_name, data, media, published_by=actor.id
-        )
+        published = publish_form(knn.engine, knn.blobs, knn.settings, file_name, data, media, published_by=actor.id)
     except Problem as problem:
         return _forms_page(problem.status, error=Message(problem.message_th, problem.message_en))
     conn = db()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flask import Response, abort, render_template, send_from_directory
+from flask import Response, abort, render_template, send_from_directory, url_for
 
 from khoknongna.server.context import db, services
 from khoknongna.server.web import bp
@@ -86,6 +86,7 @@ def map_page() -> tuple[str, int] | str:
             "bounds": tiles.plots_extent(db(), selection) or THAILAND_BOUNDS,
             "basemapUrl": settings.basemap_url,
             "basemapAttribution": settings.basemap_attribution or "",
+            "library": url_for("web.maplibre_file", filename="maplibre-gl.mjs", v=version) if version else None,
         },
     )
     return (page, 503) if version is None else page

@@ -2,8 +2,10 @@
 every cookie-authenticated write (Flask-WTF), and the same lockout of wrong passwords as HTTP auth.
 
 The cookie is HttpOnly and SameSite=Lax, Secure when the public URL is https, and lasts
-``settings.session_hours`` without use. It names the user and a fingerprint of their password hash, so a
-new password ends every session of the old one; a user whose role no longer allows web pages is signed out.
+``settings.session_hours`` without use. It names the user and their session generation
+(``users.session_generation``), checked against the database on every request: signing out, a new password,
+a new role or area and deactivation raise the generation, which ends every session of that user at once, in
+every browser, including copies of the cookie. A user whose role no longer allows web pages is signed out.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, abort
-from flask_login import LoginManager, UserMixin, current_user
+from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 from khoknongna.server.auth import Actor, user_actor
@@ -29,34 +31,40 @@ csrf = CSRFProtect()
 class SessionUser(UserMixin):
     """The signed-in user of a web session; ``actor`` is what routes check roles and areas on."""
 
-    def __init__(self, actor: Actor, fingerprint: str) -> None:
+    def __init__(self, actor: Actor, generation: int) -> None:
         self.actor = actor
-        self._fingerprint = fingerprint
+        self.generation = generation
 
     def get_id(self) -> str:
-        return f"{self.actor.id}:{self._fingerprint}"
-
-
-def fingerprint(password_hash: str) -> str:
-    """16 hex characters derived from the password hash: changes whenever the password does."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+        return f"{self.actor.id}:{self.generation}"
 
 
 def session_user(row: Any) -> SessionUser:
-    """The session user of a ``users`` row (``id, username, role, area_code, password_hash``)."""
-    return SessionUser(user_actor(row), fingerprint(row.password_hash))
+    """The session user of an active ``users`` row (``id, username, role, area_code, session_generation``)."""
+    return SessionUser(user_actor(row), row.session_generation)
 
 
 @login_manager.user_loader
 def _load(session_id: str) -> SessionUser | None:
-    user_id, _, print_ = session_id.partition(":")
-    if not user_id.isdigit():
-        return None
+    """The user of a session cookie, unless that user is deactivated, has since raised their session generation
+    or may no longer read the web pages."""
+    user_id, _, generation = session_id.partition(":")
+    if not (user_id.isdigit() and generation.isdigit()):
+        return None  # a cookie of an older release (a password fingerprint) or a forged one: sign in again
     row = user_queries.user_by_id(db(), int(user_id))
-    if row is None or not hmac.compare_digest(fingerprint(row.password_hash), print_):
+    if row is None or row.session_generation != int(generation):
         return None
     user = session_user(row)
     return user if user.actor.reads_data else None
+
+
+def end_sessions() -> None:
+    """Sign the current user out of every browser: raise their session generation and forget this cookie's
+    user. Commits the request's transaction."""
+    if current_user.is_authenticated:
+        user_queries.end_sessions(db(), current_user.actor.id)
+        db().commit()
+    logout_user()
 
 
 def session_actor() -> Actor | None:

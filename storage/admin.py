@@ -9,31 +9,43 @@ from __future__ import annotations
 from sqlalchemy import Connection, Row, func, select, update
 
 from khoknongna.storage.schema import form_versions, forms, submissions, users
+from khoknongna.storage.users import NEXT_GENERATION
 
 
 def list_users(conn: Connection) -> list[Row]:
-    """``(id, username, role, area_code, created_at)`` of every user, by name."""
+    """``(id, username, role, area_code, created_at, deactivated_at)`` of every user, by name."""
     return list(
         conn.execute(
-            select(users.c.id, users.c.username, users.c.role, users.c.area_code, users.c.created_at).order_by(
-                users.c.username
-            )
+            select(
+                users.c.id,
+                users.c.username,
+                users.c.role,
+                users.c.area_code,
+                users.c.created_at,
+                users.c.deactivated_at,
+            ).order_by(users.c.username)
         )
     )
 
 
 def user_for_update(conn: Connection, user_id: int) -> Row | None:
-    """``(id, username, role, area_code)`` of a user, locked until the transaction ends; ``None`` if unknown."""
+    """``(id, username, role, area_code, deactivated_at)`` of a user, locked until the transaction ends; ``None``
+    if unknown."""
     return conn.execute(
-        select(users.c.id, users.c.username, users.c.role, users.c.area_code)
+        select(users.c.id, users.c.username, users.c.role, users.c.area_code, users.c.deactivated_at)
         .where(users.c.id == user_id)
         .with_for_update()
     ).one_or_none()
 
 
 def set_role(conn: Connection, user_id: int, role: str, area_code: str | None) -> bool:
-    """Give a user a new role and area (checked by the caller); ``False`` when there is no such user."""
-    result = conn.execute(update(users).where(users.c.id == user_id).values(role=role, area_code=area_code))
+    """Give a user a new role and area (checked by the caller) and end their web sessions, so no page opened
+    under the old role stays usable; ``False`` when there is no such user."""
+    result = conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(role=role, area_code=area_code, session_generation=NEXT_GENERATION)
+    )
     return result.rowcount == 1
 
 
@@ -41,9 +53,7 @@ def form_versions_of_project(conn: Connection, project_id: int) -> list[Row]:
     """Every version of every form of the project: ``(xml_form_id, version, title, published_at, published_by,
     xlsform_name, submissions)``; forms by ID, each form's newest version first (the first is the current one).
     ``published_by`` is the user name, ``None`` for the bundled forms published at start-up."""
-    counts = (
-        select(submissions.c.form_id, func.count().label("n")).group_by(submissions.c.form_id).subquery("counts")
-    )
+    counts = select(submissions.c.form_id, func.count().label("n")).group_by(submissions.c.form_id).subquery("counts")
     return list(
         conn.execute(
             select(

@@ -72,6 +72,19 @@ users = Table(
         nullable=True,
         comment="province (2 digits) or amphoe (4) code of a province or district supervisor",
     ),
+    Column(
+        "session_generation",
+        Integer,
+        nullable=False,
+        server_default=text("0"),
+        comment="raised to end every web session of the user",
+    ),
+    Column(
+        "deactivated_at",
+        DateTime(timezone=True),
+        nullable=True,
+        comment="when the account stopped signing in; NULL = active",
+    ),
     CheckConstraint("role IN ('admin', 'department', 'province', 'district', 'gis', 'collector')", name="role"),
     CheckConstraint(
         "(role = 'province' AND area_code ~ '^[0-9]{2}$') OR (role = 'district' AND area_code ~ '^[0-9]{4}$') "
@@ -164,6 +177,7 @@ signin_failures = Table(
     "signin_failures",
     metadata,
     Column("username", Text, primary_key=True, comment="the name tried, cut to 255 characters"),
+    Column("address", Text, primary_key=True, comment="client address the guesses came from"),
     Column("failures", Integer, nullable=False),
     Column("first_at", Float, nullable=False, comment="first failure of the count, epoch seconds"),
     Column("locked_until", Float, nullable=False, comment="epoch seconds; 0 = not locked"),

@@ -18,30 +18,58 @@ def insert_user(
     """Create a user; raises ``sqlalchemy.exc.IntegrityError`` when the name is taken."""
     return conn.execute(
         users.insert()
-        .values(
-            username=username, role=role, password_hash=password_hash, digest_ha1=digest_ha1, area_code=area_code
-        )
+        .values(username=username, role=role, password_hash=password_hash, digest_ha1=digest_ha1, area_code=area_code)
         .returning(users.c.id)
     ).scalar_one()
 
 
+#: The value that ends every web session of a user (their cookies carry the old one).
+NEXT_GENERATION = users.c.session_generation + 1
+
+
 def update_password(conn: Connection, username: str, password_hash: str, digest_ha1: str | None) -> bool:
-    """Replace a user's credentials; ``False`` when there is no such user."""
+    """Replace a user's credentials and end their web sessions; ``False`` when there is no such user."""
     result = conn.execute(
-        update(users).where(users.c.username == username).values(password_hash=password_hash, digest_ha1=digest_ha1)
+        update(users)
+        .where(users.c.username == username)
+        .values(password_hash=password_hash, digest_ha1=digest_ha1, session_generation=NEXT_GENERATION)
+    )
+    return result.rowcount == 1
+
+
+def end_sessions(conn: Connection, user_id: int) -> None:
+    """End every web session of the user (in every browser), e.g. on signing out."""
+    conn.execute(update(users).where(users.c.id == user_id).values(session_generation=NEXT_GENERATION))
+
+
+def set_active(conn: Connection, username: str, active: bool) -> bool:
+    """Deactivate a user (no sign-in of any kind, every web session ended) or make them active again;
+    ``False`` when there is no such user or it already is so."""
+    now_active = users.c.deactivated_at.is_(None)
+    result = conn.execute(
+        update(users)
+        .where(users.c.username == username, now_active if not active else ~now_active)
+        .values(deactivated_at=None if active else func.now(), session_generation=NEXT_GENERATION)
     )
     return result.rowcount == 1
 
 
 _USER = select(
-    users.c.id, users.c.username, users.c.role, users.c.area_code, users.c.password_hash, users.c.digest_ha1
-)
+    users.c.id,
+    users.c.username,
+    users.c.role,
+    users.c.area_code,
+    users.c.password_hash,
+    users.c.digest_ha1,
+    users.c.session_generation,
+).where(users.c.deactivated_at.is_(None))
 _USER_BY_NAME = _USER.where(users.c.username == bindparam("username"))
 _USER_BY_ID = _USER.where(users.c.id == bindparam("user_id"))
 
 
 def user_by_name(conn: Connection, username: str) -> Row | None:
-    """``(id, username, role, area_code, password_hash, digest_ha1)`` of the user, or ``None``."""
+    """``(id, username, role, area_code, password_hash, digest_ha1, session_generation)`` of the active user,
+    or ``None`` (a deactivated user is not found)."""
     return conn.execute(_USER_BY_NAME, {"username": username}).one_or_none()
 
 

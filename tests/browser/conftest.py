@@ -52,16 +52,23 @@ def live_server(app: Flask) -> Iterator[str]:
 
 @pytest.fixture
 def page(browser: Browser, live_server: str) -> Iterator[Page]:
-    """A new browser tab (its own cookies) on the live server, in Thai time; console errors fail the test."""
+    """A new browser tab (its own cookies) on the live server, in Thai time; JavaScript errors and anything the
+    Content-Security-Policy refused (reported on the console) fail the test."""
     context = browser.new_context(
         base_url=live_server, locale="th-TH", timezone_id="Asia/Bangkok", viewport={"width": 1280, "height": 800}
     )
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.on("console", lambda message: _refused(message.text) and errors.append(message.text))
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def _refused(console_text: str) -> bool:
+    """Whether a console message is Chromium reporting something the Content-Security-Policy refused."""
+    return "Content Security Policy" in console_text
 
 
 def sign_in(page: Page, username: str, password: str) -> None:
