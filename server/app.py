@@ -28,7 +28,7 @@ from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_header
 from khoknongna.server.context import Services, close_db
 from khoknongna.settings import Settings, secret_key
 from khoknongna.storage.blobs import open_blob_store
-from khoknongna.storage.db import make_engine
+from khoknongna.storage.db import database_unreachable, make_engine
 from khoknongna.storage.signin_failures import SignInFailures
 
 logger = logging.getLogger(__name__)
@@ -111,14 +111,6 @@ def _problem_response(problem: Problem) -> Response:
     if problem.status >= 500:
         logger.error("%s %s: %s", request.method, request.path, problem.message_en)
     return openrosa.openrosa_headers(response)
-
-
-def database_unreachable(error: DBAPIError) -> bool:
-    """Whether ``error`` means the database cannot be reached (down, restarting, connection lost), as opposed
-    to a statement it refused: no SQLSTATE (the client could not connect), class 08 (connection exception) or
-    57P (shut down, crashed, starting up)."""
-    state = getattr(error.orig, "sqlstate", None)
-    return error.connection_invalidated or state is None or state.startswith(("08", "57P"))
 
 
 def _database_error_response(error: DBAPIError) -> Response:
