@@ -29,6 +29,7 @@ from khoknongna.server.context import Services, close_db
 from khoknongna.settings import Settings, secret_key
 from khoknongna.storage.blobs import open_blob_store
 from khoknongna.storage.db import database_unreachable, make_engine
+from khoknongna.storage.digest_nonces import NonceCounts
 from khoknongna.storage.signin_failures import SignInFailures
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
             settings.lockout_window_s,
             settings.lockout_s,
         ),
+        nonce_counts=NonceCounts(engine, settings.nonce_lifetime_s),
     )
     for name, prefix in openrosa.PREFIXES:
         app.register_blueprint(openrosa.bp, name=name, url_prefix=prefix)

@@ -17,6 +17,7 @@ from khoknongna.ingest import FormVersions
 from khoknongna.settings import Settings
 from khoknongna.storage import users as user_queries
 from khoknongna.storage.blobs import BlobStore
+from khoknongna.storage.digest_nonces import NonceCounts
 from khoknongna.storage.signin_failures import SignInFailures
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ class Services:
     blobs: BlobStore
     nonces: DigestNonces
     signin_failures: SignInFailures
+    nonce_counts: NonceCounts
     form_versions: FormVersions = field(default_factory=FormVersions)
     known_projects: set[int] = field(default_factory=set)
     users: UserCache = field(default_factory=UserCache)
