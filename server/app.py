@@ -25,7 +25,8 @@ from khoknongna.server import (
     web_session,
 )
 from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_headers
-from khoknongna.server.context import Services, close_db
+from khoknongna.server.context import Services, close_db, services
+from khoknongna.server.uploads import drain
 from khoknongna.settings import Settings, secret_key
 from khoknongna.storage.blobs import open_blob_store
 from khoknongna.storage.db import database_unreachable, make_engine
@@ -112,7 +113,15 @@ def _problem_response(problem: Problem) -> Response:
             response.headers["Retry-After"] = str(problem.retry_after)
     if problem.status >= 500:
         logger.error("%s %s: %s", request.method, request.path, problem.message_en)
+    _drain_body(response)
     return openrosa.openrosa_headers(response)
+
+
+def _drain_body(response: Response) -> None:
+    """Let the client receive an early answer to an upload (see ``uploads.drain``): read the rest of the body
+    when it is no larger than the accept content length, else ask for the connection to be closed."""
+    if request.method in ("POST", "PUT", "PATCH") and not drain(request, services().settings.accept_content_length):
+        response.headers["Connection"] = "close"
 
 
 def _database_error_response(error: DBAPIError) -> Response:

@@ -204,3 +204,25 @@ def read_upload(request: Request, settings: Settings, blobs: BlobStore) -> Uploa
         collector.discard()
         raise Problem(XML_SUBMISSION_FILE_MISSING)
     return Upload(xml=collector.xml, files=collector.files)
+
+
+def drain(request: Request, limit: int) -> bool:
+    """Read and discard what is left of the request body, up to ``limit`` bytes; whether it was read to its end.
+
+    An answer sent before the body is read (a 401 to a POST without credentials, a refused upload) is lost
+    when the server then closes the connection with bytes still unread: the kernel resets it, and the
+    client sees a broken pipe instead of the answer (gunicorn's sync workers close after every request and
+    do not read what the app left). A body announced larger than ``limit`` is not read at all.
+    """
+    if request.content_length is not None and request.content_length > limit:
+        return False
+    read = 0
+    try:
+        stream = request.stream
+        while chunk := stream.read(CHUNK):
+            read += len(chunk)
+            if read > limit:
+                return False
+    except (ClientDisconnected, RequestEntityTooLarge, OSError, ValueError):
+        return False
+    return True
