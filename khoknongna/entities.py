@@ -36,6 +36,7 @@ from khoknongna.openrosa.entity import EntityBlock, read_entity_blocks
 from khoknongna.openrosa.xform import FormDefinition
 from khoknongna.spatial.odk_geo import parse_any_odk_geo
 from khoknongna.storage import entities as queries
+from khoknongna.storage.db import database_unreachable
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +91,13 @@ def apply_entities(
 ) -> AppliedEntities:
     """Apply the entity blocks of the instance under ``root``.
 
-    Never raises for bad entity data or a database error inside the entity work: both are rolled back to a
-    savepoint and recorded as entity problems of the submission version, and the submission itself is kept.
-    A block that may create an entity (the plot survey's) is first tried as one insert that does nothing when the
-    id is taken (no savepoint, no lock: three round trips fewer); only then is it worked out in full.
+    Never raises for bad entity data or a statement the database refuses inside the entity work: both are
+    rolled back to a savepoint and recorded as entity problems of the submission version, and the submission
+    itself is kept. A lost database connection is not an entity problem: it is raised (SQLAlchemy's
+    ``DBAPIError``, see ``storage.db.database_unreachable``) so that nothing is written and the client is
+    told to send again. A block that may create an entity (the plot survey's) is first tried as one insert that
+    does nothing when the id is taken (no savepoint, no lock: three round trips fewer); only then is it worked
+    out in full.
     """
     applied = AppliedEntities()
     if not definition.entities:
@@ -121,6 +125,8 @@ def apply_entities(
         except _Skip as exc:
             problems.append((block, str(exc)))
         except SQLAlchemyError as exc:
+            if database_unreachable(exc):
+                raise  # the savepoint, and the whole transaction, went with the connection
             logger.exception("entity %s of list %s not applied", block.uuid, block.dataset)
             problems.append((block, f"the entity could not be written: {exc.__class__.__name__}"))
     for block, problem in problems:

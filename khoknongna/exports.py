@@ -16,7 +16,8 @@ format      content
             fields as WKT properties
 ``gpkg``    one layer per view and geo field (``<view>`` for the first, ``<view>__<field>`` for others),
             typed Point / LineString / Polygon in EPSG:4326; views without geometry as attribute tables
-``photos``  zip of the photos and other files: ``<instanceID>/<file name>``
+``photos``  zip of the photos and other files: ``<instanceID>/<file name>``, both as safe names
+            (``khoknongna.file_names``: one path segment, no control characters, unique in their folder)
 =========== ============================================================================================
 
 Dates and times are ISO 8601; times in Asia/Bangkok.
@@ -40,6 +41,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from khoknongna.file_names import UniqueNames
 from khoknongna.problems import FORM_NOT_FOUND, Problem
 from khoknongna.storage import exports as queries
 from khoknongna.storage.blobs import BlobStore
@@ -362,12 +364,21 @@ def write_photos_zip(
     blobs: BlobStore,
     progress: Progress | None = None,
 ) -> ExportResult:
-    """A zip (stored, photos are compressed already) of the files of the selected submissions, streamed."""
+    """A zip (stored, photos are compressed already) of the files of the selected submissions, streamed.
+
+    Entries are ``<instanceID>/<file name>`` made of safe names, whatever was stored (names kept by older
+    versions were not checked): extracting the zip writes inside its folder only.
+    """
     form_pk, views = _views(conn, project_id, xml_form_id)
     n = 0
+    folders = UniqueNames()
+    folder, names, instance_id = "", UniqueNames(), None
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
         for row in queries.photo_rows(conn, form_pk, views[0], filters):
-            name = f"{row.instance_id.replace(':', '_')}/{row.name}"
+            if row.instance_id != instance_id:  # rows come ordered by submission
+                instance_id, names = row.instance_id, UniqueNames()
+                folder = folders.name(row.instance_id.replace(":", "_"))
+            name = f"{folder}/{names.name(row.name)}"
             with blobs.open(row.blob_sha256) as source, archive.open(name, "w", force_zip64=True) as member:
                 for chunk in iter(lambda s=source: s.read(1 << 20), b""):
                     member.write(chunk)

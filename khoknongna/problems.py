@@ -98,6 +98,17 @@ BAD_PARAMETER = _p(
     "The parameter '{name}' must be {expected}, not '{value}'.",
     "พารามิเตอร์ '{name}' ต้องเป็น {expected} ไม่ใช่ '{value}'",
 )
+PART_NAME_REFUSED = _p(
+    "400.9",
+    "The upload has a file named '{name}', which is not accepted as a file name ({reason}). Nothing was saved. "
+    "Rename the file, or attach it again in the form, and send again.",
+    "ไฟล์ที่ส่งมาชื่อ '{name}' ใช้เป็นชื่อไฟล์ไม่ได้ ({reason}) ยังไม่มีการบันทึกข้อมูลใด กรุณาเปลี่ยนชื่อไฟล์หรือแนบไฟล์ในแบบฟอร์มใหม่ แล้วส่งอีกครั้ง",
+)
+XML_SUBMISSION_FILE_REPEATED = _p(
+    "400.10",
+    "The upload has more than one xml_submission_file part; send one submission per upload. Nothing was saved.",
+    "ข้อมูลที่ส่งมามีไฟล์แบบฟอร์ม (xml_submission_file) มากกว่าหนึ่งไฟล์ กรุณาส่งทีละแบบฟอร์ม ยังไม่มีการบันทึกข้อมูลใด",
+)
 
 # 401/403: who may do what
 AUTH_REQUIRED = _p(
@@ -220,6 +231,13 @@ TOO_LARGE = _p(
     "413.1",
     "The upload is larger than this server accepts ({limit} bytes).",
     "ข้อมูลที่ส่งมีขนาดใหญ่เกินกว่าที่เซิร์ฟเวอร์รับได้ ({limit} ไบต์)",
+)
+FILE_TOO_LARGE = _p(
+    "413.2",
+    "The file '{name}' is larger than this server accepts for one file ({limit} bytes). Nothing was saved; "
+    "make the file smaller (a shorter video, a lower photo size in Collect's settings) and send again.",
+    "ไฟล์ '{name}' มีขนาดใหญ่เกินกว่าที่เซิร์ฟเวอร์รับได้ต่อหนึ่งไฟล์ ({limit} ไบต์) ยังไม่มีการบันทึกข้อมูลใด "
+    "กรุณาลดขนาดไฟล์ (วิดีโอสั้นลง หรือลดขนาดภาพในการตั้งค่า Collect) แล้วส่งอีกครั้ง",
 )
 
 # 422: a form that cannot be published

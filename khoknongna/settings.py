@@ -50,12 +50,13 @@ class Settings(BaseSettings):
     realm: str = Field("khoknongna", description="HTTP authentication realm (part of every Digest HA1).")
     accept_content_length: int = Field(
         100_000_000,
-        description="Bytes per POST that Collect is told to stay under (X-OpenRosa-Accept-Content-Length).",
+        description="Bytes per POST that Collect is told to stay under (X-OpenRosa-Accept-Content-Length); "
+        "also the largest single file accepted.",
     )
     max_request_bytes: int = Field(
         256 * MiB,
-        description="Hard limit of one request body. Larger than accept_content_length because Collect sends "
-        "a single file bigger than the split size alone with the XML.",
+        description="Hard limit of one request body. Larger than accept_content_length because a POST holds "
+        "the instance XML and multipart framing besides a file of up to accept_content_length.",
     )
     max_instance_bytes: int = Field(20 * MiB, description="Largest submission XML accepted.")
     max_form_parts: int = Field(1000, description="Most multipart parts accepted in one POST.")

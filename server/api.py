@@ -43,7 +43,7 @@ from khoknongna.problems import (
     Problem,
 )
 from khoknongna.server.auth import authenticate
-from khoknongna.server.context import db, services
+from khoknongna.server.context import content_disposition, db, services
 from khoknongna.server.web_session import csrf, session_actor
 from khoknongna.storage import audit as audit_queries
 from khoknongna.storage import checks as queries
@@ -238,7 +238,7 @@ def _send_and_remove(path: Path, media_type: str, download_name: str) -> Respons
             path.unlink(missing_ok=True)
 
     response = Response(body(), mimetype=media_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    response.headers["Content-Disposition"] = content_disposition("attachment", download_name)
     response.headers["Content-Length"] = str(path.stat().st_size)
     response.headers["Cache-Control"] = "no-store"
     return response

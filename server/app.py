@@ -26,10 +26,12 @@ from khoknongna.server import (
     web_session,
 )
 from khoknongna.server.auth import AuthChallenge, DigestNonces, challenge_headers
-from khoknongna.server.context import Services, close_db
+from khoknongna.server.context import Services, close_db, services
+from khoknongna.server.uploads import drain
 from khoknongna.settings import Settings, secret_key
 from khoknongna.storage.blobs import open_blob_store
-from khoknongna.storage.db import make_engine
+from khoknongna.storage.db import database_unreachable, make_engine
+from khoknongna.storage.digest_nonces import NonceCounts
 from khoknongna.storage.signin_failures import SignInFailures
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
             settings.lockout_window_s,
             settings.lockout_s,
         ),
+        nonce_counts=NonceCounts(engine, settings.nonce_lifetime_s),
     )
     for name, prefix in openrosa.PREFIXES:
         app.register_blueprint(openrosa.bp, name=name, url_prefix=prefix)
@@ -112,15 +115,15 @@ def _problem_response(problem: Problem) -> Response:
             response.headers["Retry-After"] = str(problem.retry_after)
     if problem.status >= 500:
         logger.error("%s %s: %s", request.method, request.path, problem.message_en)
+    _drain_body(response)
     return openrosa.openrosa_headers(response)
 
 
-def database_unreachable(error: DBAPIError) -> bool:
-    """Whether ``error`` means the database cannot be reached (down, restarting, connection lost), as opposed
-    to a statement it refused: no SQLSTATE (the client could not connect), class 08 (connection exception) or
-    57P (shut down, crashed, starting up)."""
-    state = getattr(error.orig, "sqlstate", None)
-    return error.connection_invalidated or state is None or state.startswith(("08", "57P"))
+def _drain_body(response: Response) -> None:
+    """Let the client receive an early answer to an upload (see ``uploads.drain``): read the rest of the body
+    when it is no larger than the accept content length, else ask for the connection to be closed."""
+    if request.method in ("POST", "PUT", "PATCH") and not drain(request, services().settings.accept_content_length):
+        response.headers["Connection"] = "close"
 
 
 def _database_error_response(error: DBAPIError) -> Response:

@@ -6,7 +6,12 @@ counted per user name (``storage.signin_failures``); too many lock the name out 
 no password is checked. Nonces are signed
 and timestamped instead of stored, so any worker process can check them; Collect reuses a nonce with a
 growing ``nc``, and an expired one is answered with ``stale=true`` so Collect retries without asking the
-user again.
+user again. The ``nc`` of each nonce must grow (``storage.digest_nonces``, shared by all workers): a request
+whose ``nc`` was used already, a replay, is refused with a fresh nonce and ``stale=true``. ``stale=true``
+because the RFC says so for a right digest on a nonce no longer usable, and because Collect's Digest
+authenticator gives up and asks the user for the password on ``stale=false``: two of its requests that
+overtake each other on the network would otherwise cost the field developer a password prompt. A replay
+gains nothing from it: answering the fresh nonce needs the password.
 
 Source: RFC 7616 (Digest, qop=auth), RFC 7617 (Basic), OpenRosa authentication; PROTOCOL notes §8.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -171,6 +177,10 @@ def _request_uri() -> str:
     return request.path + (f"?{query}" if query else "")
 
 
+#: RFC 7616 §3.4: the nonce count is exactly 8 hexadecimal digits.
+_NC = re.compile(r"[0-9a-fA-F]{8}")
+
+
 def _digest_user(auth: Authorization) -> Actor:
     svc = services()
     p = auth.parameters
@@ -183,7 +193,7 @@ def _digest_user(auth: Authorization) -> Actor:
     if unquote(p["uri"]) != unquote(_request_uri()):
         raise AuthChallenge(AUTH_FAILED)
     qop = p.get("qop")
-    if qop not in (None, "auth") or (qop and not (p.get("nc") and p.get("cnonce"))):
+    if qop not in (None, "auth") or (qop and not (_NC.fullmatch(p.get("nc") or "") and p.get("cnonce"))):
         raise AuthChallenge(AUTH_FAILED)
     standing = _refuse_if_locked(p["username"])
     user = svc.users.get(db, p["username"])
@@ -199,6 +209,8 @@ def _digest_user(auth: Authorization) -> Actor:
         expected = _md5(f"{ha1}:{p['nonce']}:{ha2}")
     if not hmac.compare_digest(expected, p["response"].lower()):
         raise _wrong_password(p["username"])
+    if qop == "auth" and not svc.nonce_counts.use(p["nonce"], int(p["nc"], 16)):
+        raise AuthChallenge(AUTH_REQUIRED, stale=True)  # a replay, or overtaken by a later request
     svc.signin_failures.succeeded(p["username"], standing)
     return user_actor(user)
 

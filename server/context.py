@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import quote as url_quote
 
 from flask import current_app, g, request
 from sqlalchemy import Connection, Engine, Row
 
+from khoknongna.file_names import safe_name
 from khoknongna.ingest import FormVersions
 from khoknongna.settings import Settings
 from khoknongna.storage import users as user_queries
 from khoknongna.storage.blobs import BlobStore
+from khoknongna.storage.digest_nonces import NonceCounts
 from khoknongna.storage.signin_failures import SignInFailures
 
 if TYPE_CHECKING:
     from khoknongna.server.auth import DigestNonces
+
+
+def content_disposition(kind: str, name: str) -> str:
+    """A ``Content-Disposition`` value (``kind`` ``inline`` or ``attachment``) naming the file ``name``.
+
+    The name is made safe first (``khoknongna.file_names.safe_name``: a stored name may be anything a phone
+    sent), given as UTF-8 in ``filename*`` and as an ASCII approximation in ``filename`` for old clients.
+    Source: RFC 6266 §4.3 and RFC 8187 (``filename*``), as werkzeug's ``send_file`` writes it.
+    """
+    safe = safe_name(name)
+    simple = safe_name(unicodedata.normalize("NFKD", safe).encode("ascii", "ignore").decode("ascii"))
+    value = f'{kind}; filename="{simple}"'  # a safe name holds no quote or backslash to escape
+    if simple != safe:
+        value += "; filename*=UTF-8''" + url_quote(safe, safe="!#$&+-.^_`|~")
+    return value
 
 
 class UserCache:
@@ -53,6 +72,7 @@ class Services:
     blobs: BlobStore
     nonces: DigestNonces
     signin_failures: SignInFailures
+    nonce_counts: NonceCounts
     form_versions: FormVersions = field(default_factory=FormVersions)
     known_projects: set[int] = field(default_factory=set)
     users: UserCache = field(default_factory=UserCache)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, request, send_file, url_for
 from sqlalchemy import Row
 
+from khoknongna.file_names import safe_name
 from khoknongna.ingest import Submitter, accept_submission
 from khoknongna.problems import (
     DATASET_NOT_FOUND,
@@ -28,7 +29,7 @@ from khoknongna.problems import (
 )
 from khoknongna.server import openrosa_xml
 from khoknongna.server.auth import Actor, authenticate
-from khoknongna.server.context import db, services
+from khoknongna.server.context import content_disposition, db, services
 from khoknongna.server.uploads import read_upload
 from khoknongna.storage import entities as entity_queries
 from khoknongna.storage import forms as form_queries
@@ -126,7 +127,7 @@ def _send_blob(sha256: str, md5: str, content_type: str, download_name: str) -> 
         services().blobs.open(sha256),
         mimetype=content_type,
         as_attachment=True,
-        download_name=download_name,
+        download_name=safe_name(download_name),
         etag=md5,
         conditional=True,
         max_age=None,
@@ -195,7 +196,7 @@ def _entity_list_csv(dataset: Row, actor: Actor) -> Response:
     else:
         chunks = entity_queries.list_csv(services().engine, dataset.id, dataset.properties, actor.area_code)
         response = Response(chunks, content_type="text/csv; charset=utf-8")
-        response.headers["Content-Disposition"] = f'attachment; filename="{dataset.name}.csv"'
+        response.headers["Content-Disposition"] = content_disposition("attachment", f"{dataset.name}.csv")
     response.set_etag(token)
     response.headers["Cache-Control"] = "no-cache"
     return response

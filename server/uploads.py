@@ -4,6 +4,12 @@ The instance XML part is kept in memory (it is bounded, and must be parsed whole
 is streamed into the blob store's staging area while its SHA-256 is computed, so a 100 MB photo never
 sits in memory. Part names are decoded as UTF-8, as ODK Collect sends them.
 
+Refused while the body streams in, before anything is stored: a part whose ``name`` or ``filename`` is a
+path rather than a name (``khoknongna.file_names.refusal``: absolute, ``..``, backslash, control
+characters), a second ``xml_submission_file``, and a file part larger than the ``X-OpenRosa-Accept-Content-
+Length`` the server advertises (Collect splits a submission into POSTs under that size, so only a single
+file over it can be; ODK Central's proxy refuses such a body as well). Every staged part is then removed.
+
 Source: RFC 7578 (multipart/form-data); OpenRosa form submission API (part ``xml_submission_file``,
 one part per attachment named by its file name).
 """
@@ -17,12 +23,16 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
+from khoknongna.file_names import refusal
 from khoknongna.ingest import ReceivedFile, Upload
 from khoknongna.problems import (
+    FILE_TOO_LARGE,
     MULTIPART_MALFORMED,
+    PART_NAME_REFUSED,
     STORAGE_FAILED,
     TOO_LARGE,
     XML_SUBMISSION_FILE_MISSING,
+    XML_SUBMISSION_FILE_REPEATED,
     Problem,
 )
 from khoknongna.settings import Settings
@@ -32,6 +42,20 @@ XML_PART = "xml_submission_file"
 CHUNK = 64 * 1024
 #: Form fields without a file name (``*isIncomplete*``) are small; anything bigger is refused.
 MAX_FIELD_BYTES = 64 * 1024
+
+
+def _shown(name: str) -> str:
+    """A refused name as it can be shown in a message: escapes for what is invisible, at most 120 characters."""
+    return repr(name)[1:-1][:120]
+
+
+def _checked(raw: bytes) -> str:
+    """The decoded part ``name`` or ``filename``; :class:`Problem` ``PART_NAME_REFUSED`` when it is a path."""
+    name = _decode(raw)
+    reason = refusal(name)
+    if reason is not None:
+        raise Problem(PART_NAME_REFUSED, name=_shown(name), reason=reason)
+    return name
 
 
 def _decode(raw: bytes) -> str:
@@ -89,13 +113,17 @@ class _Collector:
         self._header_value.clear()
         if name == b"content-disposition":
             _, options = parse_options_header(value)
-            self._part.name = _decode(options.get(b"name", b""))
+            self._part.name = _checked(options.get(b"name", b""))
             self._part.is_file = b"filename" in options
+            if self._part.is_file:
+                _checked(options[b"filename"])
         elif name == b"content-type":
             self._part.content_type = _decode(value) or None
 
     def headers_finished(self) -> None:
         part = self._part
+        if part.name == XML_PART and self.xml is not None:
+            raise Problem(XML_SUBMISSION_FILE_REPEATED)  # which one is meant cannot be known
         if part.is_file and part.name != XML_PART:
             part.staged = self.blobs.stage()
         else:
@@ -105,6 +133,8 @@ class _Collector:
         part = self._part
         if part.staged is not None:
             part.staged.write(data[start:end])
+            if part.staged.size > self.settings.accept_content_length:
+                raise Problem(FILE_TOO_LARGE, name=_shown(part.name), limit=self.settings.accept_content_length)
             return
         part.memory.extend(data[start:end])
         limit = self.settings.max_instance_bytes if part.name == XML_PART else MAX_FIELD_BYTES
@@ -113,7 +143,7 @@ class _Collector:
 
     def part_end(self) -> None:
         part, self._part = self._part, None
-        if part.name == XML_PART and self.xml is None:
+        if part.name == XML_PART:
             self.xml = bytes(part.memory)
         elif part.staged is not None:
             previous = self.files.get(part.name)
@@ -136,7 +166,9 @@ def read_upload(request: Request, settings: Settings, blobs: BlobStore) -> Uploa
 
     The caller must close the staged files it does not commit. Raises :class:`Problem`:
     ``MULTIPART_MALFORMED`` (not multipart, no boundary, truncated or broken body), ``TOO_LARGE``
-    (body, XML, a field or the number of parts over the limits), ``XML_SUBMISSION_FILE_MISSING``, and
+    (body, XML, a field or the number of parts over the limits), ``FILE_TOO_LARGE`` (one file over the
+    advertised accept content length), ``PART_NAME_REFUSED``, ``XML_SUBMISSION_FILE_MISSING``,
+    ``XML_SUBMISSION_FILE_REPEATED``, and
     ``STORAGE_FAILED`` (503) when a part cannot be staged (disk full).
     """
     if request.mimetype != "multipart/form-data":
@@ -172,3 +204,25 @@ def read_upload(request: Request, settings: Settings, blobs: BlobStore) -> Uploa
         collector.discard()
         raise Problem(XML_SUBMISSION_FILE_MISSING)
     return Upload(xml=collector.xml, files=collector.files)
+
+
+def drain(request: Request, limit: int) -> bool:
+    """Read and discard what is left of the request body, up to ``limit`` bytes; whether it was read to its end.
+
+    An answer sent before the body is read (a 401 to a POST without credentials, a refused upload) is lost
+    when the server then closes the connection with bytes still unread: the kernel resets it, and the
+    client sees a broken pipe instead of the answer (gunicorn's sync workers close after every request and
+    do not read what the app left). A body announced larger than ``limit`` is not read at all.
+    """
+    if request.content_length is not None and request.content_length > limit:
+        return False
+    read = 0
+    try:
+        stream = request.stream
+        while chunk := stream.read(CHUNK):
+            read += len(chunk)
+            if read > limit:
+                return False
+    except (ClientDisconnected, RequestEntityTooLarge, OSError, ValueError):
+        return False
+    return True

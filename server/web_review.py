@@ -26,7 +26,7 @@ from khoknongna.review_pages import (
     sketch,
 )
 from khoknongna.server.auth import THAILAND, Actor
-from khoknongna.server.context import db, services
+from khoknongna.server.context import content_disposition, db, services
 from khoknongna.server.web import bp
 from khoknongna.server.web_filters import selection_from_args
 from khoknongna.server.web_session import require_reader
@@ -305,7 +305,7 @@ def submission_file(submission_id: int, name: str) -> Response:
                 yield chunk
 
     response = Response(body(), content_type=content_type, headers=headers)
-    response.headers.set("Content-Disposition", disposition, filename=name)
+    response.headers["Content-Disposition"] = content_disposition(disposition, name)
     if found.size is not None:
         response.content_length = found.size
     return response

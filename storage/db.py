@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import ColumnElement, Engine, Table, create_engine, func, text
 from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy.exc import DBAPIError, InterfaceError
 
 from khoknongna.settings import Settings
 from khoknongna.storage.embedded import running_cluster
@@ -32,6 +33,22 @@ def database_url(settings: Settings) -> Iterator[str]:
         return
     with running_cluster(settings.pg_path) as cluster:
         yield cluster.url
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot be reached (down, restarting, connection lost), as opposed
+    to a statement it refused: an ``InterfaceError`` (the driver's connection is closed), a DBAPI error
+    without SQLSTATE (the client could not connect) or that invalidated the connection, class 08
+    (connection exception) or 57P (shut down by an administrator, crashed, starting up).
+
+    Source: PostgreSQL's SQLSTATE codes (Appendix A); SQLAlchemy's ``DBAPIError.connection_invalidated``.
+    """
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    state = getattr(error.orig, "sqlstate", None)
+    return error.connection_invalidated or state is None or state.startswith(("08", "57P"))
 
 
 def ping(engine: Engine) -> None:

@@ -184,6 +184,14 @@ signin_failures = Table(
     Column("last_at", Float, nullable=False, comment="latest failure, epoch seconds", index=True),
 )
 
+digest_nonce_counts = Table(
+    "digest_nonce_counts",
+    metadata,
+    Column("nonce", Text, primary_key=True),
+    Column("nc", BigInteger, nullable=False, comment="highest nonce count accepted"),
+    Column("expires_at", Float, nullable=False, comment="when the row may go, epoch seconds", index=True),
+)
+
 submission_comments = Table(
     "submission_comments",
     metadata,

@@ -2,11 +2,14 @@
 
 Lockout (``KNN_LOCKOUT_*``, default 10 wrong passwords within 15 minutes lock a user name for 15 minutes):
 while locked, the right password is refused too and no password is checked; a right password before that
-clears the count; the counts are shared by every worker of the server (a SQLite file in the data folder).
+clears the count; the counts are shared by every worker of the server (a PostgreSQL table).
 
 Already covered in tests/server/test_auth.py and not repeated: a revoked app-user token (403), a token used
 in another project (403), Digest computed for another URI, expired nonces answered with ``stale=true``, and
 a nonce reused with a growing ``nc``.
+
+Replays: a Digest ``nc`` is accepted once per nonce and only when higher than every one before
+(``storage.digest_nonces``, shared by all workers through PostgreSQL).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import time
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from khoknongna import accounts
 from khoknongna.server.app import create_app
@@ -26,7 +29,7 @@ from tests.collect import CollectClient
 from tests.hostile.support import PHOTO, assert_openrosa_error, count, multipart, new_id
 from tests.instances import jpeg
 from tests.plots import plot_xml
-from tests.server.test_auth import basic_authorization, digest_authorization, fresh_challenge
+from tests.server.test_auth import basic_authorization, challenges, digest_authorization, fresh_challenge
 
 LIMIT = 10
 URI = "/formList?deviceID=collect%3ATESTDEVICE0000001"
@@ -182,11 +185,9 @@ def test_lockout_set_to_zero_never_locks(settings: Settings, db: Engine, collect
     assert digest(client, user, password).status_code == 200
 
 
-def test_a_replayed_digest_post_of_a_submission_changes_nothing(
+def test_a_replayed_digest_post_of_a_submission_is_refused_with_a_fresh_challenge(
     app: Flask, collect: CollectClient, db: Engine, plot_survey: None
 ) -> None:
-    # Nonces are not stored (docs/security.md): a captured request can be replayed within their lifetime,
-    # which is harmless because a submission POST is idempotent.
     collect.request("HEAD", "/submission")
     body = multipart(
         [(b"xml_submission_file", b"s.xml", plot_xml(new_id())), (PHOTO.encode(), PHOTO.encode(), jpeg(1))]
@@ -198,6 +199,73 @@ def test_a_replayed_digest_post_of_a_submission_changes_nothing(
     first = app.test_client().post(url, data=body, headers=headers, content_type=content_type)
     replayed = app.test_client().post(url, data=body, headers=headers, content_type=content_type)
 
-    assert (first.status_code, replayed.status_code) == (201, 201)
+    assert first.status_code == 201
+    assert_openrosa_error(replayed, 401, "sign in")
     assert count(db, "submissions") == 1
-    assert count(db, "submission_attachments") == 1
+
+
+def signed_get(client: FlaskClient, challenge: dict[str, str], nc: int, username: str, password: str):
+    headers = digest_authorization(
+        "GET", URI, username=username, password=password, nonce=challenge["nonce"], opaque=challenge["opaque"], nc=nc
+    )
+    return client.get(URI, headers={"X-OpenRosa-Version": "1.0", **headers})
+
+
+def test_a_replayed_nonce_count_gets_a_fresh_nonce_marked_stale(
+    client: FlaskClient, collector: tuple[str, str]
+) -> None:
+    challenge = fresh_challenge(client)
+    assert signed_get(client, challenge, 1, *collector).status_code == 200
+
+    replayed = signed_get(client, challenge, 1, *collector)
+
+    assert replayed.status_code == 401
+    again = challenges(replayed)["digest"]
+    assert again["nonce"] != challenge["nonce"]
+    assert again["stale"] == "true"  # the digest was right: Collect signs again without asking for the password
+
+
+def test_a_nonce_count_lower_than_one_already_used_is_refused(client: FlaskClient, collector: tuple[str, str]) -> None:
+    challenge = fresh_challenge(client)
+    assert signed_get(client, challenge, 5, *collector).status_code == 200
+
+    assert signed_get(client, challenge, 4, *collector).status_code == 401
+    assert signed_get(client, challenge, 6, *collector).status_code == 200
+
+
+def test_a_nonce_count_used_in_one_worker_is_refused_in_another(
+    settings: Settings, db: Engine, collector: tuple[str, str]
+) -> None:
+    one, other = (create_app(settings, engine=db).test_client() for _ in range(2))
+    challenge = fresh_challenge(one)
+    assert signed_get(one, challenge, 1, *collector).status_code == 200
+
+    assert signed_get(other, challenge, 1, *collector).status_code == 401
+    assert signed_get(other, challenge, 2, *collector).status_code == 200
+
+
+def test_collect_overtaken_by_its_own_request_signs_in_again_without_asking(
+    app: Flask, collect: CollectClient, collector: tuple[str, str]
+) -> None:
+    assert collect.get("/formList").status_code == 200
+    challenge = collect.challenge
+    assert signed_get(app.test_client(), challenge, collect.nc + 5, *collector).status_code == 200  # it overtook
+
+    responses = [collect.get("/formList") for _ in range(3)]
+
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert collect.challenge["nonce"] != challenge["nonce"]
+
+
+def test_counts_of_expired_nonces_are_removed_as_requests_come(
+    client: FlaskClient, db: Engine, collector: tuple[str, str]
+) -> None:
+    with db.begin() as conn:
+        conn.execute(
+            text("INSERT INTO digest_nonce_counts (nonce, nc, expires_at) VALUES ('gone', 3, :past)"),
+            {"past": time.time() - 1},
+        )
+
+    assert signed_get(client, fresh_challenge(client), 1, *collector).status_code == 200
+
+    assert count(db, "digest_nonce_counts") == 1

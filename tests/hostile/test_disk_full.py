@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import uuid
 from pathlib import Path
 
 import pytest
 from flask import Flask
+from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
+from khoknongna import entities
+from khoknongna.publishing import publish_form
 from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
 from khoknongna.storage.blobs import StagedBlob
@@ -24,7 +28,7 @@ from khoknongna.storage.db import make_engine
 from tests.collect import CollectClient
 from tests.hostile.support import PHOTO, assert_nothing_stored, assert_openrosa_error, new_id
 from tests.instances import jpeg
-from tests.plots import plot_xml
+from tests.plots import PLOT_SURVEY, plot_xml
 
 pytestmark = pytest.mark.usefixtures("plot_survey")
 
@@ -152,3 +156,86 @@ def test_an_unreachable_database_is_503_with_a_message_to_try_again(
     assert head.status_code == 503
     assert_openrosa_error(listing, 503, "try again in a few minutes")
     nowhere.dispose()
+
+
+@pytest.fixture
+def backend_dies_during_entity_work(db: Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The first entity the next request writes finds its PostgreSQL backend terminated (as a database
+    restart or a dropped network would): ``pg_terminate_backend`` from another connection. The pids killed."""
+    real, killed = entities._apply, []
+
+    def terminated_first(conn, *args, **kwargs):
+        if not killed:
+            pid = conn.connection.dbapi_connection.info.backend_pid
+            with db.connect() as other:
+                assert other.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar_one()
+            killed.append(pid)
+        return real(conn, *args, **kwargs)
+
+    monkeypatch.setattr(entities, "_apply", terminated_first)
+    return killed
+
+
+def test_a_database_connection_lost_during_entity_work_is_503_not_an_entity_problem(
+    collect: CollectClient, db: Engine, backend_dies_during_entity_work: list[int]
+) -> None:
+    response = collect.submit(plot_xml(new_id()), {PHOTO: photo()})[0]
+
+    assert backend_dies_during_entity_work, "the entity work did not run"
+    assert_openrosa_error(response, 503, "try again in a few minutes")
+    assert_nothing_stored(db)
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM entity_problems")).scalar_one() == 0
+
+
+def test_after_a_connection_lost_during_entity_work_the_same_submission_is_accepted_once(
+    collect: CollectClient, db: Engine, backend_dies_during_entity_work: list[int]
+) -> None:
+    xml = plot_xml(new_id())
+    assert collect.submit(xml, {PHOTO: photo()})[0].status_code == 503
+
+    responses = collect.submit(xml, {PHOTO: photo()})
+
+    assert [r.status_code for r in responses] == [201], responses[-1].data
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM submissions")).scalar_one() == 1
+        assert conn.execute(text("SELECT count(*) FROM entities")).scalar_one() == 1
+        assert conn.execute(text("SELECT count(*) FROM entity_problems")).scalar_one() == 0
+
+
+def test_an_object_store_that_stops_answering_is_503_and_the_resend_is_accepted_once(
+    settings: Settings, db: Engine, collector: tuple[str, str]
+) -> None:
+    from moto.server import ThreadedMotoServer
+
+    store = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    store.start()
+    host, port = store.get_host_and_port()
+    s3 = settings.model_copy(
+        update={
+            "blob_url": f"s3://knn-outage-{uuid.uuid4().hex[:8]}?endpoint={host}:{port}&secure=false",
+            "s3_access_key": "knn-test",
+            "s3_secret_key": SecretStr("knn-test-secret"),
+        }
+    )
+    app = create_app(s3, engine=db)
+    app.extensions["knn"].blobs.prepare()
+    publish_form(db, app.extensions["knn"].blobs, s3, PLOT_SURVEY.name, PLOT_SURVEY.read_bytes())
+    phone = CollectClient(app.test_client(), *collector)
+    xml = plot_xml(new_id())
+    store.stop()
+    try:
+        response = phone.submit(xml, {PHOTO: photo()})[0]
+
+        assert_openrosa_error(response, 503, "send it again later")
+        assert_nothing_stored(db)
+        store = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)  # moto keeps its buckets
+        store.start()
+        responses = phone.submit(xml, {PHOTO: photo()})
+    finally:
+        store.stop()
+
+    assert [r.status_code for r in responses] == [201], responses[-1].data
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM submissions")).scalar_one() == 1
+        assert conn.execute(text("SELECT count(*) FROM submission_attachments")).scalar_one() == 1
