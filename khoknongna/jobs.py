@@ -20,7 +20,7 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import Connection, Engine, make_url
 
-from khoknongna.audit import AuditRules, audit_with_related
+from khoknongna.audit import AuditRules, audit_submission
 from khoknongna.plot_checks import CheckRules, check_follow_up, check_plot_and_neighbours
 from khoknongna.settings import Settings
 from khoknongna.storage import audit as audit_queries
@@ -34,6 +34,8 @@ QUEUE = "checks"
 #: Tasks are declared on this app. Jobs are deferred on the caller's connection; :func:`run_worker` gives the
 #: app an asynchronous connector of its own while the worker runs.
 tasks = procrastinate.App(connector=procrastinate.SyncPsycopgConnector())
+#: Defers jobs on a caller's (synchronous) connection, also inside the worker, where ``tasks`` is asynchronous.
+_queuer = procrastinate.App(connector=procrastinate.SyncPsycopgConnector())
 
 
 def conninfo(database_url: str) -> str:
@@ -62,9 +64,22 @@ def check_follow_up_job(context: procrastinate.JobContext, submission_id: int) -
 
 @tasks.task(name="audit_submission", queue=QUEUE, pass_context=True)
 def audit_submission_job(context: procrastinate.JobContext, submission_id: int) -> None:
+    _audit(context.additional_context, submission_id)
+
+
+@tasks.task(name="reaudit_submission", queue=QUEUE, pass_context=True, priority=-1)
+def reaudit_submission_job(context: procrastinate.JobContext, submission_id: int) -> None:
+    """Audit again a submission a newer one named; names none in turn (the newer one was audited already)."""
     extra = context.additional_context
     with extra["engine"].begin() as conn:
-        audit_with_related(conn, extra["blobs"], submission_id, extra["audit"])
+        audit_submission(conn, extra["blobs"], submission_id, extra["audit"])
+
+
+def _audit(extra: dict[str, Any], submission_id: int) -> None:
+    """Audit a submission and queue, in the same transaction, the re-audit of the submissions it names."""
+    with extra["engine"].begin() as conn:
+        _, related = audit_submission(conn, extra["blobs"], submission_id, extra["audit"])
+        defer_reaudits(conn, related, extra["reaudit_window"])
 
 
 #: How long a submission may wait for its audit job before the sweep computes its signals itself.
@@ -87,8 +102,7 @@ def sweep_job(context: procrastinate.JobContext, timestamp: int) -> None:
         logger.info("checked %d plot(s) whose checks were missing or out of date", len(stale))
     extra = context.additional_context
     for submission_id in unaudited:
-        with engine.begin() as conn:
-            audit_with_related(conn, extra["blobs"], submission_id, extra["audit"])
+        _audit(extra, submission_id)
     if unaudited:
         logger.info("computed the audit signals of %d submission(s) whose job was lost", len(unaudited))
 
@@ -111,12 +125,22 @@ def defer_audit(conn: Connection, submission_id: int) -> None:
     _defer(conn, [(audit_submission_job, {"submission_id": submission_id}, f"audit-{submission_id}")])
 
 
-def _defer(conn: Connection, jobs: list[tuple[Any, dict[str, int], str]]) -> None:
+def defer_reaudits(conn: Connection, submission_ids: list[int], window: timedelta) -> None:
+    """Queue the audit of each submission again in ``window`` (after the waiting first audits: lower priority).
+    One re-audit waits per submission (queueing lock ``reaudit-<id>``), so every newer submission naming it
+    within the window shares that one."""
+    jobs = [(reaudit_submission_job, {"submission_id": s}, f"reaudit-{s}") for s in submission_ids]
+    _defer(conn, jobs, schedule_in={"seconds": window.total_seconds()})
+
+
+def _defer(conn: Connection, jobs: list[tuple[Any, dict[str, int], str]], **options: Any) -> None:
     raw = conn.connection.driver_connection
     for task, args, lock in jobs:
         try:
             with conn.begin_nested():
-                task.configure(queueing_lock=lock, connection=raw).defer(**args)
+                _queuer.configure_task(
+                    task.name, queue=task.queue, priority=task.priority, queueing_lock=lock, connection=raw, **options
+                ).defer(**args)
         except AlreadyEnqueued:
             pass  # the waiting job will see this change too
         except Exception:
@@ -130,6 +154,7 @@ def run_worker(settings: Settings, engine: Engine, database_url: str, *, wait: b
         "rules": CheckRules.from_settings(settings),
         "audit": AuditRules.from_settings(settings),
         "blobs": open_blob_store(settings),
+        "reaudit_window": timedelta(seconds=settings.audit_reaudit_window_s),
     }
     with tasks.replace_connector(procrastinate.PsycopgConnector(conninfo=conninfo(database_url))) as app:
         app.run_worker(

@@ -121,20 +121,23 @@ _OTHER = (
 )
 
 
-def exact_matches(conn: Connection, submission_id: int) -> list[Row]:
+def exact_matches(conn: Connection, submission_id: int, *, limit: int) -> list[Row]:
     """Photos of the submission whose file is also a photo elsewhere: ``(name, other_submission_id,
-    other_instance_id, other_form_id, other_name, other_plot)``; the same file twice in the submission too."""
+    other_instance_id, other_form_id, other_name, other_plot)``; the same file twice in the submission too. At most
+    ``limit`` other copies per photo, the latest submissions first (one index range each: blob, submission)."""
     return list(
         conn.execute(
             text(
                 "SELECT m.attachment_name AS name, o.submission_id AS other_submission_id,"  # noqa: S608 - fixed fragments, values bound
                 "       osv.instance_id AS other_instance_id, of.xml_form_id AS other_form_id,"
                 "       o.attachment_name AS other_name, o.plot_uuid AS other_plot"
-                " FROM photo_hashes m JOIN photo_hashes o ON o.blob_sha256 = m.blob_sha256 AND o.id <> m.id"
+                " FROM photo_hashes m CROSS JOIN LATERAL (SELECT o.submission_id, o.attachment_name, o.plot_uuid"
+                "   FROM photo_hashes o WHERE o.blob_sha256 = m.blob_sha256 AND o.id <> m.id"
+                "   ORDER BY o.submission_id DESC LIMIT :limit) o"
                 f" {_OTHER}"
                 " WHERE m.submission_id = :id ORDER BY m.attachment_name, o.submission_id, o.attachment_name"
             ),
-            {"id": submission_id},
+            {"id": submission_id, "limit": limit},
         )
     )
 
@@ -154,7 +157,8 @@ def band_probes(phash: int, radius: int) -> list[list[int]]:
 
 def near_photos(conn: Connection, phash: int, max_distance: int, *, limit: int = 100) -> list[Row]:
     """Stored photos whose pHash is within ``max_distance`` bits of ``phash``: ``(id, submission_id,
-    attachment_name, blob_sha256, plot_uuid, distance)``, closest first.
+    attachment_name, blob_sha256, plot_uuid, distance)``, closest first; at most ``limit``, from at most ``limit``
+    matches per band (so a picture stored many times costs the same as one stored a few times).
 
     Candidates come from the four band indexes: two 64-bit hashes within distance d agree to within
     ``d // 4`` bits on at least one 16-bit band (pigeonhole), so each band is probed for every value within
@@ -162,11 +166,11 @@ def near_photos(conn: Connection, phash: int, max_distance: int, *, limit: int =
     """
     radius = max_distance // 4
     probes = band_probes(phash, radius)
-    # One index-only scan per band (the indexes include phash and id), the distance computed there; only the
-    # matches are read from the table.
+    # One index-only scan per band (the indexes include phash and id), the distance computed there and stopped
+    # after ``limit`` matches; only the matches are read from the table.
     bands = " UNION ".join(
-        f"SELECT id FROM photo_hashes WHERE phash IS NOT NULL AND {band} = ANY(:b{n})"  # noqa: S608 - fixed fragments
-        " AND bit_count(CAST(phash # :h AS bit(64))) <= :max"
+        f"(SELECT id FROM photo_hashes WHERE phash IS NOT NULL AND {band} = ANY(:b{n})"  # noqa: S608 - fixed fragments
+        " AND bit_count(CAST(phash # :h AS bit(64))) <= :max LIMIT :limit)"
         for n, band in enumerate(PHASH_BANDS)
     )
     return list(
@@ -206,27 +210,61 @@ def geo_answers(conn: Connection, version_id: int) -> list[Row]:
     )
 
 
-def same_spots(conn: Connection, version_id: int, plot_uuid: str) -> list[Row]:
-    """Geopoints of the version at exactly the coordinates of a geopoint of another submission (current version)
-    about another plot: ``(field_path, repeat_position, lon, lat, other_submission_id, other_instance_id,
-    other_plot)``. Uses the GiST index of ``submission_geometries.geom`` for the candidates."""
+def save_points(conn: Connection, submission_id: int, version_id: int, plot_uuid: str | None) -> None:
+    """Make ``audit_points`` of a submission the valid geopoints of its version ``version_id`` (none when it is
+    about no plot), each named by its path and repeat positions (``where``, ``visits/where[2]``)."""
+    conn.execute(text("DELETE FROM audit_points WHERE submission_id = :id"), {"id": submission_id})
+    if plot_uuid is None:
+        return
+    conn.execute(
+        text(
+            "INSERT INTO audit_points (submission_id, name, lon, lat, plot_uuid)"
+            " SELECT DISTINCT ON (name) :id, name, ST_X(geom), ST_Y(geom), :plot FROM ("
+            "   SELECT field_path || array_to_string(array(SELECT '[' || p || ']' FROM unnest(repeat_position) p), '')"
+            "          AS name, geom, id FROM submission_geometries"
+            "   WHERE submission_version_id = :version AND geo_type = 'geopoint' AND geom IS NOT NULL) g"
+            " ORDER BY name, id"
+        ),
+        {"id": submission_id, "version": version_id, "plot": plot_uuid},
+    )
+
+
+def same_spots(conn: Connection, submission_id: int, *, limit: int) -> list[Row]:
+    """Geopoints of the submission (as :func:`save_points` stored them) at exactly the coordinates of a geopoint
+    of another submission about another plot: ``(name, lon, lat, plot_uuid, other_submission_id,
+    other_instance_id, other_plot)``, by name. Per point, at most ``limit`` from the plots sorting just below the
+    submission's own and ``limit`` from those just above: two range scans of ``ix_audit_points_spot_plot`` that
+    skip the submissions about its own plot, however many there are."""
+    side = (
+        "(SELECT o.submission_id, o.plot_uuid FROM audit_points o WHERE o.lon = m.lon AND o.lat = m.lat"
+        " AND o.plot_uuid {op} m.plot_uuid ORDER BY o.plot_uuid {order}, o.submission_id {order} LIMIT :limit)"
+    )
     return list(
         conn.execute(
             text(
-                "SELECT g.field_path, g.repeat_position, ST_X(g.geom) AS lon, ST_Y(g.geom) AS lat,"  # noqa: S608 - fixed fragments, values bound
-                "       sv.submission_id AS other_submission_id, sv.instance_id AS other_instance_id,"
-                f"      {PLOT_OF_VERSION} AS other_plot"
-                " FROM submission_geometries g"
-                " JOIN submission_geometries o ON o.geom && g.geom AND o.geo_type = 'geopoint'"
-                "      AND o.submission_version_id <> g.submission_version_id"
-                "      AND ST_X(o.geom) = ST_X(g.geom) AND ST_Y(o.geom) = ST_Y(g.geom)"
-                " JOIN submission_versions sv ON sv.id = o.submission_version_id AND sv.current"
-                " WHERE g.submission_version_id = :id AND g.geo_type = 'geopoint' AND g.geom IS NOT NULL"
-                f" AND {PLOT_OF_VERSION} IS DISTINCT FROM :plot AND {PLOT_OF_VERSION} IS NOT NULL"
-                " ORDER BY g.id, sv.submission_id"
+                "SELECT m.name, m.lon, m.lat, m.plot_uuid, o.submission_id AS other_submission_id,"  # noqa: S608 - fixed fragments, values bound
+                "       sv.instance_id AS other_instance_id, o.plot_uuid AS other_plot"
+                " FROM audit_points m CROSS JOIN LATERAL ("
+                f" {side.format(op='<', order='DESC')} UNION ALL {side.format(op='>', order='ASC')}) o"
+                " JOIN submission_versions sv ON sv.submission_id = o.submission_id AND sv.current"
+                " WHERE m.submission_id = :id ORDER BY m.name, o.plot_uuid, o.submission_id"
             ),
-            {"id": version_id, "plot": plot_uuid},
+            {"id": submission_id, "limit": limit},
         )
+    )
+
+
+def submissions_at(conn: Connection, lon: float, lat: float, plot_uuid: str, *, besides: int, limit: int) -> list[int]:
+    """The latest (at most ``limit``) submissions other than ``besides`` with a geopoint at exactly ``lon``,
+    ``lat`` about ``plot_uuid``: one backward range scan of ``ix_audit_points_spot_plot``."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT submission_id FROM audit_points WHERE lon = :lon AND lat = :lat AND plot_uuid = :plot"
+                " AND submission_id <> :besides ORDER BY submission_id DESC LIMIT :limit"
+            ),
+            {"lon": lon, "lat": lat, "plot": plot_uuid, "besides": besides, "limit": limit},
+        ).scalars()
     )
 
 

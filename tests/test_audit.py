@@ -29,6 +29,13 @@ from tests.xlsforms import xlsform
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Submissions named by a newer one are audited again as soon as the worker gets to them (no window), so
+    that the worker run by a test sees them."""
+    return settings.model_copy(update={"audit_reaudit_window_s": 0})
+
+
+@pytest.fixture
 def collect(supervise: CollectClient) -> CollectClient:
     """Sends forms as Collect does and reads the JSON API, which collectors may not: a department supervisor."""
     return supervise
