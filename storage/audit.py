@@ -124,22 +124,29 @@ _OTHER = (
 def exact_matches(conn: Connection, submission_id: int, *, limit: int) -> list[Row]:
     """Photos of the submission whose file is also a photo elsewhere: ``(name, other_submission_id,
     other_instance_id, other_form_id, other_name, other_plot)``; the same file twice in the submission too. At most
-    ``limit`` other copies per photo, the latest submissions first (one index range each: blob, submission)."""
-    return list(
-        conn.execute(
+    ``limit`` other copies per file, the latest submissions first: one backward scan of
+    ``ix_photo_hashes_blob_sha256_submission_id`` per file, planned for that file (a file copied thousands of times
+    is then known to the planner as such, which a join would hide)."""
+    mine = conn.execute(
+        text("SELECT DISTINCT blob_sha256 FROM photo_hashes WHERE submission_id = :id"), {"id": submission_id}
+    ).scalars()
+    rows: list[Row] = []
+    for sha in mine:
+        rows += conn.execute(
             text(
                 "SELECT m.attachment_name AS name, o.submission_id AS other_submission_id,"  # noqa: S608 - fixed fragments, values bound
                 "       osv.instance_id AS other_instance_id, of.xml_form_id AS other_form_id,"
                 "       o.attachment_name AS other_name, o.plot_uuid AS other_plot"
-                " FROM photo_hashes m CROSS JOIN LATERAL (SELECT o.submission_id, o.attachment_name, o.plot_uuid"
-                "   FROM photo_hashes o WHERE o.blob_sha256 = m.blob_sha256 AND o.id <> m.id"
-                "   ORDER BY o.submission_id DESC LIMIT :limit) o"
+                " FROM ((SELECT id, submission_id, attachment_name, plot_uuid FROM photo_hashes"
+                "   WHERE blob_sha256 = :sha AND submission_id <> :id ORDER BY submission_id DESC LIMIT :limit)"
+                "  UNION ALL (SELECT id, submission_id, attachment_name, plot_uuid FROM photo_hashes"
+                "   WHERE blob_sha256 = :sha AND submission_id = :id)) o"
                 f" {_OTHER}"
-                " WHERE m.submission_id = :id ORDER BY m.attachment_name, o.submission_id, o.attachment_name"
+                " JOIN photo_hashes m ON m.submission_id = :id AND m.blob_sha256 = :sha AND m.id <> o.id"
             ),
-            {"id": submission_id, "limit": limit},
-        )
-    )
+            {"id": submission_id, "sha": sha, "limit": limit},
+        ).all()
+    return sorted(rows, key=lambda r: (r.name, r.other_submission_id, r.other_name))
 
 
 def band_probes(phash: int, radius: int) -> list[list[int]]:
@@ -278,27 +285,23 @@ def save_visit(conn: Connection, submission_id: int, visit: dict[str, Any] | Non
 
 def neighbour_visits(conn: Connection, submission_id: int) -> tuple[Row | None, Row | None]:
     """The same collector's visits just before and just after this one by start time (ties by submission id):
-    ``(submission_id, instance_id, started_at, ended_at, lon, lat)`` each, or ``None``."""
-    base = (
-        "SELECT v.submission_id, sv.instance_id, v.started_at, v.ended_at, v.lon, v.lat FROM collector_visits v"
+    ``(submission_id, instance_id, started_at, ended_at, lon, lat)`` each, or ``None``. Each is one step of
+    ``ix_collector_visits_collector_started_at_submission_id`` from this visit, however many the collector made."""
+    me = conn.execute(
+        text("SELECT collector, started_at FROM collector_visits WHERE submission_id = :id"), {"id": submission_id}
+    ).one_or_none()
+    if me is None:
+        return None, None
+    step = (
+        "SELECT v.submission_id, sv.instance_id, v.started_at, v.ended_at, v.lon, v.lat FROM"
+        " (SELECT * FROM collector_visits WHERE collector = :collector"
+        "  AND (started_at, submission_id) {op} (:started_at, :id)"
+        "  ORDER BY started_at {order}, submission_id {order} LIMIT 1) v"
         " JOIN submission_versions sv ON sv.submission_id = v.submission_id AND sv.current"
-        " JOIN collector_visits me ON me.submission_id = :id AND me.collector = v.collector"
-        " WHERE v.submission_id <> :id AND "
     )
-    before = conn.execute(
-        text(
-            base + "(v.started_at, v.submission_id) < (me.started_at, me.submission_id)"
-            " ORDER BY v.started_at DESC, v.submission_id DESC LIMIT 1"
-        ),
-        {"id": submission_id},
-    ).one_or_none()
-    after = conn.execute(
-        text(
-            base + "(v.started_at, v.submission_id) > (me.started_at, me.submission_id)"
-            " ORDER BY v.started_at, v.submission_id LIMIT 1"
-        ),
-        {"id": submission_id},
-    ).one_or_none()
+    params = {"collector": me.collector, "started_at": me.started_at, "id": submission_id}
+    before = conn.execute(text(step.format(op="<", order="DESC")), params).one_or_none()
+    after = conn.execute(text(step.format(op=">", order="ASC")), params).one_or_none()
     return before, after
 
 

@@ -424,7 +424,7 @@ collector_visits = Table(
     Column("ended_at", DateTime(timezone=True), nullable=False, comment="its end (start when missing)"),
     Column("lon", Float, nullable=False),
     Column("lat", Float, nullable=False),
-    Index("ix_collector_visits_collector_started_at", "collector", "started_at"),
+    Index("ix_collector_visits_collector_started_at_submission_id", "collector", "started_at", "submission_id"),
 )
 
 #: The geopoints of each audited submission about a plot, by place: "the same coordinates in a submission about

@@ -8,7 +8,9 @@ Create Date: 2026-12-05
 ``audit_points`` lets "the same coordinates in a submission about another plot" be two index range probes at one
 spot (plots below and above the submission's own), each with a LIMIT, however many submissions about the same
 plot were made there (docs/audit.md). It is filled from the current versions already stored; the audit keeps it
-up to date from then on. ``ix_photo_hashes_blob_sha256_submission_id`` gives the latest copies of a file first.
+up to date from then on. ``ix_photo_hashes_blob_sha256_submission_id`` gives the latest copies of a file first;
+``ix_collector_visits_collector_started_at_submission_id`` a collector's previous and next visit in one step
+(ties by submission id, as the audit orders them).
 """
 
 import sqlalchemy as sa
@@ -44,9 +46,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_photo_hashes_blob_sha256_submission_id", "photo_hashes", ["blob_sha256", "submission_id"])
     op.drop_index("ix_photo_hashes_blob_sha256", "photo_hashes")
+    op.create_index(
+        "ix_collector_visits_collector_started_at_submission_id",
+        "collector_visits",
+        ["collector", "started_at", "submission_id"],
+    )
+    op.drop_index("ix_collector_visits_collector_started_at", "collector_visits")
 
 
 def downgrade() -> None:
+    op.create_index("ix_collector_visits_collector_started_at", "collector_visits", ["collector", "started_at"])
+    op.drop_index("ix_collector_visits_collector_started_at_submission_id", "collector_visits")
     op.create_index("ix_photo_hashes_blob_sha256", "photo_hashes", ["blob_sha256"])
     op.drop_index("ix_photo_hashes_blob_sha256_submission_id", "photo_hashes")
     op.drop_table("audit_points")
