@@ -325,25 +325,36 @@ def certification_check(form_id: str, data: dict[str, Any], received: set[str]) 
     )
 
 
-def _same_spots(conn: Connection, sub: Any) -> tuple[list[SameSpot], set[int]]:
+def _same_spots(conn: Connection, sub: Any) -> tuple[list[SameSpot], set[int], set[int]]:
     """The submission's geopoints shared with submissions about other plots (at most :data:`LOOKUP_LIMIT` per
-    side of its own plot, per point), and the submissions whose ``gps_untrusted`` this one changes.
+    side of its own plot, per point), and the submissions whose ``gps_untrusted`` this one changes, at most
+    :data:`LOOKUP_LIMIT` per point: those about another plot, and the older ones about its own plot.
 
-    Only when the spot had one other plot and never this one does an earlier submission learn something: with
-    two other plots there, or this plot there before, each of them already had another plot beside it. Then the
-    latest :data:`LOOKUP_LIMIT` submissions about that plot at the spot are named, not all of them."""
+    Earlier submissions at a spot learn something only when it had one other plot and never this one (with two
+    other plots there, or this plot there before, each of them already had another plot beside it): then the
+    latest submissions about that plot at the spot are named. When one of those, audited again, learns of
+    another plot for the first time, it names the next older ones about its plot there, and so on: every
+    submission at the spot learns of it, each in a job of its own, however many there are."""
+    known_before = queries.same_coordinates_before(conn, sub.submission_id)
     queries.save_points(conn, sub.submission_id, sub.version_id, sub.plot_uuid)
     if sub.plot_uuid is None:
-        return [], set()
+        return [], set(), set()
     by_point: dict[str, list[Any]] = {}
     for row in queries.same_spots(conn, sub.submission_id, limit=LOOKUP_LIMIT):
         by_point.setdefault(row.name, []).append(row)
-    spots, changed = [], set()
+    spots: list[SameSpot] = []
+    changed: set[int] = set()
+    older: set[int] = set()
     for name, rows in by_point.items():
         spots += [SameSpot(name, r.lon, r.lat, r.other_submission_id, r.other_instance_id, r.other_plot) for r in rows]
-        plots = {r.other_plot for r in rows}
-        here = rows[0]
-        if len(plots) == 1 and not queries.submissions_at(
+        here, plots = rows[0], {r.other_plot for r in rows}
+        if known_before == 0:  # audited again, and the first time it sees another plot here
+            older |= set(
+                queries.submissions_at(
+                    conn, here.lon, here.lat, sub.plot_uuid, besides=sub.submission_id, limit=LOOKUP_LIMIT, older=True
+                )
+            )
+        elif len(plots) == 1 and not queries.submissions_at(
             conn, here.lon, here.lat, sub.plot_uuid, besides=sub.submission_id, limit=1
         ):
             changed |= set(
@@ -351,16 +362,18 @@ def _same_spots(conn: Connection, sub: Any) -> tuple[list[SameSpot], set[int]]:
                     conn, here.lon, here.lat, plots.pop(), besides=sub.submission_id, limit=LOOKUP_LIMIT
                 )
             )
-    return spots, changed
+    return spots, changed, older
 
 
 def audit_submission(
-    conn: Connection, blobs: BlobStore, submission_id: int, rules: AuditRules
+    conn: Connection, blobs: BlobStore, submission_id: int, rules: AuditRules, *, again: bool = False
 ) -> tuple[list[CheckResult], list[int]]:
     """Compute and store every signal of one submission. Returns the results and the other submissions whose
     signals this one may change, to audit again: the collector's previous and next visits first, then the latest
-    others named by a shared photo or copied position; at most :data:`RELATED_LIMIT`. ``([], [])`` for an
-    encrypted or unknown submission."""
+    others named by a shared photo or copied position; at most :data:`RELATED_LIMIT`. Audited ``again`` (because
+    a newer submission named it), only the older submissions about its plot at a spot where it has just learned of
+    another plot (never the newer one again, so re-audits end). ``([], [])`` for an encrypted or unknown
+    submission."""
     sub = queries.submission_for_audit(conn, submission_id)
     if sub is None or sub.encrypted or sub.data is None:
         return [], []
@@ -373,7 +386,7 @@ def audit_submission(
         results.append(near_reuse_signal(len(photos), near, sub.plot_uuid, rules.photos))
         results.append(_exif(conn, sub, photos, rules.photos))
     answers = _answers(conn, sub.version_id)
-    spots, spot_related = _same_spots(conn, sub)
+    spots, spot_related, spot_older = _same_spots(conn, sub)
     if answers:
         results.append(gps_trust_check(answers, spots, rules.gps))
     travel = _travel(conn, sub, answers, rules.travel)
@@ -383,11 +396,13 @@ def audit_submission(
         received = {a.name for a in queries.attachments(conn, sub.version_id)}
         results.append(certification_check(sub.xml_form_id, sub.data, received))
     queries.save_signals(conn, submission_id, sub.plot_uuid, results)
+    if again:
+        return results, sorted(spot_older, reverse=True)[:RELATED_LIMIT]
     visits = {v.submission_id for v in queries.neighbour_visits(conn, submission_id) if v is not None}
     for result in results:
         if result.rule == "impossible_travel":
             visits |= {int(f.numbers["other_submission_id"]) for f in result.findings}  # type: ignore[arg-type]
-    others = {m.other_submission_id for m in exact + near} | spot_related
+    others = {m.other_submission_id for m in exact + near} | spot_related | spot_older
     related = sorted(visits - {submission_id}) + sorted(others - visits - {submission_id}, reverse=True)
     return results, related[:RELATED_LIMIT]
 

@@ -69,16 +69,14 @@ def audit_submission_job(context: procrastinate.JobContext, submission_id: int) 
 
 @tasks.task(name="reaudit_submission", queue=QUEUE, pass_context=True, priority=-1)
 def reaudit_submission_job(context: procrastinate.JobContext, submission_id: int) -> None:
-    """Audit again a submission a newer one named; names none in turn (the newer one was audited already)."""
-    extra = context.additional_context
-    with extra["engine"].begin() as conn:
-        audit_submission(conn, extra["blobs"], submission_id, extra["audit"])
+    """Audit again a submission a newer one named (``audit_submission(again=True)``)."""
+    _audit(context.additional_context, submission_id, again=True)
 
 
-def _audit(extra: dict[str, Any], submission_id: int) -> None:
+def _audit(extra: dict[str, Any], submission_id: int, *, again: bool = False) -> None:
     """Audit a submission and queue, in the same transaction, the re-audit of the submissions it names."""
     with extra["engine"].begin() as conn:
-        _, related = audit_submission(conn, extra["blobs"], submission_id, extra["audit"])
+        _, related = audit_submission(conn, extra["blobs"], submission_id, extra["audit"], again=again)
         defer_reaudits(conn, related, extra["reaudit_window"])
 
 

@@ -261,18 +261,34 @@ def same_spots(conn: Connection, submission_id: int, *, limit: int) -> list[Row]
     )
 
 
-def submissions_at(conn: Connection, lon: float, lat: float, plot_uuid: str, *, besides: int, limit: int) -> list[int]:
-    """The latest (at most ``limit``) submissions other than ``besides`` with a geopoint at exactly ``lon``,
-    ``lat`` about ``plot_uuid``: one backward range scan of ``ix_audit_points_spot_plot``."""
+def submissions_at(
+    conn: Connection, lon: float, lat: float, plot_uuid: str, *, besides: int, limit: int, older: bool = False
+) -> list[int]:
+    """The latest (at most ``limit``) submissions other than ``besides`` (older than it, with ``older``) with a
+    geopoint at exactly ``lon``, ``lat`` about ``plot_uuid``: one backward range scan of
+    ``ix_audit_points_spot_plot``."""
     return list(
         conn.execute(
             text(
-                "SELECT submission_id FROM audit_points WHERE lon = :lon AND lat = :lat AND plot_uuid = :plot"
-                " AND submission_id <> :besides ORDER BY submission_id DESC LIMIT :limit"
+                "SELECT DISTINCT submission_id FROM audit_points"
+                " WHERE lon = :lon AND lat = :lat AND plot_uuid = :plot AND submission_id <> :besides"
+                " AND (NOT :older OR submission_id < :besides) ORDER BY submission_id DESC LIMIT :limit"
             ),
-            {"lon": lon, "lat": lat, "plot": plot_uuid, "besides": besides, "limit": limit},
+            {"lon": lon, "lat": lat, "plot": plot_uuid, "besides": besides, "limit": limit, "older": older},
         ).scalars()
     )
+
+
+def same_coordinates_before(conn: Connection, submission_id: int) -> int | None:
+    """How many geopoints about other plots the stored ``gps_untrusted`` of a submission found at its own
+    positions; ``None`` before it was first computed."""
+    return conn.execute(
+        text(
+            "SELECT CAST(result->'numbers'->>'same_coordinates' AS integer) FROM audit_signals"
+            " WHERE submission_id = :id AND rule = 'gps_untrusted'"
+        ),
+        {"id": submission_id},
+    ).scalar_one_or_none()
 
 
 def save_visit(conn: Connection, submission_id: int, visit: dict[str, Any] | None) -> None:

@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from khoknongna.audit import LOOKUP_LIMIT, AuditRules, audit_submission
 from khoknongna.jobs import sweep_job
 from khoknongna.publishing import publish_form
 from khoknongna.server.cli import main
@@ -335,6 +336,72 @@ def test_a_signed_daily_log_is_certified(forms, collect, audited) -> None:
     found = signals(collect, instance, "daily_log")
     assert found["certification_missing"]["status"] == "ok"
     assert "photo_reused_exact" not in found, "a signature is not a photo of the plot"
+
+
+# --- many submissions at one spot ---------------------------------------------------------------------------
+
+
+def jobs_created(db: Engine) -> int:
+    """How many jobs were ever queued (procrastinate's job ids count them; done jobs are deleted)."""
+    with db.connect() as conn:
+        return conn.execute(text("SELECT last_value FROM procrastinate_jobs_id_seq")).scalar_one()
+
+
+def submission_id(db: Engine, instance_id: str) -> int:
+    with db.connect() as conn:
+        return conn.execute(
+            text("SELECT submission_id FROM submission_versions WHERE instance_id = :i AND current"), {"i": instance_id}
+        ).scalar_one()
+
+
+def test_200_daily_logs_at_one_spot_queue_at_most_one_re_audit_each_and_all_get_their_signals(
+    forms, collect, audited, db
+) -> None:
+    plots = [str(uuid.uuid4()) for _ in range(10)]  # ten plots, logged from one courtyard (the same point)
+    logs = [daily_log(collect, plots[n % 10], signature=None) for n in range(200)]
+    queued = jobs_created(db)
+
+    audited()
+
+    assert jobs_created(db) - queued <= len(logs), "at most one re-audit per submission"
+    for instance in logs:
+        found = signals(collect, instance, "daily_log")
+        assert found["certification_missing"]["status"] == "raised"
+        gps = found["gps_untrusted"]
+        assert gps["status"] == "raised", instance  # the first log too: the second, another plot, named it
+        assert 1 <= gps["numbers"]["same_coordinates"] <= 2 * LOOKUP_LIMIT
+
+
+def test_one_audit_names_a_bounded_number_of_the_earlier_submissions_at_its_spot(
+    app, forms, collect, audited, db, settings
+) -> None:
+    plot = str(uuid.uuid4())
+    earlier = [daily_log(collect, plot, signature=None) for _ in range(3 * LOOKUP_LIMIT)]
+    audited()
+    newcomer = daily_log(collect, str(uuid.uuid4()), signature=None)  # another plot, the same point
+
+    with db.begin() as conn:
+        results, related = audit_submission(
+            conn, app.extensions["knn"].blobs, submission_id(db, newcomer), AuditRules.from_settings(settings)
+        )
+
+    latest = {submission_id(db, i) for i in earlier[-LOOKUP_LIMIT:]}
+    assert len(related) <= LOOKUP_LIMIT + 2  # the latest about the other plot there, and the collector's last visit
+    assert latest <= set(related)
+    assert {r.rule: r.status for r in results}["gps_untrusted"] == "raised"
+
+
+def test_every_earlier_submission_at_the_spot_learns_of_another_plot_eventually(forms, collect, audited) -> None:
+    plot = str(uuid.uuid4())
+    earlier = [daily_log(collect, plot, signature=None) for _ in range(3 * LOOKUP_LIMIT)]
+    audited()
+    assert signals(collect, earlier[0], "daily_log")["gps_untrusted"]["status"] == "ok"
+
+    daily_log(collect, str(uuid.uuid4()), signature=None)
+    audited()
+
+    for instance in earlier:
+        assert signals(collect, instance, "daily_log")["gps_untrusted"]["status"] == "raised", instance
 
 
 # --- explaining, the area list, recomputing -----------------------------------------------------------------
