@@ -341,10 +341,30 @@ def test_a_signed_daily_log_is_certified(forms, collect, audited) -> None:
 # --- many submissions at one spot ---------------------------------------------------------------------------
 
 
-def jobs_created(db: Engine) -> int:
-    """How many jobs were ever queued (procrastinate's job ids count them; done jobs are deleted)."""
-    with db.connect() as conn:
-        return conn.execute(text("SELECT last_value FROM procrastinate_jobs_id_seq")).scalar_one()
+@pytest.fixture
+def jobs_created(db: Engine):  # type: ignore[no-untyped-def]
+    """Call for how many jobs were queued so far by task (done jobs are deleted, so a trigger counts them)."""
+    with db.begin() as conn:
+        conn.execute(text("CREATE TABLE jobs_created (task_name text)"))
+        conn.execute(
+            text(
+                "CREATE FUNCTION count_job() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN INSERT INTO jobs_created VALUES (NEW.task_name); RETURN NEW; END $$"
+            )
+        )
+        conn.execute(
+            text("CREATE TRIGGER count_job AFTER INSERT ON procrastinate_jobs FOR EACH ROW EXECUTE FUNCTION count_job()")
+        )
+
+    def count() -> dict[str, int]:
+        with db.connect() as conn:
+            return dict(conn.execute(text("SELECT task_name, count(*) FROM jobs_created GROUP BY task_name")).all())
+
+    yield count
+    with db.begin() as conn:
+        conn.execute(text("DROP TRIGGER count_job ON procrastinate_jobs"))
+        conn.execute(text("DROP FUNCTION count_job() CASCADE"))
+        conn.execute(text("DROP TABLE jobs_created"))
 
 
 def submission_id(db: Engine, instance_id: str) -> int:
@@ -354,21 +374,24 @@ def submission_id(db: Engine, instance_id: str) -> int:
         ).scalar_one()
 
 
-def test_200_daily_logs_at_one_spot_queue_at_most_one_re_audit_each_and_all_get_their_signals(
-    forms, collect, audited, db
+def test_200_reports_from_one_courtyard_queue_at_most_one_re_audit_each_and_all_get_their_signals(
+    forms, collect, audited, jobs_created, photo
 ) -> None:
-    plots = [str(uuid.uuid4()) for _ in range(10)]  # ten plots, logged from one courtyard (the same point)
-    logs = [daily_log(collect, plots[n % 10], signature=None) for n in range(200)]
-    queued = jobs_created(db)
+    plots = [str(uuid.uuid4()) for _ in range(10)]  # ten plots, reported from one office: one point, one photo
+    here = point(20, 20, accuracy=3.7)
+    reports = [report(collect, plots[n % 10], {"office.jpg": photo}, where=here) for n in range(200)]
 
     audited()
 
-    assert jobs_created(db) - queued <= len(logs), "at most one re-audit per submission"
-    for instance in logs:
-        found = signals(collect, instance, "daily_log")
-        assert found["certification_missing"]["status"] == "raised"
-        gps = found["gps_untrusted"]
-        assert gps["status"] == "raised", instance  # the first log too: the second, another plot, named it
+    created = jobs_created()
+    assert created["audit_submission"] == len(reports)
+    assert created["reaudit_submission"] <= len(reports), "at most one re-audit waiting per submission"
+    for instance in reports:
+        found = signals(collect, instance)
+        exact, gps = found["photo_reused_exact"], found["gps_untrusted"]
+        assert exact["status"] == "raised", instance  # the first one too: the second named it
+        assert 1 <= len(exact["findings"]) <= LOOKUP_LIMIT
+        assert gps["status"] == "raised", instance
         assert 1 <= gps["numbers"]["same_coordinates"] <= 2 * LOOKUP_LIMIT
 
 
