@@ -354,8 +354,7 @@ def jobs_created(db: Engine):  # type: ignore[no-untyped-def]
         )
         conn.execute(
             text(
-                "CREATE TRIGGER count_job AFTER INSERT ON procrastinate_jobs"
-                " FOR EACH ROW EXECUTE FUNCTION count_job()"
+                "CREATE TRIGGER count_job AFTER INSERT ON procrastinate_jobs FOR EACH ROW EXECUTE FUNCTION count_job()"
             )
         )
 
