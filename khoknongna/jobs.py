@@ -5,8 +5,10 @@ so the job exists exactly when the submission does. A worker process (``khoknong
 ``serve``) runs it. A sweep every five minutes checks every plot whose results are older than its current
 version (a job that failed, or results from before an upgrade); ``khoknongna check plots`` does the same on
 demand. Every new or edited submission that is not encrypted (and a resend that brings files) queues its
-audit signals (``khoknongna/audit.py``); ``khoknongna audit run`` recomputes them on demand. Each plot or
-submission has at most one job of a kind waiting (a queueing lock), so a burst of edits does not
+audit signals (``khoknongna/audit.py``); ``khoknongna audit run`` recomputes them on demand. The submissions an
+audit names (the other side of a shared photo, copied position or journey) are audited again by a
+``reaudit_submission`` job, at a lower priority and after a window (docs/audit.md). Each plot or submission has at
+most one job of a kind waiting (a queueing lock), so a burst of edits, or of submissions at one spot, does not
 pile up work.
 """
 
