@@ -369,11 +369,11 @@ def audit_submission(
     conn: Connection, blobs: BlobStore, submission_id: int, rules: AuditRules, *, again: bool = False
 ) -> tuple[list[CheckResult], list[int]]:
     """Compute and store every signal of one submission. Returns the results and the other submissions whose
-    signals this one may change, to audit again: the collector's previous and next visits first, then the latest
-    others named by a shared photo or copied position; at most :data:`RELATED_LIMIT`. Audited ``again`` (because
-    a newer submission named it), only the older submissions about its plot at a spot where it has just learned of
-    another plot (never the newer one again, so re-audits end). ``([], [])`` for an encrypted or unknown
-    submission."""
+    signals this one may change, to audit again: the collector's visits it makes impossible or arrives between
+    first, then the latest others named by a shared photo or copied position; at most :data:`RELATED_LIMIT`.
+    Audited ``again`` (because a newer submission named it), only the older submissions about its plot at a spot
+    where it has just learned of another plot (never the newer one again, so re-audits end). ``([], [])`` for an
+    encrypted or unknown submission."""
     sub = queries.submission_for_audit(conn, submission_id)
     if sub is None or sub.encrypted or sub.data is None:
         return [], []
@@ -398,7 +398,10 @@ def audit_submission(
     queries.save_signals(conn, submission_id, sub.plot_uuid, results)
     if again:
         return results, sorted(spot_older, reverse=True)[:RELATED_LIMIT]
-    visits = {v.submission_id for v in queries.neighbour_visits(conn, submission_id) if v is not None}
+    before, after = queries.neighbour_visits(conn, submission_id)
+    # Arriving between two visits changes both of their neighbours; arriving last changes the previous one's
+    # verdict only when the journey is impossible, and then a finding names it.
+    visits = {before.submission_id, after.submission_id} if before is not None and after is not None else set()
     for result in results:
         if result.rule == "impossible_travel":
             visits |= {int(f.numbers["other_submission_id"]) for f in result.findings}  # type: ignore[arg-type]

@@ -411,7 +411,7 @@ def test_one_audit_names_a_bounded_number_of_the_earlier_submissions_at_its_spot
         )
 
     latest = {submission_id(db, i) for i in earlier[-LOOKUP_LIMIT:]}
-    assert len(related) <= LOOKUP_LIMIT + 2  # the latest about the other plot there, and the collector's last visit
+    assert len(related) <= LOOKUP_LIMIT + 2  # the latest about the other plot there (and travel neighbours)
     assert latest <= set(related)
     assert {r.rule: r.status for r in results}["gps_untrusted"] == "raised"
 
