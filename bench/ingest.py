@@ -1016,16 +1016,19 @@ class QueueWatch:
         while not self.stopped.wait(self.every):
             self.sample()
 
-    def drain(self, seconds: float) -> float | None:
-        """Seconds until the queue was empty after the run (to within ``every``), or None after ``seconds``."""
+    def drain(self, seconds: float) -> tuple[int, float | None]:
+        """Jobs waiting or running at the end of the run, and seconds until the queue was empty (to within
+        ``every``), or None after ``seconds``."""
         self.stopped.set()
         self.thread.join()
         start = time.monotonic()
-        while any(self.sample()):
+        at_end = sum(self.sample())
+        while any(self.last):
             if time.monotonic() - start > seconds:
-                return None
+                return at_end, None
             time.sleep(self.every)
-        return round(time.monotonic() - start, 1)
+            self.sample()
+        return at_end, round(time.monotonic() - start, 1)
 
 
 @contextmanager
@@ -1155,8 +1158,7 @@ def bench(args: argparse.Namespace) -> int:
     report = summary(args, entry, sub, result)
     report["blob_url"] = args.blob_url
     if watch is not None:
-        report["queue_at_end"] = sum(watch.last)
-        report["queue_drained_s"] = watch.drain(args.drain)
+        report["queue_at_end"], report["queue_drained_s"] = watch.drain(args.drain)
     if args.json:
         print(json.dumps(report))
     else:
