@@ -61,6 +61,17 @@ Run the server the way it runs in production, e.g. ``khoknongna serve`` or a dir
 number of gunicorn workers x threads. Note that gunicorn's ``sync`` worker closes the connection
 after every response; the ``connections`` line of the report shows whether keep-alive was used.
 
+The work after the 201 (``--queue``)
+------------------------------------
+Every instance answers every geopoint with the same point, and (plot survey) registers a new plot there: the
+worst case for the audit signals of a spot shared by many submissions (docs/audit.md). ``--queue`` prints the
+checks and audit queue every ``--queue-every`` seconds (5) while the run goes on, then until it is empty (at most
+``--drain`` seconds, 120), and reports how long it took to drain after the last submission: jobs ready now,
+scheduled later (re-audits wait a window) and running. It reads the job table of the server's database:
+``--database-url`` (libpq or SQLAlchemy URL), or the private cluster of the server started with ``--blob-url``::
+
+    python bench/ingest.py --blob-url local -n 600 -c 4 --queue
+
 Comparing blob stores (``--blob-url``)
 --------------------------------------
 With ``--blob-url`` instead of ``--server`` the benchmark starts its own server, so that the same
@@ -105,6 +116,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import BinaryIO, NamedTuple
 from urllib.error import URLError
 from urllib.parse import SplitResult, quote, urlsplit
@@ -926,6 +938,10 @@ def print_text(s: dict[str, object]) -> None:
         + (" (keep-alive held)" if not opened else " (the server closed keep-alive connections)")
     )
     print(f"client CPU   {s['client_cpu_s']:.2f} s ({s['client_cpu_us_per_submission']:.0f} us per submission)")
+    if "queue_at_end" in s:
+        drained = s["queue_drained_s"]
+        after = f"empty {drained} s after the run" if drained is not None else "not empty when we stopped waiting"
+        print(f"job queue    {s['queue_at_end']} at the end of the run; {after}")
 
 
 # --------------------------------------------------------------------------- a server of our own
@@ -964,6 +980,55 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGINT) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+QUEUE_SQL = (
+    "SELECT count(*) FILTER (WHERE status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now())),"
+    " count(*) FILTER (WHERE status = 'todo' AND scheduled_at > now()), count(*) FILTER (WHERE status = 'doing')"
+    " FROM procrastinate_jobs"
+)
+
+
+class QueueWatch:
+    """Prints the job queue (ready, scheduled, running) every ``every`` seconds on stderr from a thread of its
+    own; :meth:`drain` then waits for it to empty."""
+
+    def __init__(self, conninfo: str, every: float) -> None:
+        import psycopg  # only needed with --queue
+
+        self.conn = psycopg.connect(conninfo, autocommit=True)
+        self.every, self.t0 = every, time.monotonic()
+        self.last: tuple[int, int, int] = (0, 0, 0)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def sample(self) -> tuple[int, int, int]:
+        ready, scheduled, running = self.conn.execute(QUEUE_SQL).fetchone()
+        self.last = (ready, scheduled, running)
+        print(
+            f"queue at {time.monotonic() - self.t0:6.1f} s: {ready} ready, {scheduled} scheduled, {running} running",
+            file=sys.stderr,
+        )
+        return self.last
+
+    def _watch(self) -> None:
+        while not self.stopped.wait(self.every):
+            self.sample()
+
+    def drain(self, seconds: float) -> tuple[int, float | None]:
+        """Jobs waiting or running at the end of the run, and seconds until the queue was empty (to within
+        ``every``), or None after ``seconds``."""
+        self.stopped.set()
+        self.thread.join()
+        start = time.monotonic()
+        at_end = sum(self.sample())
+        while any(self.last):
+            if time.monotonic() - start > seconds:
+                return at_end, None
+            time.sleep(self.every)
+            self.sample()
+        return at_end, round(time.monotonic() - start, 1)
 
 
 @contextmanager
@@ -1010,6 +1075,11 @@ def own_server(blob_url: str, serve_args: str) -> Iterator[tuple[str, str]]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def conninfo(database_url: str) -> str:
+    """A libpq URL for a SQLAlchemy one (``postgresql+psycopg://…``) or a libpq one."""
+    return re.sub(r"^postgresql\+\w+://", "postgresql://", database_url)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Benchmark ODK Collect-style submission ingest.")
     target = p.add_mutually_exclusive_group(required=True)
@@ -1032,7 +1102,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=20, help="untimed submissions (default 20)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--queue", action="store_true", help="print the checks and audit queue, and its drain time")
+    p.add_argument("--queue-every", type=float, default=5.0, help="seconds between queue samples (5)")
+    p.add_argument("--drain", type=float, default=120.0, help="seconds to wait for the queue to empty (120)")
+    p.add_argument("--database-url", help="the server's database, for --queue with --server")
     args = p.parse_args(argv)
+    if args.queue and args.server and not args.database_url:
+        p.error("--queue with --server needs --database-url")
     if args.n < 1 or args.c < 1 or args.photo_kb < 0 or args.warmup < 0:
         p.error("-n and -c must be >= 1, --photo-kb and --warmup >= 0")
     return args
@@ -1055,6 +1131,10 @@ def main(argv: list[str] | None = None) -> int:
             args.server, args.user, args.password = url, BENCH_USER, BENCH_PASSWORD
             if args.app_user:
                 args.server, args.user, args.password = app_user_url(url, data_dir), None, None
+            if args.queue:
+                from khoknongna.storage.embedded import EmbeddedPostgres
+
+                args.database_url = EmbeddedPostgres(Path(data_dir) / "pg").url
             return bench(args)
     return bench(args)
 
@@ -1086,11 +1166,14 @@ def bench(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
+    watch = QueueWatch(conninfo(args.database_url), args.queue_every) if args.queue else None
     result = run(devices, sub, args.n, args.warmup)
     for device in devices:
         device.client.close()
     report = summary(args, entry, sub, result)
     report["blob_url"] = args.blob_url
+    if watch is not None:
+        report["queue_at_end"], report["queue_drained_s"] = watch.drain(args.drain)
     if args.json:
         print(json.dumps(report))
     else:

@@ -11,8 +11,10 @@ For one submission (its current version; encrypted ones cannot be read and are s
 * ``certification_missing`` (daily log only): the owner's name and signature.
 
 Each result is stored per submission and rule in ``audit_signals``. A signal found between two submissions
-(a shared photo, copied coordinates, a journey) is true of both, so the submissions it names are audited again
-after it (:func:`audit_with_related`). docs/audit.md describes every rule and its threshold.
+(a shared photo, copied coordinates, a journey) is true of both, so :func:`audit_submission` also names the
+submissions to audit again (``khoknongna/jobs.py`` queues them, coalesced). Every lookup is an index range with a
+LIMIT (:data:`LOOKUP_LIMIT`), so one audit costs the same however many submissions were made at the same spot or
+with the same photo. docs/audit.md describes every rule, its threshold and these bounds.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ CERTIFICATION_RULE, CERTIFICATION_VERSION = "certification_missing", 1
 #: Forms whose every submission the plot owner certifies: formID -> (owner's name, owner's signature) paths.
 #: Source: seed 004 ๔.๒ (the daily log, certified by the owner every working day); docs/forms.md.
 CERTIFIED_FORMS = {"daily_log": ("certification/owner_name", "certification/owner_signature")}
+#: Most other submissions one lookup returns: copies of one photo, near duplicates of one photo, submissions about
+#: other plots at one geopoint (each side of the submission's own plot). Findings list at most these.
+LOOKUP_LIMIT = 20
+#: Most related submissions one audit names for auditing again.
+RELATED_LIMIT = 50
 #: Answers that date the period a submission reports on, in order of preference (docs/forms.md).
 PERIOD_FIELDS = ("report_month", "work_date", "visit_date")
 
@@ -160,7 +167,7 @@ def _near_matches(conn: Connection, sub: Any, photos: list[dict[str, Any]], rule
     for photo in photos:
         if photo["phash"] is None:
             continue
-        for other in queries.near_photos(conn, photo["phash"], rules.max_distance):
+        for other in queries.near_photos(conn, photo["phash"], rules.max_distance, limit=LOOKUP_LIMIT):
             if other.blob_sha256 == photo["blob_sha256"]:
                 continue  # the same file: photo_reused_exact says so
             found.append((photo["attachment_name"], other))
@@ -318,34 +325,68 @@ def certification_check(form_id: str, data: dict[str, Any], received: set[str]) 
     )
 
 
+def _same_spots(conn: Connection, sub: Any) -> tuple[list[SameSpot], set[int], set[int]]:
+    """The submission's geopoints shared with submissions about other plots (at most :data:`LOOKUP_LIMIT` per
+    side of its own plot, per point), and the submissions whose ``gps_untrusted`` this one changes, at most
+    :data:`LOOKUP_LIMIT` per point: those about another plot, and the older ones about its own plot.
+
+    Earlier submissions at a spot learn something only when it had one other plot and never this one (with two
+    other plots there, or this plot there before, each of them already had another plot beside it): then the
+    latest submissions about that plot at the spot are named. When one of those, audited again, learns of
+    another plot for the first time, it names the next older ones about its plot there, and so on: every
+    submission at the spot learns of it, each in a job of its own, however many there are."""
+    known_before = queries.same_coordinates_before(conn, sub.submission_id)
+    queries.save_points(conn, sub.submission_id, sub.version_id, sub.plot_uuid)
+    if sub.plot_uuid is None:
+        return [], set(), set()
+    by_point: dict[str, list[Any]] = {}
+    for row in queries.same_spots(conn, sub.submission_id, limit=LOOKUP_LIMIT):
+        by_point.setdefault(row.name, []).append(row)
+    spots: list[SameSpot] = []
+    changed: set[int] = set()
+    older: set[int] = set()
+    for name, rows in by_point.items():
+        spots += [SameSpot(name, r.lon, r.lat, r.other_submission_id, r.other_instance_id, r.other_plot) for r in rows]
+        here, plots = rows[0], {r.other_plot for r in rows}
+        if known_before == 0:  # audited again, and the first time it sees another plot here
+            older |= set(
+                queries.submissions_at(
+                    conn, here.lon, here.lat, sub.plot_uuid, besides=sub.submission_id, limit=LOOKUP_LIMIT, older=True
+                )
+            )
+        elif len(plots) == 1 and not queries.submissions_at(
+            conn, here.lon, here.lat, sub.plot_uuid, besides=sub.submission_id, limit=1
+        ):
+            changed |= set(
+                queries.submissions_at(
+                    conn, here.lon, here.lat, plots.pop(), besides=sub.submission_id, limit=LOOKUP_LIMIT
+                )
+            )
+    return spots, changed, older
+
+
 def audit_submission(
-    conn: Connection, blobs: BlobStore, submission_id: int, rules: AuditRules
-) -> tuple[list[CheckResult], set[int]]:
-    """Compute and store every signal of one submission. Returns the results and the other submissions they
-    name (to audit again); ``([], set())`` for an encrypted or unknown submission."""
+    conn: Connection, blobs: BlobStore, submission_id: int, rules: AuditRules, *, again: bool = False
+) -> tuple[list[CheckResult], list[int]]:
+    """Compute and store every signal of one submission. Returns the results and the other submissions whose
+    signals this one may change, to audit again: the collector's visits it makes impossible or arrives between
+    first, then the latest others named by a shared photo or copied position; at most :data:`RELATED_LIMIT`.
+    Audited ``again`` (because a newer submission named it), only the older submissions about its plot at a spot
+    where it has just learned of another plot (never the newer one again, so re-audits end). ``([], [])`` for an
+    encrypted or unknown submission."""
     sub = queries.submission_for_audit(conn, submission_id)
     if sub is None or sub.encrypted or sub.data is None:
-        return [], set()
+        return [], []
     results: list[CheckResult] = []
     photos = _hash_photos(conn, blobs, sub)
-    exact = [PhotoMatch(**r._mapping) for r in queries.exact_matches(conn, submission_id)]
+    exact = [PhotoMatch(**r._mapping) for r in queries.exact_matches(conn, submission_id, limit=LOOKUP_LIMIT)]
     near = _near_matches(conn, sub, photos, rules.photos)
     if photos:
         results.append(exact_reuse_signal(len(photos), exact, sub.plot_uuid))
         results.append(near_reuse_signal(len(photos), near, sub.plot_uuid, rules.photos))
         results.append(_exif(conn, sub, photos, rules.photos))
     answers = _answers(conn, sub.version_id)
-    spots = [
-        SameSpot(
-            r.field_path + "".join(f"[{p}]" for p in r.repeat_position),
-            r.lon,
-            r.lat,
-            r.other_submission_id,
-            r.other_instance_id,
-            r.other_plot,
-        )
-        for r in (queries.same_spots(conn, sub.version_id, sub.plot_uuid) if sub.plot_uuid else [])
-    ]
+    spots, spot_related, spot_older = _same_spots(conn, sub)
     if answers:
         results.append(gps_trust_check(answers, spots, rules.gps))
     travel = _travel(conn, sub, answers, rules.travel)
@@ -355,22 +396,18 @@ def audit_submission(
         received = {a.name for a in queries.attachments(conn, sub.version_id)}
         results.append(certification_check(sub.xml_form_id, sub.data, received))
     queries.save_signals(conn, submission_id, sub.plot_uuid, results)
-    related = {m.other_submission_id for m in exact + near} | {s.other_submission_id for s in spots}
+    if again:
+        return results, sorted(spot_older, reverse=True)[:RELATED_LIMIT]
+    before, after = queries.neighbour_visits(conn, submission_id)
+    # Arriving between two visits changes both of their neighbours; arriving last changes the previous one's
+    # verdict only when the journey is impossible, and then a finding names it.
+    visits = {before.submission_id, after.submission_id} if before is not None and after is not None else set()
     for result in results:
         if result.rule == "impossible_travel":
-            related |= {int(f.numbers["other_submission_id"]) for f in result.findings}  # type: ignore[arg-type]
-    related |= {v.submission_id for v in queries.neighbour_visits(conn, submission_id) if v is not None}
-    related.discard(submission_id)
-    return results, related
-
-
-def audit_with_related(conn: Connection, blobs: BlobStore, submission_id: int, rules: AuditRules) -> list[CheckResult]:
-    """:func:`audit_submission`, then the same for every submission its signals name or that is the collector's
-    previous or next visit (once; not their neighbours in turn)."""
-    results, related = audit_submission(conn, blobs, submission_id, rules)
-    for other in sorted(related):
-        audit_submission(conn, blobs, other, rules)
-    return results
+            visits |= {int(f.numbers["other_submission_id"]) for f in result.findings}  # type: ignore[arg-type]
+    others = {m.other_submission_id for m in exact + near} | spot_related | spot_older
+    related = sorted(visits - {submission_id}) + sorted(others - visits - {submission_id}, reverse=True)
+    return results, related[:RELATED_LIMIT]
 
 
 def explain_signal(conn: Connection, submission_id: int, rule: str, user_id: int, reason: str) -> Any:

@@ -5,8 +5,10 @@ so the job exists exactly when the submission does. A worker process (``khoknong
 ``serve``) runs it. A sweep every five minutes checks every plot whose results are older than its current
 version (a job that failed, or results from before an upgrade); ``khoknongna check plots`` does the same on
 demand. Every new or edited submission that is not encrypted (and a resend that brings files) queues its
-audit signals (``khoknongna/audit.py``); ``khoknongna audit run`` recomputes them on demand. Each plot or
-submission has at most one job of a kind waiting (a queueing lock), so a burst of edits does not
+audit signals (``khoknongna/audit.py``); ``khoknongna audit run`` recomputes them on demand. The submissions an
+audit names (the other side of a shared photo, copied position or journey) are audited again by a
+``reaudit_submission`` job, at a lower priority and after a window (docs/audit.md). Each plot or submission has at
+most one job of a kind waiting (a queueing lock), so a burst of edits, or of submissions at one spot, does not
 pile up work.
 """
 
@@ -21,7 +23,7 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import Connection, Engine, make_url
 
-from khoknongna.audit import AuditRules, audit_with_related
+from khoknongna.audit import AuditRules, audit_submission
 from khoknongna.plot_checks import CheckRules, check_follow_up, check_plot_and_neighbours
 from khoknongna.settings import Settings
 from khoknongna.storage import audit as audit_queries
@@ -35,6 +37,8 @@ QUEUE = "checks"
 #: Tasks are declared on this app. Jobs are deferred on the caller's connection; :func:`run_worker` gives the
 #: app an asynchronous connector of its own while the worker runs.
 tasks = procrastinate.App(connector=procrastinate.SyncPsycopgConnector())
+#: Defers jobs on a caller's (synchronous) connection, also inside the worker, where ``tasks`` is asynchronous.
+_queuer = procrastinate.App(connector=procrastinate.SyncPsycopgConnector())
 
 
 def conninfo(database_url: str) -> str:
@@ -63,9 +67,20 @@ def check_follow_up_job(context: procrastinate.JobContext, submission_id: int) -
 
 @tasks.task(name="audit_submission", queue=QUEUE, pass_context=True)
 def audit_submission_job(context: procrastinate.JobContext, submission_id: int) -> None:
-    extra = context.additional_context
+    _audit(context.additional_context, submission_id)
+
+
+@tasks.task(name="reaudit_submission", queue=QUEUE, pass_context=True, priority=-1)
+def reaudit_submission_job(context: procrastinate.JobContext, submission_id: int) -> None:
+    """Audit again a submission a newer one named (``audit_submission(again=True)``)."""
+    _audit(context.additional_context, submission_id, again=True)
+
+
+def _audit(extra: dict[str, Any], submission_id: int, *, again: bool = False) -> None:
+    """Audit a submission and queue, in the same transaction, the re-audit of the submissions it names."""
     with extra["engine"].begin() as conn:
-        audit_with_related(conn, extra["blobs"], submission_id, extra["audit"])
+        _, related = audit_submission(conn, extra["blobs"], submission_id, extra["audit"], again=again)
+        defer_reaudits(conn, related, extra["reaudit_window"])
 
 
 #: How long a submission may wait for its audit job before the sweep computes its signals itself.
@@ -88,8 +103,7 @@ def sweep_job(context: procrastinate.JobContext, timestamp: int) -> None:
         logger.info("checked %d plot(s) whose checks were missing or out of date", len(stale))
     extra = context.additional_context
     for submission_id in unaudited:
-        with engine.begin() as conn:
-            audit_with_related(conn, extra["blobs"], submission_id, extra["audit"])
+        _audit(extra, submission_id)
     if unaudited:
         logger.info("computed the audit signals of %d submission(s) whose job was lost", len(unaudited))
 
@@ -116,13 +130,34 @@ def defer_ingest_jobs(
         jobs.append((check_follow_up_job, {"submission_id": follow_up}, f"submission-{follow_up}"))
     if audit is not None:
         jobs.append((audit_submission_job, {"submission_id": audit}, f"audit-{audit}"))
+    _defer(conn, jobs, fresh=fresh)
+
+
+def defer_reaudits(conn: Connection, submission_ids: list[int], window: timedelta) -> None:
+    """Queue the audit of each submission again in ``window`` (after the waiting first audits: lower priority).
+    One re-audit waits per submission (queueing lock ``reaudit-<id>``), so every newer submission naming it
+    within the window shares that one."""
+    jobs = [(reaudit_submission_job, {"submission_id": s}, f"reaudit-{s}") for s in submission_ids]
+    _defer(conn, jobs, schedule_in={"seconds": window.total_seconds()})
+
+
+def _defer(
+    conn: Connection, jobs: list[tuple[Any, dict[str, int], str]], *, fresh: bool = False, **options: Any
+) -> None:
+    """Queue ``jobs`` (task, arguments, queueing lock) on the caller's connection, as :func:`defer_ingest_jobs`
+    says; ``options`` go to every job (``schedule_in``)."""
     if not jobs:
         return
     raw = conn.connection.driver_connection
 
     def batch(some: list[tuple[Any, dict[str, int], str]]) -> None:
-        made = [task.configure(queueing_lock=lock).make_new_job(**args) for task, args, lock in some]
-        tasks.job_manager.batch_defer_jobs(made, connection=raw)
+        made = [
+            _queuer.configure_task(
+                task.name, queue=task.queue, priority=task.priority, queueing_lock=lock, **options
+            ).make_new_job(**args)
+            for task, args, lock in some
+        ]
+        _queuer.job_manager.batch_defer_jobs(made, connection=raw)
 
     if fresh:
         batch(jobs)
@@ -153,6 +188,7 @@ def run_worker(settings: Settings, engine: Engine, database_url: str, *, wait: b
         "rules": CheckRules.from_settings(settings),
         "audit": AuditRules.from_settings(settings),
         "blobs": open_blob_store(settings),
+        "reaudit_window": timedelta(seconds=settings.audit_reaudit_window_s),
     }
     with tasks.replace_connector(procrastinate.PsycopgConnector(conninfo=conninfo(database_url))) as app:
         app.run_worker(

@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     audit_exif_max_distance_m: float = Field(
         PhotoRules.max_distance_m, description="A photo's EXIF position farther outside its plot (m) is far."
     )
+    audit_reaudit_window_s: float = Field(
+        30,
+        ge=0,
+        description="Seconds a submission named by a newer one waits before it is audited again; newer ones"
+        " naming it meanwhile share that one audit.",
+    )
 
     @field_validator("blob_url")
     @classmethod

@@ -38,7 +38,7 @@ from khoknongna.storage import gis_views
 from khoknongna.storage import users as user_queries
 from khoknongna.storage.blob_references import referenced_blobs
 from khoknongna.storage.blobs import BlobStore, BlobStoreError, maintenance, open_blob_store
-from khoknongna.storage.db import database_url, make_engine
+from khoknongna.storage.db import database_url, make_engine, yield_to_others
 from khoknongna.storage.embedded import EmbeddedPostgresError
 from khoknongna.storage.migrations import current_revision, upgrade
 from khoknongna.storage.projects import DEFAULT_PROJECT_ID, ensure_default_project, project_name
@@ -207,6 +207,8 @@ def worker(data_dir: Path) -> None:
     """Run the spatial checks and audit signals queued by ingest until Ctrl-C (serve starts one itself)."""
     settings = _settings(data_dir)
     with _database(settings) as (url, engine, _blobs):
+        engine.dispose()  # the connections opened to migrate; those of the worker give way to ingest's
+        yield_to_others(engine)
         click.echo("spatial checks worker waiting for jobs; stop with Ctrl-C")
         run_worker(settings, engine, url)
 

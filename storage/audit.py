@@ -121,22 +121,32 @@ _OTHER = (
 )
 
 
-def exact_matches(conn: Connection, submission_id: int) -> list[Row]:
+def exact_matches(conn: Connection, submission_id: int, *, limit: int) -> list[Row]:
     """Photos of the submission whose file is also a photo elsewhere: ``(name, other_submission_id,
-    other_instance_id, other_form_id, other_name, other_plot)``; the same file twice in the submission too."""
-    return list(
-        conn.execute(
+    other_instance_id, other_form_id, other_name, other_plot)``; the same file twice in the submission too. At most
+    ``limit`` other copies per file, the latest submissions first: one backward scan of
+    ``ix_photo_hashes_blob_sha256_submission_id`` per file, planned for that file (a file copied thousands of times
+    is then known to the planner as such, which a join would hide)."""
+    mine = conn.execute(
+        text("SELECT DISTINCT blob_sha256 FROM photo_hashes WHERE submission_id = :id"), {"id": submission_id}
+    ).scalars()
+    rows: list[Row] = []
+    for sha in mine:
+        rows += conn.execute(
             text(
                 "SELECT m.attachment_name AS name, o.submission_id AS other_submission_id,"  # noqa: S608 - fixed fragments, values bound
                 "       osv.instance_id AS other_instance_id, of.xml_form_id AS other_form_id,"
                 "       o.attachment_name AS other_name, o.plot_uuid AS other_plot"
-                " FROM photo_hashes m JOIN photo_hashes o ON o.blob_sha256 = m.blob_sha256 AND o.id <> m.id"
+                " FROM ((SELECT id, submission_id, attachment_name, plot_uuid FROM photo_hashes"
+                "   WHERE blob_sha256 = :sha AND submission_id <> :id ORDER BY submission_id DESC LIMIT :limit)"
+                "  UNION ALL (SELECT id, submission_id, attachment_name, plot_uuid FROM photo_hashes"
+                "   WHERE blob_sha256 = :sha AND submission_id = :id)) o"
                 f" {_OTHER}"
-                " WHERE m.submission_id = :id ORDER BY m.attachment_name, o.submission_id, o.attachment_name"
+                " JOIN photo_hashes m ON m.submission_id = :id AND m.blob_sha256 = :sha AND m.id <> o.id"
             ),
-            {"id": submission_id},
-        )
-    )
+            {"id": submission_id, "sha": sha, "limit": limit},
+        ).all()
+    return sorted(rows, key=lambda r: (r.name, r.other_submission_id, r.other_name))
 
 
 def band_probes(phash: int, radius: int) -> list[list[int]]:
@@ -154,7 +164,8 @@ def band_probes(phash: int, radius: int) -> list[list[int]]:
 
 def near_photos(conn: Connection, phash: int, max_distance: int, *, limit: int = 100) -> list[Row]:
     """Stored photos whose pHash is within ``max_distance`` bits of ``phash``: ``(id, submission_id,
-    attachment_name, blob_sha256, plot_uuid, distance)``, closest first.
+    attachment_name, blob_sha256, plot_uuid, distance)``, closest first; at most ``limit``, from at most ``limit``
+    matches per band (so a picture stored many times costs the same as one stored a few times).
 
     Candidates come from the four band indexes: two 64-bit hashes within distance d agree to within
     ``d // 4`` bits on at least one 16-bit band (pigeonhole), so each band is probed for every value within
@@ -162,11 +173,11 @@ def near_photos(conn: Connection, phash: int, max_distance: int, *, limit: int =
     """
     radius = max_distance // 4
     probes = band_probes(phash, radius)
-    # One index-only scan per band (the indexes include phash and id), the distance computed there; only the
-    # matches are read from the table.
+    # One index-only scan per band (the indexes include phash and id), the distance computed there and stopped
+    # after ``limit`` matches; only the matches are read from the table.
     bands = " UNION ".join(
-        f"SELECT id FROM photo_hashes WHERE phash IS NOT NULL AND {band} = ANY(:b{n})"  # noqa: S608 - fixed fragments
-        " AND bit_count(CAST(phash # :h AS bit(64))) <= :max"
+        f"(SELECT id FROM photo_hashes WHERE phash IS NOT NULL AND {band} = ANY(:b{n})"  # noqa: S608 - fixed fragments
+        " AND bit_count(CAST(phash # :h AS bit(64))) <= :max LIMIT :limit)"
         for n, band in enumerate(PHASH_BANDS)
     )
     return list(
@@ -206,28 +217,78 @@ def geo_answers(conn: Connection, version_id: int) -> list[Row]:
     )
 
 
-def same_spots(conn: Connection, version_id: int, plot_uuid: str) -> list[Row]:
-    """Geopoints of the version at exactly the coordinates of a geopoint of another submission (current version)
-    about another plot: ``(field_path, repeat_position, lon, lat, other_submission_id, other_instance_id,
-    other_plot)``. Uses the GiST index of ``submission_geometries.geom`` for the candidates."""
+def save_points(conn: Connection, submission_id: int, version_id: int, plot_uuid: str | None) -> None:
+    """Make ``audit_points`` of a submission the valid geopoints of its version ``version_id`` (none when it is
+    about no plot), each named by its path and repeat positions (``where``, ``visits/where[2]``)."""
+    conn.execute(text("DELETE FROM audit_points WHERE submission_id = :id"), {"id": submission_id})
+    if plot_uuid is None:
+        return
+    conn.execute(
+        text(
+            "INSERT INTO audit_points (submission_id, name, lon, lat, plot_uuid)"
+            " SELECT DISTINCT ON (name) :id, name, ST_X(geom), ST_Y(geom), :plot FROM ("
+            "   SELECT field_path || array_to_string(array(SELECT '[' || p || ']' FROM unnest(repeat_position) p), '')"
+            "          AS name, geom, id FROM submission_geometries"
+            "   WHERE submission_version_id = :version AND geo_type = 'geopoint' AND geom IS NOT NULL) g"
+            " ORDER BY name, id"
+        ),
+        {"id": submission_id, "version": version_id, "plot": plot_uuid},
+    )
+
+
+def same_spots(conn: Connection, submission_id: int, *, limit: int) -> list[Row]:
+    """Geopoints of the submission (as :func:`save_points` stored them) at exactly the coordinates of a geopoint
+    of another submission about another plot: ``(name, lon, lat, plot_uuid, other_submission_id,
+    other_instance_id, other_plot)``, by name. Per point, at most ``limit`` from the plots sorting just below the
+    submission's own and ``limit`` from those just above: two range scans of ``ix_audit_points_spot_plot`` that
+    skip the submissions about its own plot, however many there are."""
+    side = (
+        "(SELECT o.submission_id, o.plot_uuid FROM audit_points o WHERE o.lon = m.lon AND o.lat = m.lat"
+        " AND o.plot_uuid {op} m.plot_uuid ORDER BY o.plot_uuid {order}, o.submission_id {order} LIMIT :limit)"
+    )
     return list(
         conn.execute(
             text(
-                "SELECT g.field_path, g.repeat_position, ST_X(g.geom) AS lon, ST_Y(g.geom) AS lat,"  # noqa: S608 - fixed fragments, values bound
-                "       sv.submission_id AS other_submission_id, sv.instance_id AS other_instance_id,"
-                f"      {PLOT_OF_VERSION} AS other_plot"
-                " FROM submission_geometries g"
-                " JOIN submission_geometries o ON o.geom && g.geom AND o.geo_type = 'geopoint'"
-                "      AND o.submission_version_id <> g.submission_version_id"
-                "      AND ST_X(o.geom) = ST_X(g.geom) AND ST_Y(o.geom) = ST_Y(g.geom)"
-                " JOIN submission_versions sv ON sv.id = o.submission_version_id AND sv.current"
-                " WHERE g.submission_version_id = :id AND g.geo_type = 'geopoint' AND g.geom IS NOT NULL"
-                f" AND {PLOT_OF_VERSION} IS DISTINCT FROM :plot AND {PLOT_OF_VERSION} IS NOT NULL"
-                " ORDER BY g.id, sv.submission_id"
+                "SELECT m.name, m.lon, m.lat, m.plot_uuid, o.submission_id AS other_submission_id,"  # noqa: S608 - fixed fragments, values bound
+                "       sv.instance_id AS other_instance_id, o.plot_uuid AS other_plot"
+                " FROM audit_points m CROSS JOIN LATERAL ("
+                f" {side.format(op='<', order='DESC')} UNION ALL {side.format(op='>', order='ASC')}) o"
+                " JOIN submission_versions sv ON sv.submission_id = o.submission_id AND sv.current"
+                " WHERE m.submission_id = :id ORDER BY m.name, o.plot_uuid, o.submission_id"
             ),
-            {"id": version_id, "plot": plot_uuid},
+            {"id": submission_id, "limit": limit},
         )
     )
+
+
+def submissions_at(
+    conn: Connection, lon: float, lat: float, plot_uuid: str, *, besides: int, limit: int, older: bool = False
+) -> list[int]:
+    """The latest (at most ``limit``) submissions other than ``besides`` (older than it, with ``older``) with a
+    geopoint at exactly ``lon``, ``lat`` about ``plot_uuid``: one backward range scan of
+    ``ix_audit_points_spot_plot``."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT DISTINCT submission_id FROM audit_points"
+                " WHERE lon = :lon AND lat = :lat AND plot_uuid = :plot AND submission_id <> :besides"
+                " AND (NOT :older OR submission_id < :besides) ORDER BY submission_id DESC LIMIT :limit"
+            ),
+            {"lon": lon, "lat": lat, "plot": plot_uuid, "besides": besides, "limit": limit, "older": older},
+        ).scalars()
+    )
+
+
+def same_coordinates_before(conn: Connection, submission_id: int) -> int | None:
+    """How many geopoints about other plots the stored ``gps_untrusted`` of a submission found at its own
+    positions; ``None`` before it was first computed."""
+    return conn.execute(
+        text(
+            "SELECT CAST(result->'numbers'->>'same_coordinates' AS integer) FROM audit_signals"
+            " WHERE submission_id = :id AND rule = 'gps_untrusted'"
+        ),
+        {"id": submission_id},
+    ).scalar_one_or_none()
 
 
 def save_visit(conn: Connection, submission_id: int, visit: dict[str, Any] | None) -> None:
@@ -240,27 +301,23 @@ def save_visit(conn: Connection, submission_id: int, visit: dict[str, Any] | Non
 
 def neighbour_visits(conn: Connection, submission_id: int) -> tuple[Row | None, Row | None]:
     """The same collector's visits just before and just after this one by start time (ties by submission id):
-    ``(submission_id, instance_id, started_at, ended_at, lon, lat)`` each, or ``None``."""
-    base = (
-        "SELECT v.submission_id, sv.instance_id, v.started_at, v.ended_at, v.lon, v.lat FROM collector_visits v"
+    ``(submission_id, instance_id, started_at, ended_at, lon, lat)`` each, or ``None``. Each is one step of
+    ``ix_collector_visits_collector_started_at_submission_id`` from this visit, however many the collector made."""
+    me = conn.execute(
+        text("SELECT collector, started_at FROM collector_visits WHERE submission_id = :id"), {"id": submission_id}
+    ).one_or_none()
+    if me is None:
+        return None, None
+    step = (
+        "SELECT v.submission_id, sv.instance_id, v.started_at, v.ended_at, v.lon, v.lat FROM"
+        " (SELECT * FROM collector_visits WHERE collector = :collector"
+        "  AND (started_at, submission_id) {op} (:started_at, :id)"
+        "  ORDER BY started_at {order}, submission_id {order} LIMIT 1) v"
         " JOIN submission_versions sv ON sv.submission_id = v.submission_id AND sv.current"
-        " JOIN collector_visits me ON me.submission_id = :id AND me.collector = v.collector"
-        " WHERE v.submission_id <> :id AND "
     )
-    before = conn.execute(
-        text(
-            base + "(v.started_at, v.submission_id) < (me.started_at, me.submission_id)"
-            " ORDER BY v.started_at DESC, v.submission_id DESC LIMIT 1"
-        ),
-        {"id": submission_id},
-    ).one_or_none()
-    after = conn.execute(
-        text(
-            base + "(v.started_at, v.submission_id) > (me.started_at, me.submission_id)"
-            " ORDER BY v.started_at, v.submission_id LIMIT 1"
-        ),
-        {"id": submission_id},
-    ).one_or_none()
+    params = {"collector": me.collector, "started_at": me.started_at, "id": submission_id}
+    before = conn.execute(text(step.format(op="<", order="DESC")), params).one_or_none()
+    after = conn.execute(text(step.format(op=">", order="ASC")), params).one_or_none()
     return before, after
 
 

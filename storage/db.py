@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Table, create_engine, func, text
+from sqlalchemy import ColumnElement, Engine, Table, create_engine, event, func, text
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.exc import DBAPIError, InterfaceError
 
 from khoknongna.settings import Settings
 from khoknongna.storage.embedded import running_cluster
+
+logger = logging.getLogger(__name__)
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -18,6 +24,37 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+
+
+def yield_to_others(engine: Engine, *, niceness: int = 10, name: str = "khoknongna worker") -> None:
+    """Make every new connection of ``engine`` work at a lower CPU priority than the server's other sessions.
+
+    PostgreSQL has no per-session priority, and its resource settings (``work_mem``, ``statement_timeout``) cap a
+    query rather than making it give way. But each session is one server process: when it runs on this machine
+    (a unix socket or loopback connection, and ``/proc/<pid>/comm`` names a PostgreSQL backend), its niceness is
+    raised to ``niceness`` with :func:`os.setpriority` (Linux CFS then gives it about a tenth of the CPU share of a
+    niceness 0 process when both want it). That needs the server to run as this user, or this process to be root:
+    true of the embedded cluster. Otherwise it is logged once and the session runs as before. Each session is also
+    named ``name`` in ``pg_stat_activity``."""
+    told = False
+
+    @event.listens_for(engine, "connect")
+    def _lower(dbapi_connection: Any, _record: Any) -> None:
+        nonlocal told
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('application_name', %s, false)", (name,))
+            cursor.execute("SELECT pg_backend_pid(), coalesce(host(inet_server_addr()) IN ('127.0.0.1', '::1'), true)")
+            pid, local = cursor.fetchone()
+        dbapi_connection.commit()
+        try:
+            if not local or not Path(f"/proc/{pid}/comm").read_text().startswith("postgres"):
+                raise PermissionError("the server does not run on this machine")
+            if os.getpriority(os.PRIO_PROCESS, pid) < niceness:
+                os.setpriority(os.PRIO_PROCESS, pid, niceness)
+        except OSError as exc:
+            if not told:
+                logger.info("database sessions keep their CPU priority: %s", exc)
+                told = True
 
 
 @contextmanager

@@ -425,7 +425,7 @@ photo_hashes = Table(
     Column("problem", Text, nullable=True, comment="why the file could not be read as an image"),
     Column("hashed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("submission_id", "attachment_name"),
-    Index("ix_photo_hashes_blob_sha256", "blob_sha256"),
+    Index("ix_photo_hashes_blob_sha256_submission_id", "blob_sha256", "submission_id"),
     *(
         Index(
             f"ix_photo_hashes_band{n}",
@@ -446,7 +446,20 @@ collector_visits = Table(
     Column("ended_at", DateTime(timezone=True), nullable=False, comment="its end (start when missing)"),
     Column("lon", Float, nullable=False),
     Column("lat", Float, nullable=False),
-    Index("ix_collector_visits_collector_started_at", "collector", "started_at"),
+    Index("ix_collector_visits_collector_started_at_submission_id", "collector", "started_at", "submission_id"),
+)
+
+#: The geopoints of each audited submission about a plot, by place: "the same coordinates in a submission about
+#: another plot" is two bounded index probes at one spot (migration 0012, docs/audit.md).
+audit_points = Table(
+    "audit_points",
+    metadata,
+    Column("submission_id", BigInteger, ForeignKey("submissions.id"), primary_key=True),
+    Column("name", Text, primary_key=True, comment="the geopoint's path and repeat positions, e.g. where"),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("plot_uuid", Text, nullable=False, comment="the plot the submission is about"),
+    Index("ix_audit_points_spot_plot", "lon", "lat", "plot_uuid", "submission_id"),
 )
 
 audit_signals = Table(

@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from khoknongna.audit import LOOKUP_LIMIT, AuditRules, audit_submission
 from khoknongna.jobs import sweep_job
 from khoknongna.publishing import publish_form
 from khoknongna.server.cli import main
@@ -26,6 +27,13 @@ from tests.photos import FIRST_VIEW, SECOND_VIEW, frame, jpeg, resized_copy, sce
 from tests.test_plot_checks import BANGKOK, M_PER_DEG_LAT, M_PER_DEG_LON, ORIGIN, PLOT_FORM, point, register, square
 from tests.test_plot_checks import work as run_worker
 from tests.xlsforms import xlsform
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Submissions named by a newer one are audited again as soon as the worker gets to them (no window), so
+    that the worker run by a test sees them."""
+    return settings.model_copy(update={"audit_reaudit_window_s": 0})
 
 
 @pytest.fixture
@@ -328,6 +336,97 @@ def test_a_signed_daily_log_is_certified(forms, collect, audited) -> None:
     found = signals(collect, instance, "daily_log")
     assert found["certification_missing"]["status"] == "ok"
     assert "photo_reused_exact" not in found, "a signature is not a photo of the plot"
+
+
+# --- many submissions at one spot ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def jobs_created(db: Engine):  # type: ignore[no-untyped-def]
+    """Call for how many jobs were queued so far by task (done jobs are deleted, so a trigger counts them)."""
+    with db.begin() as conn:
+        conn.execute(text("CREATE TABLE jobs_created (task_name text)"))
+        conn.execute(
+            text(
+                "CREATE FUNCTION count_job() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN INSERT INTO jobs_created VALUES (NEW.task_name); RETURN NEW; END $$"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TRIGGER count_job AFTER INSERT ON procrastinate_jobs FOR EACH ROW EXECUTE FUNCTION count_job()"
+            )
+        )
+
+    def count() -> dict[str, int]:
+        with db.connect() as conn:
+            return dict(conn.execute(text("SELECT task_name, count(*) FROM jobs_created GROUP BY task_name")).all())
+
+    yield count
+    with db.begin() as conn:
+        conn.execute(text("DROP TRIGGER count_job ON procrastinate_jobs"))
+        conn.execute(text("DROP FUNCTION count_job() CASCADE"))
+        conn.execute(text("DROP TABLE jobs_created"))
+
+
+def submission_id(db: Engine, instance_id: str) -> int:
+    with db.connect() as conn:
+        return conn.execute(
+            text("SELECT submission_id FROM submission_versions WHERE instance_id = :i AND current"), {"i": instance_id}
+        ).scalar_one()
+
+
+def test_200_reports_from_one_courtyard_queue_at_most_one_re_audit_each_and_all_get_their_signals(
+    forms, collect, audited, jobs_created, photo
+) -> None:
+    plots = [str(uuid.uuid4()) for _ in range(10)]  # ten plots, reported from one office: one point, one photo
+    here = point(20, 20, accuracy=3.7)
+    reports = [report(collect, plots[n % 10], {"office.jpg": photo}, where=here) for n in range(200)]
+
+    audited()
+
+    created = jobs_created()
+    assert created["audit_submission"] == len(reports)
+    assert created["reaudit_submission"] <= len(reports), "at most one re-audit waiting per submission"
+    for instance in reports:
+        found = signals(collect, instance)
+        exact, gps = found["photo_reused_exact"], found["gps_untrusted"]
+        assert exact["status"] == "raised", instance  # the first one too: the second named it
+        assert 1 <= len(exact["findings"]) <= LOOKUP_LIMIT
+        assert gps["status"] == "raised", instance
+        assert 1 <= gps["numbers"]["same_coordinates"] <= 2 * LOOKUP_LIMIT
+
+
+def test_one_audit_names_a_bounded_number_of_the_earlier_submissions_at_its_spot(
+    app, forms, collect, audited, db, settings
+) -> None:
+    plot = str(uuid.uuid4())
+    earlier = [daily_log(collect, plot, signature=None) for _ in range(3 * LOOKUP_LIMIT)]
+    audited()
+    newcomer = daily_log(collect, str(uuid.uuid4()), signature=None)  # another plot, the same point
+
+    with db.begin() as conn:
+        results, related = audit_submission(
+            conn, app.extensions["knn"].blobs, submission_id(db, newcomer), AuditRules.from_settings(settings)
+        )
+
+    latest = {submission_id(db, i) for i in earlier[-LOOKUP_LIMIT:]}
+    assert len(related) <= LOOKUP_LIMIT + 2  # the latest about the other plot there (and travel neighbours)
+    assert latest <= set(related)
+    assert {r.rule: r.status for r in results}["gps_untrusted"] == "raised"
+
+
+def test_every_earlier_submission_at_the_spot_learns_of_another_plot_eventually(forms, collect, audited) -> None:
+    plot = str(uuid.uuid4())
+    earlier = [daily_log(collect, plot, signature=None) for _ in range(3 * LOOKUP_LIMIT)]
+    audited()
+    assert signals(collect, earlier[0], "daily_log")["gps_untrusted"]["status"] == "ok"
+
+    daily_log(collect, str(uuid.uuid4()), signature=None)
+    audited()
+
+    for instance in earlier:
+        assert signals(collect, instance, "daily_log")["gps_untrusted"]["status"] == "raised", instance
 
 
 # --- explaining, the area list, recomputing -----------------------------------------------------------------
