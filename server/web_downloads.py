@@ -7,13 +7,11 @@ every download to the user's area themselves (a link edited by hand cannot reach
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import render_template
 
 from khoknongna.areas import area_name
 from khoknongna.exports import FORMATS
-from khoknongna.server.auth import THAILAND
+from khoknongna.periods import month_being_reported, month_text
 from khoknongna.server.context import db
 from khoknongna.server.web import bp
 from khoknongna.server.web_filters import filter_query, selection_from_args
@@ -40,8 +38,8 @@ def downloads() -> str:
         {"id": c.xml_form_id, "title": c.title, "count": counts.get(c.xml_form_id, 0)}
         for c in form_queries.current_versions(db(), selection.project_id)
     ]
-    year, number = selection.month or (datetime.now(THAILAND).year, datetime.now(THAILAND).month)
-    month = f"{year}-{number:02d}"
+    # The month being reported: the previous one until the 20th (khoknongna.periods).
+    month = month_text(selection.month or month_being_reported())
     districts = [
         {"code": code, "name": area_name(code) or code}
         for code in districts_with_plots(db(), selection.project_id, selection.area)
