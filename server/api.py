@@ -285,7 +285,10 @@ def monthly_district_report(fmt: str) -> Response:
     except ValueError:
         raise Problem(BAD_PARAMETER, name="district", expected="an amphoe code (4 digits)", value=district) from None
     body = io.BytesIO()
-    (monthly_report.write_pdf if fmt == "pdf" else monthly_report.write_xlsx)(built, body)
+    if fmt == "pdf":
+        monthly_report.write_pdf(built, body, services().blobs)
+    else:
+        monthly_report.write_xlsx(built, body)
     media = "application/pdf" if fmt == "pdf" else exports.MEDIA_TYPES["xlsx"]
     response = Response(body.getvalue(), mimetype=media)
     response.headers["Content-Disposition"] = f'attachment; filename="report-{district}-{month}.{fmt}"'

@@ -530,7 +530,7 @@ def forms_list(project_id: int, data_dir: Path) -> None:
 @click.argument("form_id")
 @click.option("--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
-@click.option("--month", help="Only submissions belonging to this month (YYYY-MM: report_month, else today, else received).")
+@click.option("--month", help="Only submissions of this month (YYYY-MM; report_month, else today, else received).")
 @click.option("--area", "area_code", help="Only submissions about plots of this province, amphoe or tambon code.")
 @click.option("--review-state", help="Only submissions in this review state (received, hasIssues, approved, …).")
 @click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
@@ -591,7 +591,10 @@ def report_monthly(district: str, month: str, fmt: str, out: Path, project_id: i
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
     try:
-        (monthly_report.write_pdf if fmt == "pdf" else monthly_report.write_xlsx)(built, out)
+        if fmt == "pdf":
+            monthly_report.write_pdf(built, out, _blob_store(settings))
+        else:
+            monthly_report.write_xlsx(built, out)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
     state = "met" if built.deadline_met else "not met"
