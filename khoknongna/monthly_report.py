@@ -37,10 +37,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from sqlalchemy import Connection
 
 from khoknongna.areas import area_name
-from khoknongna.periods import month_text
+from khoknongna.periods import BANGKOK, month_text
 from khoknongna.plot_checks import CheckRules, coverage
 from khoknongna.spatial.coverage import report_deadline
 from khoknongna.storage import reports as queries
+from khoknongna.storage import signoffs as signoff_queries
 
 if TYPE_CHECKING:
     from khoknongna.storage.blobs import BlobStore
@@ -84,6 +85,8 @@ def thai_date(value: date | datetime | str | None) -> str:
         return ""
     if isinstance(value, str):
         value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(BANGKOK)  # the day in Thailand
     moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
     return thai_strftime(moment, "%-d %B %Y", thaidigit=True)
 
@@ -273,6 +276,8 @@ class MonthlyReport:
     missing: int
     not_visited: int = 0
     entries: list[PlotEntry] = field(default_factory=list)
+    #: ``(revision, when)`` of the district's latest sign-off of the month, if any.
+    signed_off: tuple[int, datetime] | None = None
 
     @property
     def deadline_met(self) -> bool:
@@ -310,14 +315,32 @@ class MonthlyReport:
                 "การประชาสัมพันธ์ (อย่างน้อย ๑ ช่องทางต่ออำเภอต่อเดือน)",
                 thai(f"{self.publicity_links} ลิงก์ ") + ("ผ่าน" if self.publicity_met else "ไม่ผ่าน"),
             ),
+            ("การรับรองรายงานของอำเภอ", self.signoff_text()),
         ]
+
+    def signoff_text(self) -> str:
+        """The district's latest sign-off and how many activities came after it, in Thai."""
+        if self.signed_off is None:
+            return "ยังไม่ได้ส่งรายงาน"
+        revision, when = self.signed_off
+        after = sum(activity.after_signoff for _, activity in self.activities)
+        text = thai(f"ส่งแล้ว ครั้งที่ {revision} เมื่อ ") + thai_date(when)
+        return text + (thai(f"; ส่งเข้ามาหลังการรับรอง {after} กิจกรรม") if after else "")
 
 
 def build_report(
-    conn: Connection, project_id: int, district_code: str, year: int, month: int, rules: CheckRules
+    conn: Connection,
+    project_id: int,
+    district_code: str,
+    year: int,
+    month: int,
+    rules: CheckRules,
+    *,
+    since_signoff: bool = True,
 ) -> MonthlyReport:
     """Gather the report of amphoe ``district_code`` (4 digits) for ``year``-``month``: every activity report
-    that belongs to the month (:mod:`khoknongna.periods`).
+    that belongs to the month (:mod:`khoknongna.periods`). With ``since_signoff`` the activities received after
+    the district's latest sign-off of the month (:mod:`khoknongna.signoff`) are marked as such.
 
     Raises ``ValueError`` when the code is not an amphoe of geothai.
     """
@@ -331,11 +354,14 @@ def build_report(
     counts = cover.total
     deadline = report_deadline(year, month, rules.coverage)
     plots = [dict(row._mapping) for row in queries.district_plots(conn, project_id, district_code)]
+    signed = signoff_queries.revisions(conn, project_id, district_code, month_text((year, month)))
+    signed_off = (signed[0].revision, signed[0].submitted_at) if signed else None
     by_plot: dict[str, list[Activity]] = {}
     for answers in queries.month_activities(conn, project_id, [p["uuid"] for p in plots], month_text((year, month))):
         received = _received(answers)
         status = "on_time" if received is not None and received < deadline else "late"
-        by_plot.setdefault(answers["plot"], []).append(Activity(answers, status))
+        after = since_signoff and signed_off is not None and received is not None and received > signed_off[1]
+        by_plot.setdefault(answers["plot"], []).append(Activity(answers, status, after))
     entries = []
     for p in plots:
         covered = cover.plots.get(p["entity_id"])
@@ -361,6 +387,7 @@ def build_report(
         missing=counts.missing,
         not_visited=len(counts.not_visited),
         entries=entries,
+        signed_off=signed_off if since_signoff else None,
     )
 
 
