@@ -108,14 +108,14 @@ def size_text(size_class: str | None, other_rai: Any = None) -> str:
 
 
 @functools.cache
-def choice_labels() -> dict[str, dict[str, str]]:
-    """``list name -> value -> Thai label`` of the choices of the bundled ``activity_report`` form (the form is
-    the one source of the labels of the 5P strategies, their sub-strategies and the sectors)."""
+def choice_labels(form: str = "activity_report") -> dict[str, dict[str, str]]:
+    """``list name -> value -> Thai label`` of the choices of a bundled form (the form is the one source of
+    the labels of the 5P strategies, their sub-strategies, the sectors and the field developer's duties)."""
     from importlib.resources import files
 
     from openpyxl import load_workbook
 
-    with (files("khoknongna.forms_xlsform") / "activity_report.xlsx").open("rb") as source:
+    with (files("khoknongna.forms_xlsform") / f"{form}.xlsx").open("rb") as source:
         workbook = load_workbook(source, read_only=True)
         rows = workbook["choices"].iter_rows(values_only=True)
         header = list(next(rows))
@@ -128,12 +128,12 @@ def choice_labels() -> dict[str, dict[str, str]]:
     return labels
 
 
-def choice_text(list_name: str, value: Any) -> str:
+def choice_text(list_name: str, value: Any, form: str = "activity_report") -> str:
     """The Thai label(s) of a choice answer: a value, a space-separated ``select_multiple`` answer or a list."""
     if value in (None, ""):
         return ""
     values = value if isinstance(value, list) else str(value).split()
-    known = choice_labels().get(list_name, {})
+    known = choice_labels(form).get(list_name, {})
     return ", ".join(known.get(str(v), str(v)) for v in values)
 
 

@@ -27,7 +27,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import Row
 
-from khoknongna import audit, exports, monthly_report, signoff
+from khoknongna import audit, exports, monthly_report, signoff, weekly_log
 from khoknongna.areas import OutsideArea, area_name, narrow
 from khoknongna.plot_checks import CheckRules
 from khoknongna.plot_checks import coverage as month_coverage
@@ -365,3 +365,25 @@ def _signoff_links(row: Row) -> dict[str, str]:
     base = f"/v1/projects/{g.project_id}/reports/monthly/signoffs/{row.revision}"
     query = f"?district={row.district_code}&month={row.month}"
     return {"pdf": base + ".pdf" + query, "xlsx": base + ".xlsx" + query}
+
+
+@bp.get("/reports/weekly.<fmt>")
+def weekly_log_bundle(fmt: str) -> Response:
+    """The daily logs of ``?collector=<name>`` for ISO ``?week=YYYY-Www`` as ``pdf`` or ``xlsx`` (seed 004 ๔.๒),
+    narrowed to the user's area (and ``?area=``)."""
+    if fmt not in ("pdf", "xlsx"):
+        raise Problem(BAD_PARAMETER, name="format", expected="pdf / xlsx", value=fmt)
+    week, collector = request.args.get("week", ""), request.args.get("collector", "")
+    try:
+        bundle = weekly_log.build_weekly(db(), g.project_id, collector, week, _area())
+    except ValueError:
+        raise Problem(BAD_PARAMETER, name="week", expected="YYYY-Www", value=week) from None
+    body = io.BytesIO()
+    if fmt == "pdf":
+        weekly_log.write_pdf(bundle, body, services().blobs)
+    else:
+        weekly_log.write_xlsx(bundle, body)
+    response = Response(body.getvalue(), mimetype="application/pdf" if fmt == "pdf" else exports.MEDIA_TYPES["xlsx"])
+    response.headers["Content-Disposition"] = f'attachment; filename="daily-logs-{week}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
