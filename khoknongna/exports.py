@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from khoknongna.file_names import UniqueNames
+from khoknongna.periods import month_text
 from khoknongna.problems import FORM_NOT_FOUND, Problem
 from khoknongna.storage import exports as queries
 from khoknongna.storage.blobs import BlobStore
@@ -75,13 +76,9 @@ def parse_month(value: str) -> tuple[int, int]:
 
 
 def month_filters(month: tuple[int, int] | None, area: str | None = None, review_state: str | None = None) -> Filters:
-    """Filters for a month ``(year, month)`` in Asia/Bangkok, an area code and a review state."""
-    start = end = None
-    if month is not None:
-        year, number = month
-        start = datetime(year, number, 1, tzinfo=BANGKOK)
-        end = datetime(year + (number == 12), number % 12 + 1, 1, tzinfo=BANGKOK)
-    return Filters(start=start, end=end, area=area or None, review_state=review_state or None)
+    """Filters for the submissions belonging to a month ``(year, month)`` (:mod:`khoknongna.periods`), an area
+    code and a review state."""
+    return Filters(month=month_text(month) if month else None, area=area or None, review_state=review_state or None)
 
 
 class ExportTooLarge(ValueError):

@@ -13,14 +13,12 @@ The rules themselves are pure functions in ``spatial/``; their thresholds come f
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from khoknongna.periods import month_text
 from khoknongna.settings import Settings
 from khoknongna.spatial.area import area_check
 from khoknongna.spatial.coverage import CoverageReport, FollowUp, RegisteredPlot, month_coverage
@@ -186,27 +184,22 @@ def check_follow_up(conn: Connection, submission_id: int, rules: CheckRules) -> 
     return result
 
 
-def _period(report_month: str | None) -> tuple[int, int] | None:
-    """The (year, month) a report says it is about (its ``report_month`` answer, ``YYYY-MM-DD``), if it says."""
-    found = re.match(r"^(\d{4})-(\d{2})", report_month or "")
-    return (int(found[1]), int(found[2])) if found and 1 <= int(found[2]) <= 12 else None
-
-
 def coverage(
     conn: Connection, project_id: int, year: int, month: int, area_code: str | None, rules: CheckRules
 ) -> CoverageReport:
     """Which plots of the area had an activity report (on time by the deadline, or late), a socio-geographic
     survey and daily logs in the month (Asia/Bangkok). A follow-up counts for the month its ``report_month``
-    names, else for the month it was received: a November report sent on 2 December is a late November one."""
-    tz = ZoneInfo(rules.coverage.timezone)
-    start = datetime(year, month, 1, tzinfo=tz)
-    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=tz)
-    plots, visits = queries.month_visits(conn, project_id, start, end, FOLLOW_UP_FORMS, area_code)
+    names, else its ``today``/``start``, else the month it was received (:mod:`khoknongna.periods`): a November
+    report sent on 2 December is a late November one."""
+    plots, visits = queries.month_visits(conn, project_id, month_text((year, month)), FOLLOW_UP_FORMS, area_code)
     return month_coverage(
         year,
         month,
         [RegisteredPlot(p.entity_id, p.area_code or "") for p in plots],
-        [FollowUp(v.entity_id, FOLLOW_UP_FORMS[v.xml_form_id], v.received_at, _period(v.report_month)) for v in visits],
+        [
+            FollowUp(v.entity_id, FOLLOW_UP_FORMS[v.xml_form_id], v.received_at, (year, month))
+            for v in visits  # every visit belongs to the month (storage/periods.py)
+        ],
         area_code,
         rules.coverage,
     )

@@ -206,6 +206,11 @@ DATASET_NOT_FOUND = _p(
     "There is no entity list '{name}' in this project.",
     "ไม่พบรายการ '{name}' ในโครงการนี้",
 )
+REPORT_NOT_FOUND = _p(
+    "404.10",
+    "District {district} has not submitted revision {revision} of its report for {month}.",
+    "อำเภอ {district} ยังไม่ได้ส่งรายงานประจำเดือน {month} ครั้งที่ {revision}",
+)
 
 # 409: conflicts with what is stored
 SUBMISSION_CONFLICT = _p(

@@ -25,8 +25,9 @@ from pathlib import Path
 import yaml
 from flask import Blueprint, Response, g, jsonify, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import Row
 
-from khoknongna import audit, exports, monthly_report
+from khoknongna import audit, exports, monthly_report, signoff, weekly_log
 from khoknongna.areas import OutsideArea, area_name, narrow
 from khoknongna.plot_checks import CheckRules
 from khoknongna.plot_checks import coverage as month_coverage
@@ -36,6 +37,7 @@ from khoknongna.problems import (
     OUTSIDE_AREA,
     PLOT_NOT_FOUND,
     PROJECT_NOT_FOUND,
+    REPORT_NOT_FOUND,
     ROLE_FORBIDDEN,
     SIGNAL_NOT_FOUND,
     SUBMISSION_NOT_FOUND,
@@ -47,6 +49,7 @@ from khoknongna.server.context import content_disposition, db, services
 from khoknongna.server.web_session import csrf, session_actor
 from khoknongna.storage import audit as audit_queries
 from khoknongna.storage import checks as queries
+from khoknongna.storage import signoffs as signoff_queries
 from khoknongna.storage.projects import project_name
 
 # The project is any path segment, so that a bad one is this API's JSON 404, not a routing miss.
@@ -285,9 +288,102 @@ def monthly_district_report(fmt: str) -> Response:
     except ValueError:
         raise Problem(BAD_PARAMETER, name="district", expected="an amphoe code (4 digits)", value=district) from None
     body = io.BytesIO()
-    (monthly_report.write_pdf if fmt == "pdf" else monthly_report.write_xlsx)(built, body)
+    if fmt == "pdf":
+        monthly_report.write_pdf(built, body, services().blobs)
+    else:
+        monthly_report.write_xlsx(built, body)
     media = "application/pdf" if fmt == "pdf" else exports.MEDIA_TYPES["xlsx"]
     response = Response(body.getvalue(), mimetype=media)
     response.headers["Content-Disposition"] = f'attachment; filename="report-{district}-{month}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _district_month() -> tuple[str, str, int, int]:
+    """``?district=<amphoe>&month=YYYY-MM``: ``(district, month, year, number)``; 400 for a bad value, 403 for a
+    district outside the user's area."""
+    month = request.args.get("month", "")
+    year, number = _month(month)
+    district = request.args.get("district", "")
+    if len(district) != 4 or not district.isdigit() or area_name(district) is None:
+        raise Problem(BAD_PARAMETER, name="district", expected="an amphoe code (4 digits)", value=district)
+    if not _in_area(district):
+        raise Problem(OUTSIDE_AREA, asked=district, scope=g.api_user.area_code)
+    return district, month, year, number
+
+
+@bp.post("/reports/monthly/signoffs")
+def submit_monthly_report() -> tuple[Response, int]:
+    """A district supervisor submits the district's report for ``?district=&month=``: the PDF and XLSX as
+    generated now are frozen as the next revision (201 with the revision). Another role: 403; another
+    district: 403."""
+    district, _, year, number = _district_month()
+    actor = g.api_user
+    if not signoff.may_submit(actor.role, actor.area_code, district):
+        raise Problem(
+            ROLE_FORBIDDEN, role=actor.role, action="submit this district's report", action_th="ส่งรายงานของอำเภอนี้"
+        )
+    rules = CheckRules.from_settings(services().settings)
+    row = signoff.submit(
+        db(), services().blobs, g.project_id, district, year, number, rules, (actor.id, actor.role, actor.area_code)
+    )
+    db().commit()
+    return _json({**signoff.describe(row, rules), **_signoff_links(row)}), 201
+
+
+@bp.get("/reports/monthly/signoffs")
+def monthly_report_signoffs() -> Response:
+    """Every revision of the districts' sign-offs of ``?month=`` in ``?area=`` (the user's area), newest first
+    within a district, with links to the frozen files."""
+    month = request.args.get("month", "")
+    _month(month)
+    rules = CheckRules.from_settings(services().settings)
+    rows = signoff_queries.revisions(db(), g.project_id, _area(), month)
+    return _json({"month": month, "signoffs": [{**signoff.describe(r, rules), **_signoff_links(r)} for r in rows]})
+
+
+@bp.get("/reports/monthly/signoffs/<int:revision>.<fmt>")
+def monthly_report_signoff_file(revision: int, fmt: str) -> Response:
+    """The frozen PDF or XLSX of revision ``revision`` of ``?district=&month=``; 404 when there is none."""
+    if fmt not in ("pdf", "xlsx"):
+        raise Problem(BAD_PARAMETER, name="format", expected="pdf / xlsx", value=fmt)
+    district, month, _, _ = _district_month()
+    row = signoff_queries.revision(db(), g.project_id, district, month, revision)
+    if row is None:
+        raise Problem(REPORT_NOT_FOUND, district=district, month=month, revision=revision)
+    with services().blobs.open(row.pdf_sha256 if fmt == "pdf" else row.xlsx_sha256) as stream:
+        data = stream.read()
+    media = "application/pdf" if fmt == "pdf" else exports.MEDIA_TYPES["xlsx"]
+    response = Response(data, mimetype=media)
+    name = f"report-{district}-{month}-r{revision}.{fmt}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, max-age=3600"  # a revision never changes
+    return response
+
+
+def _signoff_links(row: Row) -> dict[str, str]:
+    base = f"/v1/projects/{g.project_id}/reports/monthly/signoffs/{row.revision}"
+    query = f"?district={row.district_code}&month={row.month}"
+    return {"pdf": base + ".pdf" + query, "xlsx": base + ".xlsx" + query}
+
+
+@bp.get("/reports/weekly.<fmt>")
+def weekly_log_bundle(fmt: str) -> Response:
+    """The daily logs of ``?collector=<name>`` for ISO ``?week=YYYY-Www`` as ``pdf`` or ``xlsx`` (seed 004 ๔.๒),
+    narrowed to the user's area (and ``?area=``)."""
+    if fmt not in ("pdf", "xlsx"):
+        raise Problem(BAD_PARAMETER, name="format", expected="pdf / xlsx", value=fmt)
+    week, collector = request.args.get("week", ""), request.args.get("collector", "")
+    try:
+        bundle = weekly_log.build_weekly(db(), g.project_id, collector, week, _area())
+    except ValueError:
+        raise Problem(BAD_PARAMETER, name="week", expected="YYYY-Www", value=week) from None
+    body = io.BytesIO()
+    if fmt == "pdf":
+        weekly_log.write_pdf(bundle, body, services().blobs)
+    else:
+        weekly_log.write_xlsx(bundle, body)
+    response = Response(body.getvalue(), mimetype="application/pdf" if fmt == "pdf" else exports.MEDIA_TYPES["xlsx"])
+    response.headers["Content-Disposition"] = f'attachment; filename="daily-logs-{week}.{fmt}"'
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -21,7 +21,7 @@ from typing import Any
 import click
 from sqlalchemy import Connection, Engine
 
-from khoknongna import accounts, audit, exports, monthly_report, plot_checks
+from khoknongna import accounts, audit, exports, monthly_report, plot_checks, weekly_log
 from khoknongna.areas import area_name
 from khoknongna.collect_settings import collect_settings, encode_settings, save_png, settings_qr
 from khoknongna.forms_xlsform import bundled_media
@@ -559,7 +559,7 @@ def forms_list(project_id: int, data_dir: Path) -> None:
 @click.argument("form_id")
 @click.option("--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
-@click.option("--month", help="Only submissions first received in this month (YYYY-MM, Thai time).")
+@click.option("--month", help="Only submissions of this month (YYYY-MM; report_month, else today, else received).")
 @click.option("--area", "area_code", help="Only submissions about plots of this province, amphoe or tambon code.")
 @click.option("--review-state", help="Only submissions in this review state (received, hasIssues, approved, …).")
 @click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
@@ -620,13 +620,42 @@ def report_monthly(district: str, month: str, fmt: str, out: Path, project_id: i
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
     try:
-        (monthly_report.write_pdf if fmt == "pdf" else monthly_report.write_xlsx)(built, out)
+        if fmt == "pdf":
+            monthly_report.write_pdf(built, out, _blob_store(settings))
+        else:
+            monthly_report.write_xlsx(built, out)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
     state = "met" if built.deadline_met else "not met"
     click.echo(
         f"{built.district_name} {month}: {built.reported}/{built.plots_total} plots reported, "
         f"{built.on_time} on time; deadline {state}; written to {out}"
+    )
+
+
+@report.command("weekly")
+@click.option("--collector", required=True, help="The field developer: an app user's display name or a user name.")
+@click.option("--week", required=True, help="The ISO week, YYYY-Www (Monday to Sunday, Thai time).")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx"]), default="pdf", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@_data_dir_option
+def report_weekly(collector: str, week: str, fmt: str, out: Path, project_id: int, data_dir: Path) -> None:
+    """A field developer's daily logs of one week with the owners' certifications (seed 004 ๔.๒)."""
+    settings = _settings(data_dir)
+    with _transaction(settings) as conn:
+        try:
+            bundle = weekly_log.build_weekly(conn, project_id, collector, week)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    if fmt == "pdf":
+        weekly_log.write_pdf(bundle, out, _blob_store(settings))
+    else:
+        weekly_log.write_xlsx(bundle, out)
+    logs = sum(len(v) for v in bundle.logs.values())
+    click.echo(
+        f"{collector} {week}: {logs} log(s), {len(bundle.days_without_log)} day(s) without one, "
+        f"{bundle.uncertified} not certified; written to {out}"
     )
 
 

@@ -1,4 +1,5 @@
-"""Which blobs the database refers to: XForms and XLSForms of form versions, form media, submission files.
+"""Which blobs the database refers to: XForms and XLSForms of form versions, form media, submission files,
+the frozen files of signed-off monthly reports.
 
 Used by ``khoknongna blobs verify`` and ``blobs cleanup``; every column that holds a blob key is listed
 here, so a new one must be added here too.
@@ -8,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Connection, literal, null, select, union_all
+from sqlalchemy import BigInteger, Connection, Text, literal, null, select, union_all
 
 from khoknongna.storage.schema import (
     form_attachments,
     form_versions,
     forms,
+    report_signoffs,
     submission_attachments,
     submission_versions,
 )
@@ -82,7 +84,11 @@ def _statement():  # type: ignore[no-untyped-def]
         )
         .where(submission_attachments.c.blob_sha256.is_not(None))
     )
-    return union_all(xform, xlsform, media, files)
+    signoff = literal("monthly report ") + report_signoffs.c.district_code + literal(" ") + report_signoffs.c.month
+    revision = literal(" revision ") + report_signoffs.c.revision.cast(Text)
+    pdf = select(report_signoffs.c.pdf_sha256, signoff + revision + literal(" PDF"), report_signoffs.c.pdf_size)
+    xlsx = select(report_signoffs.c.xlsx_sha256, signoff + revision + literal(" XLSX"), report_signoffs.c.xlsx_size)
+    return union_all(xform, xlsform, media, files, pdf, xlsx)
 
 
 def referenced_blobs(conn: Connection) -> dict[str, BlobReference]:

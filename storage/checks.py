@@ -10,12 +10,12 @@ and replaced when the check runs again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import Connection, Row, text
 
 from khoknongna.spatial.results import CheckResult
 from khoknongna.storage.db import upsert
+from khoknongna.storage.periods import period_sql
 from khoknongna.storage.schema import check_results
 
 _RESULT_COLUMNS = ("entity_id", "rule_version", "status", "result", "checked_version")
@@ -207,34 +207,26 @@ def overlapping_plot_ids(conn: Connection, entity_id: int) -> list[int]:
 
 
 def month_visits(
-    conn: Connection, project_id: int, start: datetime, end: datetime, forms: dict[str, str], area_code: str | None
+    conn: Connection, project_id: int, month: str, forms: dict[str, str], area_code: str | None
 ) -> tuple[list[Row], list[Row]]:
     """The plots of the project (of an area) ``(entity_id, area_code)``, and the follow-ups about them from the
-    forms in ``forms`` ``(entity_id, xml_form_id, received_at, report_month)`` that were received in
-    ``[start, end)`` or say they report on that month (``report_month`` answered ``YYYY-MM-…``)."""
+    forms in ``forms`` ``(entity_id, xml_form_id, received_at, period)`` that belong to ``month`` (``YYYY-MM``,
+    :func:`khoknongna.storage.periods.period_sql`)."""
     area = {"area": area_code}
     plots = plots_in_area(conn, project_id, area_code)
+    period = period_sql("sv.data", "s.created_at")
     visits = list(
         conn.execute(
             text(
-                "SELECT p.entity_id, f.xml_form_id, s.created_at AS received_at,"
-                "       sv.data->>'report_month' AS report_month"
+                f"SELECT p.entity_id, f.xml_form_id, s.created_at AS received_at, {period} AS period"  # noqa: S608 - fixed expression
                 " FROM submissions s JOIN forms f ON f.id = s.form_id"
                 " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
                 " JOIN plots p ON p.project_id = f.project_id AND p.uuid = lower(sv.data->>'plot')"
                 " WHERE f.project_id = :project_id AND f.xml_form_id = ANY(:forms)"
-                " AND ((s.created_at >= :start AND s.created_at < :end)"
-                "      OR left(sv.data->>'report_month', 7) = :month)"
+                f" AND {period} = :month"
                 " AND (CAST(:area AS text) IS NULL OR left(p.area_code, length(:area)) = :area)"
             ),
-            {
-                "project_id": project_id,
-                "forms": list(forms),
-                "start": start,
-                "end": end,
-                "month": f"{start:%Y-%m}",
-                **area,
-            },
+            {"project_id": project_id, "forms": list(forms), "month": month, **area},
         )
     )
     return plots, visits

@@ -1,7 +1,8 @@
 """Queries of the exports: the rows of a form's views (``storage/gis_views.py``) under the filters of the map,
 streamed from a server-side cursor, and the photos of the same submissions.
 
-Filters: the month the submission was first received (Asia/Bangkok), the area of the submission (a province,
+Filters: the month the submission belongs to (its ``report_month``, ``today``, ``start``, else when it was
+received: :mod:`khoknongna.periods`), the area of the submission (a province,
 amphoe or tambon code is a prefix of ``submissions.area_code``: the plot's area, else the app user's) and the
 review state. A repeat view is filtered by its submission.
 """
@@ -10,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, text
 
 from khoknongna.storage.gis_views import SCHEMA, quote, view_columns, view_name
+from khoknongna.storage.periods import submission_period_sql
 
 #: Rows fetched from the server-side cursor at a time.
 BATCH_ROWS = 5000
@@ -36,10 +37,10 @@ class ExportView:
 
 @dataclass(frozen=True)
 class Filters:
-    """``start``/``end``: when first received, ``[start, end)``; ``area``: code prefix; ``review_state``."""
+    """``month``: ``YYYY-MM``, the month the submissions belong to (:mod:`khoknongna.periods`); ``area``: code
+    prefix; ``review_state``."""
 
-    start: datetime | None = None
-    end: datetime | None = None
+    month: str | None = None
     area: str | None = None
     review_state: str | None = None
 
@@ -70,12 +71,9 @@ def form_views(conn: Connection, project_id: int, xml_form_id: str) -> tuple[int
 
 def _where(form_pk: int, main: str, filters: Filters, alias: str) -> tuple[str, dict[str, Any]]:
     clauses, params = [], {"form_pk": form_pk}
-    if filters.start is not None:
-        clauses.append(f"{alias}.submitted_at >= :start")
-        params["start"] = filters.start
-    if filters.end is not None:
-        clauses.append(f"{alias}.submitted_at < :end")
-        params["end"] = filters.end
+    if filters.month is not None:
+        clauses.append(submission_period_sql(f"{alias}.submission_id") + " = :month")
+        params["month"] = filters.month
     if filters.review_state:
         clauses.append(f"{alias}.review_state = :review_state")
         params["review_state"] = filters.review_state

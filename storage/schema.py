@@ -192,6 +192,28 @@ digest_nonce_counts = Table(
     Column("expires_at", Float, nullable=False, comment="when the row may go, epoch seconds", index=True),
 )
 
+#: A district's submission of its monthly report (a revision per submission), the files frozen in the blob store.
+report_signoffs = Table(
+    "report_signoffs",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("district_code", Text, nullable=False, comment="amphoe code, 4 digits"),
+    Column("month", Text, nullable=False, comment="YYYY-MM, the month reported on"),
+    Column("revision", Integer, nullable=False, comment="1 for the first submission, then 2, …"),
+    Column("submitted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("submitted_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("pdf_sha256", Text, nullable=False),
+    Column("xlsx_sha256", Text, nullable=False),
+    Column("pdf_size", BigInteger, nullable=False),
+    Column("xlsx_size", BigInteger, nullable=False),
+    Column("plots", Integer, nullable=False),
+    Column("reported", Integer, nullable=False),
+    Column("on_time", Integer, nullable=False),
+    Column("missing", Integer, nullable=False),
+    UniqueConstraint("project_id", "district_code", "month", "revision"),
+)
+
 submission_comments = Table(
     "submission_comments",
     metadata,

@@ -2,7 +2,7 @@
 already narrowed to the user's own area, as SQL ``WHERE`` clauses over the base tables.
 
 Area means the code prefix of ``submissions.area_code`` (the plot's tambon, else the app user's area) or of
-the plot's ``area_code``; months are the Asia/Bangkok month the submission was first received.
+the plot's ``area_code``; a submission's month is the one it reports on (:mod:`khoknongna.periods`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from khoknongna.periods import month_text
 from khoknongna.storage.gis_views import PASSING_STATUSES
+from khoknongna.storage.periods import submission_period_sql
 
 REVIEW_STATES = ("received", "hasIssues", "edited", "approved", "rejected")
 
@@ -71,13 +73,8 @@ def submission_where(selection: Selection) -> tuple[str, dict[str, Any]]:
         )
         params["sel_form"] = selection.form
     if selection.month:
-        year, month = selection.month
-        clauses.append(
-            "s.created_at >= make_timestamptz(:sel_year, :sel_month, 1, 0, 0, 0, 'Asia/Bangkok')"
-            " AND s.created_at < make_timestamptz(:sel_year, :sel_month, 1, 0, 0, 0, 'Asia/Bangkok')"
-            " + interval '1 month'"
-        )
-        params.update(sel_year=year, sel_month=month)
+        clauses.append(submission_period_sql("s.id") + " = :sel_month")
+        params["sel_month"] = month_text(selection.month)
     if selection.review_state:
         clauses.append("s.review_state = :sel_review_state")
         params["sel_review_state"] = selection.review_state

@@ -4,7 +4,6 @@ rendered to PNG whose Thai text is extracted again."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,12 +12,14 @@ import pypdfium2
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from khoknongna.monthly_report import build_report, thai_date, write_pdf, write_xlsx
+from khoknongna.monthly_report import PRINT_PHOTO_PX, build_report, thai_date, write_pdf, write_xlsx
 from khoknongna.plot_checks import CheckRules
 from khoknongna.server.cli import main
 from khoknongna.settings import Settings
+from khoknongna.storage.blobs import open_blob_store
+from tests.activity import activity_report
 from tests.collect import CollectClient
 from tests.gis.conftest import survey
 
@@ -31,38 +32,6 @@ def collect(supervise: CollectClient) -> CollectClient:
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 DISTRICT, DISTRICT_TH = "4001", "เมืองขอนแก่น"
-
-
-def activity_report(collect: CollectClient, db: Engine, plot: str, when: datetime, photos: int = 6) -> None:
-    """An activity report as Collect sends it (the fields the report reads), received at ``when``."""
-    instance_id = f"uuid:{uuid.uuid4()}"
-    photo_rows = "".join(
-        f"<activity_photos><activity_photo>17900000{i:05d}.jpg</activity_photo></activity_photos>"
-        for i in range(photos)
-    )
-    xml = (
-        f'<data id="activity_report" version="2026112101"><report_month>2026-11-01</report_month><plot>{plot}</plot>'
-        "<programme>covid_loan</programme><model>HLM</model><size_class>1</size_class><other_size_rai/>"
-        "<place><owner_name>นางสมศรี ใจดี</owner_name><house_no>45/1</house_no><village_no>5</village_no>"
-        "<province>40</province><amphoe>4001</amphoe><tambon>400114</tambon><owner_phone>0812345678</owner_phone></place>"
-        "<activity><activity_name>เอามื้อสามัคคีขุดคลองไส้ไก่</activity_name>"
-        "<activity_details>ขุดคลองไส้ไก่ยาว 40 เมตร ร่วมกับเครือข่าย</activity_details>"
-        "<strategy_5p>place</strategy_5p><sectors>government people</sectors></activity>"
-        f"{photo_rows}<publicity><link_website/><link_facebook>https://facebook.com/knn.kk/posts/1</link_facebook>"
-        "<link_video/><link_other/></publicity><reporter><reporter_name>นายนพรัตน์ ทองดี</reporter_name>"
-        "<reporter_position>นักพัฒนาพื้นที่ต้นแบบ</reporter_position><report_date>2026-11-18</report_date></reporter>"
-        f"<meta><instanceID>{instance_id}</instanceID></meta></data>"
-    ).encode()
-    (response,) = collect.submit(xml)
-    assert response.status_code == 201, response.data
-    with db.begin() as conn:
-        conn.execute(
-            text(
-                "UPDATE submissions SET created_at = :when WHERE id ="
-                " (SELECT submission_id FROM submission_versions WHERE instance_id = :i)"
-            ),
-            {"when": when, "i": instance_id},
-        )
 
 
 @pytest.fixture
@@ -96,7 +65,7 @@ def test_the_report_counts_the_district_s_plots_and_misses_the_deadline(
 def test_each_plot_has_the_items_of_the_seed_002_form(district, db: Engine, settings: Settings) -> None:
     entries = {e.plot["uuid"]: e for e in report(db, settings).entries}
 
-    on_time = dict(entries[district[0]].items())
+    on_time = dict(entries[district[0]].items()) | dict(entries[district[0]].activities[0].items())
     assert on_time["๑. พื้นที่ที่ดำเนินกิจกรรม"].startswith("โครงการภายใต้งบประมาณเงินกู้โควิด-๑๙")
     assert on_time["๒. ขนาดพื้นที่ดำเนินการ"] == "๑ ไร่"
     assert on_time["๓. สถานที่ดำเนินการ ชื่อเจ้าของแปลง"] == "นางสมศรี ใจดี"
@@ -107,10 +76,10 @@ def test_each_plot_has_the_items_of_the_seed_002_form(district, db: Engine, sett
     assert on_time["๖. ช่องทางประชาสัมพันธ์"] == "https://facebook.com/knn.kk/posts/1"
     assert on_time["วันที่"] == "๑๘ พฤศจิกายน ๒๕๖๙"
     assert on_time["ส่งเมื่อ"].endswith("(ทันกำหนด)")
-    late = dict(entries[district[1]].items())
+    late = dict(entries[district[1]].activities[0].items())
     assert late["๕. ภาพกิจกรรม (อย่างน้อย ๖ ภาพ)"] == "๔ ภาพ (น้อยกว่า ๖ ภาพ)"
     assert late["ส่งเมื่อ"].endswith("(หลังกำหนด)")
-    assert dict(entries[district[2]].items())["๔. ชื่อกิจกรรม"] == "ไม่มีรายงาน"
+    assert entries[district[2]].activities == [] and entries[district[2]].status == "missing"
 
 
 def test_buddhist_era_dates_with_thai_digits() -> None:
@@ -139,7 +108,7 @@ def test_the_pdf_renders_thai_text_that_can_be_read_back(
     write_pdf(report(db, settings), path)
 
     document = pypdfium2.PdfDocument(path)
-    assert len(document) == 4, "a cover and one page per plot"
+    assert all(plain(f"แปลงที่ {n}") in pdf_text(path) for n in "๑๒๓"), "a page per plot"
     cover_text = document[0].get_textpage().get_text_range()
     assert DISTRICT_TH in cover_text
     assert "พฤศจิกายน" in cover_text
@@ -172,3 +141,125 @@ def test_the_api_serves_the_report_as_xlsx(district, collect: CollectClient) -> 
     assert response.status_code == 200, response.data
     assert response.headers["Content-Disposition"] == 'attachment; filename="report-4001-2026-11.xlsx"'
     assert collect.get("/v1/projects/1/reports/monthly.pdf?district=99&month=2026-11").status_code == 400
+
+
+# --- every activity, its photos, signature, 5P and the register --------------------------------------------------
+
+
+_MARKS = str.maketrans("", "", "\u0e48\u0e49\u0e4a\u0e4b\u0e47\u0e4c. \r\n")
+
+
+def plain(text: str) -> str:
+    """Text without tone marks, dots and spaces: what survives reading shaped Thai back from a PDF, whose
+    extraction moves tone marks about."""
+    return text.translate(_MARKS)
+
+
+def pdf_text(path: Path) -> str:
+    """The PDF's text, :func:`plain`."""
+    return plain("".join(page.get_textpage().get_text_range() for page in pypdfium2.PdfDocument(path)))
+
+
+def pdf_images(path: Path) -> list[tuple[int, int]]:
+    """The (width, height) in pixels of every image drawn in the PDF, page by page."""
+    sizes = []
+    for page in pypdfium2.PdfDocument(path):
+        for item in page.get_objects(filter=[pypdfium2.raw.FPDF_PAGEOBJ_IMAGE]):
+            sizes.append(tuple(item.get_px_size()))
+    return sizes
+
+
+@pytest.fixture
+def busy_plot(form_pack, collect: CollectClient, db: Engine) -> str:
+    """One plot of amphoe 4001 with two activities in November: the second (six photos, signed) dated before
+    the first, and a report naming another owner than the register."""
+    plot = survey(collect, owner="นางสมศรี ใจดี")
+    activity_report(
+        collect,
+        db,
+        plot,
+        datetime(2026, 11, 19, 9, tzinfo=BANGKOK),
+        2,
+        activity="ปลูกป่าสามอย่าง",
+        report_date="2026-11-19",
+    )
+    activity_report(
+        collect,
+        db,
+        plot,
+        datetime(2026, 11, 12, 9, tzinfo=BANGKOK),
+        6,
+        activity="ขุดหนองน้ำ",
+        report_date="2026-11-10",
+        signed=True,
+        owner="นางสมศรี ใจงาม",
+    )
+    return plot
+
+
+def test_a_plot_with_two_activities_shows_both_in_date_order(busy_plot, db: Engine, settings: Settings) -> None:
+    (entry,) = report(db, settings).entries
+
+    assert [dict(a.items())["๔. ชื่อกิจกรรม"] for a in entry.activities] == ["ขุดหนองน้ำ", "ปลูกป่าสามอย่าง"]
+
+
+def test_the_pdf_embeds_every_photo_and_the_signature(
+    busy_plot, db: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "report.pdf"
+
+    write_pdf(report(db, settings), path, open_blob_store(settings))
+
+    images = pdf_images(path)
+    photos = [size for size in images if max(size) == PRINT_PHOTO_PX]
+    assert len(photos) == 8, "six photos of one activity and two of the other, scaled for print"
+    assert (300, 113) in images, "the reporter's signature"
+    text = pdf_text(path)
+    assert plain("ภาพที่ ๖ ภาพที่ถ่าย 5") in text, "captions under the photos"
+    assert plain("ภาพกิจกรรม ๒ ภาพ น้อยกว่า ๖ ภาพ") in text, "an activity with fewer than six photos is marked"
+
+
+def test_the_pdf_shows_the_5p_strategy_and_the_sectors(
+    busy_plot, db: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "report.pdf"
+
+    write_pdf(report(db, settings), path)
+
+    text = pdf_text(path)
+    assert plain("การพัฒนาพื้นที่ต้นแบบ : Place") in text
+    assert plain("ซ่อม") in text
+    assert plain("ภาครัฐ, ภาคประชาชน") in text
+
+
+def test_a_report_naming_another_owner_is_flagged_on_the_plot_s_page(
+    busy_plot, db: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "report.pdf"
+
+    write_pdf(report(db, settings), path)
+
+    assert plain("ข้อมูลไม่ตรงกับทะเบียน") in pdf_text(path)
+    assert plain("“นางสมศรี ใจงาม” ไม่ตรงกับทะเบียน “นางสมศรี ใจดี”") in pdf_text(path)
+
+
+def test_the_xlsx_has_one_row_per_activity_with_photo_links(
+    busy_plot, db: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "report.xlsx"
+
+    write_xlsx(report(db, settings), path)
+
+    rows = list(load_workbook(path)["รายงาน"].iter_rows(values_only=True))
+    header = rows[0]
+    assert [row[header.index("๔. ชื่อกิจกรรม")] for row in rows[1:]] == ["ขุดหนองน้ำ", "ปลูกป่าสามอย่าง"]
+    links = rows[1][header.index("ลิงก์ภาพกิจกรรม")].splitlines()
+    assert len(links) == 6 and all(link.startswith("/submissions/") for link in links)
+    assert rows[1][header.index("ลิงก์ลายมือชื่อ")].endswith("-signature.png")
+    assert rows[1][header.index("กลยุทธ์การพัฒนา (5P)")] == "การพัฒนาพื้นที่ต้นแบบ : Place"
+
+
+def test_the_cover_counts_the_publicity_links_of_the_district(busy_plot, db: Engine, settings: Settings) -> None:
+    cover = dict(report(db, settings).cover_lines())
+
+    assert cover["การประชาสัมพันธ์ (อย่างน้อย ๑ ช่องทางต่ออำเภอต่อเดือน)"] == "๒ ลิงก์ ผ่าน"
