@@ -88,8 +88,10 @@ def apply_entities(
     root: etree._Element,
     submission_id: int,
     submission_version_id: int,
+    lists: Mapping[str, int],
 ) -> AppliedEntities:
-    """Apply the entity blocks of the instance under ``root``.
+    """Apply the entity blocks of the instance under ``root``; ``lists`` gives the ids of the project's entity
+    lists by name (a list the form fills in but that does not exist yet is made).
 
     Never raises for bad entity data or a statement the database refuses inside the entity work: both are
     rolled back to a savepoint and recorded as entity problems of the submission version, and the submission
@@ -106,9 +108,9 @@ def apply_entities(
     blocks = read_entity_blocks(root, definition.entities)
     if not blocks:
         return applied
-    # Read, not upsert: publishing made the lists, and an UPDATE would lock the list's row until commit,
+    # Given, not upserted: publishing made the lists, and an UPDATE would lock the list's row until commit,
     # queueing every concurrent submission to it behind this one.
-    lists = {n: r.id for n, r in queries.datasets_named(conn, project_id, [b.dataset for b in blocks]).items()}
+    lists = dict(lists)
     changed = applied.by_list
     for block in blocks:
         created = _create_if_new(conn, lists, block, submission_version_id)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -57,6 +58,7 @@ from khoknongna.problems import (
     Problem,
 )
 from khoknongna.spatial.odk_geo import parse_odk_geo
+from khoknongna.storage import entities as entity_queries
 from khoknongna.storage import forms as form_queries
 from khoknongna.storage import submissions as queries
 from khoknongna.storage.blobs import BlobStore, BlobStoreError, StagedBlob
@@ -131,7 +133,8 @@ class Accepted:
 
 
 class FormVersions:
-    """Which form version a submission belongs to, and that version's definition, cached per process.
+    """Which form version a submission belongs to, that version's definition and its entity lists' ids, cached per
+    process.
 
     Form versions are never changed or deleted once published, and a declared version string names one
     XForm only (publishing refuses to reuse it), so what is found once stays true. Lookups that find
@@ -141,6 +144,7 @@ class FormVersions:
     def __init__(self, size: int = 1024) -> None:
         self._versions: OrderedDict[tuple[int, str, str], tuple[int, int]] = OrderedDict()
         self._definitions: OrderedDict[int, FormDefinition] = OrderedDict()
+        self._datasets: OrderedDict[tuple[int, str], int] = OrderedDict()
         self._size = size
 
     def _remember(self, cache: OrderedDict, key: Any, value: Any) -> None:
@@ -173,6 +177,17 @@ class FormVersions:
         version_id = form_queries.current_version_id(conn, form_id)
         assert version_id is not None  # a form row exists only with a version
         return form_id, version_id
+
+    def dataset_ids(self, conn: Connection, project_id: int, names: Sequence[str]) -> dict[str, int]:
+        """``name -> id`` of the project's entity lists among ``names`` (those that exist). A list, once made, is
+        never removed or renamed, so the ids found are kept."""
+        found = {n: self._datasets[(project_id, n)] for n in names if (project_id, n) in self._datasets}
+        missing = [n for n in names if n not in found]
+        if missing:
+            for name, row in entity_queries.datasets_named(conn, project_id, missing).items():
+                self._remember(self._datasets, (project_id, name), row.id)
+                found[name] = row.id
+        return found
 
     def definition(self, conn: Connection, form_version_id: int) -> FormDefinition:
         found = self._definitions.get(form_version_id)
@@ -326,7 +341,8 @@ def _accept(
             slots = dict.fromkeys(attachments)
 
     if definition is not None and outcome is not Outcome.RESENT:
-        applied = apply_entities(conn, project_id, definition, parsed.root, submission_id, version_id)
+        lists = form_versions.dataset_ids(conn, project_id, [e.dataset for e in definition.entities])
+        applied = apply_entities(conn, project_id, definition, parsed.root, submission_id, version_id, lists)
         plots = applied.by_list.get(PLOTS_LIST, [])
         names_plot = isinstance((content.data or {}).get("plot"), str)
         defer_ingest_jobs(
