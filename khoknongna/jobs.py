@@ -150,8 +150,18 @@ async def retry_stalled_jobs(job_manager: JobManager) -> list[int]:
     return retried
 
 
+#: Jobs of higher priority run first: the recovery must not wait behind a backlog of checks.
+RECOVERY_PRIORITY = 10
+
+
 @tasks.periodic(cron="* * * * *", periodic_id="stalled")
-@tasks.task(name="retry_stalled_jobs", queue=QUEUE, queueing_lock="retry_stalled_jobs", pass_context=True)
+@tasks.task(
+    name="retry_stalled_jobs",
+    queue=QUEUE,
+    queueing_lock="retry_stalled_jobs",
+    priority=RECOVERY_PRIORITY,
+    pass_context=True,
+)
 async def retry_stalled_job(context: procrastinate.JobContext, timestamp: int) -> None:
     """Every minute: :func:`retry_stalled_jobs` (jobs of workers that died while the server kept running)."""
     await retry_stalled_jobs(context.app.job_manager)
