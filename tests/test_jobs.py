@@ -128,10 +128,12 @@ def test_a_stalled_job_whose_plot_has_another_job_waiting_gives_way_to_it(
     assert plot_checks(collect, plot)["plot_area"]["numbers"]["area_m2"] == pytest.approx(2500, rel=0.02)
 
 
-def test_the_worker_looks_for_stalled_jobs_every_minute() -> None:
-    periodic = {p.task.name: p.cron for p in jobs.tasks.periodic_registry.periodic_tasks.values()}
+def test_the_worker_looks_for_stalled_jobs_every_minute_ahead_of_waiting_checks() -> None:
+    periodic = {p.task.name: p.task for p in jobs.tasks.periodic_registry.periodic_tasks.values()}
+    crons = {p.task.name: p.cron for p in jobs.tasks.periodic_registry.periodic_tasks.values()}
 
-    assert periodic["retry_stalled_jobs"] == "* * * * *"
+    assert crons["retry_stalled_jobs"] == "* * * * *"
+    assert periodic["retry_stalled_jobs"].priority > jobs.check_plot_job.priority
 
 
 # --- transient errors -------------------------------------------------------------------------------------------
