@@ -10,17 +10,30 @@ audit names (the other side of a shared photo, copied position or journey) are a
 ``reaudit_submission`` job, at a lower priority and after a window (docs/audit.md). Each plot or submission has at
 most one job of a kind waiting (a queueing lock), so a burst of edits, or of submissions at one spot, does not
 pile up work.
+
+A worker that dies (killed, out of memory, power cut) leaves its job ``doing``. Every worker updates a
+heartbeat in procrastinate's worker table; a job whose worker has been silent for :data:`STALLED_AFTER` is
+retried when a worker starts and every minute after (procrastinate's stalled-job recovery). A job that fails
+on a transient database error is retried too, with backoff; after :data:`MAX_ATTEMPTS` it stays ``failed``
+for an admin to see and retry (``khoknongna jobs list`` / ``jobs retry``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import procrastinate
-from procrastinate.exceptions import AlreadyEnqueued
+import psycopg
+import sqlalchemy.exc
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
+from procrastinate.jobs import Job, Status
+from procrastinate.manager import JobManager
 from sqlalchemy import Connection, Engine, make_url
 
 from khoknongna.audit import AuditRules, audit_submission
@@ -40,6 +53,23 @@ tasks = procrastinate.App(connector=procrastinate.SyncPsycopgConnector())
 #: Defers jobs on a caller's (synchronous) connection, also inside the worker, where ``tasks`` is asynchronous.
 _queuer = procrastinate.App(connector=procrastinate.SyncPsycopgConnector())
 
+#: Seconds between two heartbeats of a worker.
+HEARTBEAT_INTERVAL = 5.0
+#: Seconds without a heartbeat after which a worker is taken for dead and its ``doing`` jobs are retried.
+STALLED_AFTER = 20.0
+#: Runs of a job (failures and stalls together) after which it stays ``failed`` until an admin retries it.
+MAX_ATTEMPTS = 5
+
+#: Errors worth another try: the database went away or restarted, a deadlock or serialization failure.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+#: Retry policy of the checks and audit jobs: transient errors only, after 2, 4, 8, 16 seconds.
+RETRY = procrastinate.RetryStrategy(max_attempts=MAX_ATTEMPTS, exponential_wait=2, retry_exceptions=TRANSIENT_ERRORS)
+
 
 def conninfo(database_url: str) -> str:
     """A libpq connection string for the SQLAlchemy ``database_url`` (``postgresql+psycopg://…``)."""
@@ -51,26 +81,26 @@ def _context(context: procrastinate.JobContext) -> tuple[Engine, CheckRules]:
     return extra["engine"], extra["rules"]
 
 
-@tasks.task(name="check_plot", queue=QUEUE, pass_context=True)
+@tasks.task(name="check_plot", queue=QUEUE, pass_context=True, retry=RETRY)
 def check_plot_job(context: procrastinate.JobContext, entity_id: int) -> None:
     engine, rules = _context(context)
     with engine.begin() as conn:
         check_plot_and_neighbours(conn, entity_id, rules)
 
 
-@tasks.task(name="check_follow_up", queue=QUEUE, pass_context=True)
+@tasks.task(name="check_follow_up", queue=QUEUE, pass_context=True, retry=RETRY)
 def check_follow_up_job(context: procrastinate.JobContext, submission_id: int) -> None:
     engine, rules = _context(context)
     with engine.begin() as conn:
         check_follow_up(conn, submission_id, rules)
 
 
-@tasks.task(name="audit_submission", queue=QUEUE, pass_context=True)
+@tasks.task(name="audit_submission", queue=QUEUE, pass_context=True, retry=RETRY)
 def audit_submission_job(context: procrastinate.JobContext, submission_id: int) -> None:
     _audit(context.additional_context, submission_id)
 
 
-@tasks.task(name="reaudit_submission", queue=QUEUE, pass_context=True, priority=-1)
+@tasks.task(name="reaudit_submission", queue=QUEUE, pass_context=True, priority=-1, retry=RETRY)
 def reaudit_submission_job(context: procrastinate.JobContext, submission_id: int) -> None:
     """Audit again a submission a newer one named (``audit_submission(again=True)``)."""
     _audit(context.additional_context, submission_id, again=True)
@@ -106,6 +136,49 @@ def sweep_job(context: procrastinate.JobContext, timestamp: int) -> None:
         _audit(extra, submission_id)
     if unaudited:
         logger.info("computed the audit signals of %d submission(s) whose job was lost", len(unaudited))
+
+
+async def retry_stalled_jobs(job_manager: JobManager) -> list[int]:
+    """Queue again the ``doing`` jobs of workers silent for :data:`STALLED_AFTER` seconds (dead ones; their rows
+    are removed), and return their ids. A job that has had :data:`MAX_ATTEMPTS` runs is marked ``failed``
+    instead (it may be what kills its worker); one whose plot or submission already has a job waiting is
+    dropped, as that job does the same work. Source: procrastinate's "retry stalled jobs" how-to."""
+    await job_manager.prune_stalled_workers(STALLED_AFTER)
+    retried = []
+    for job in await job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER):
+        assert job.id is not None
+        try:
+            if job.attempts + 1 >= MAX_ATTEMPTS:
+                logger.error("job %d (%s) stalled on its last attempt; it stays failed", job.id, job.call_string)
+                await job_manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=False)
+                continue
+            await job_manager.retry_job(job)
+        except UniqueViolation:
+            await job_manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=True)
+            logger.info("dropped stalled job %d (%s): the same work is already waiting", job.id, job.call_string)
+        except ConnectorException:
+            logger.info("stalled job %d was already taken care of", job.id)  # by another worker at the same time
+        else:
+            logger.warning("retrying job %d (%s): its worker stopped without finishing it", job.id, job.call_string)
+            retried.append(job.id)
+    return retried
+
+
+#: Jobs of higher priority run first: the recovery must not wait behind a backlog of checks.
+RECOVERY_PRIORITY = 10
+
+
+@tasks.periodic(cron="* * * * *", periodic_id="stalled")
+@tasks.task(
+    name="retry_stalled_jobs",
+    queue=QUEUE,
+    queueing_lock="retry_stalled_jobs",
+    priority=RECOVERY_PRIORITY,
+    pass_context=True,
+)
+async def retry_stalled_job(context: procrastinate.JobContext, timestamp: int) -> None:
+    """Every minute: :func:`retry_stalled_jobs` (jobs of workers that died while the server kept running)."""
+    await retry_stalled_jobs(context.app.job_manager)
 
 
 def defer_ingest_jobs(
@@ -190,11 +263,80 @@ def run_worker(settings: Settings, engine: Engine, database_url: str, *, wait: b
         "blobs": open_blob_store(settings),
         "reaudit_window": timedelta(seconds=settings.audit_reaudit_window_s),
     }
+
+    async def work(app: procrastinate.App) -> None:
+        async with app.open_async():
+            await retry_stalled_jobs(app.job_manager)  # those of workers that died before this one started
+            await app.run_worker_async(
+                queues=[QUEUE],
+                wait=wait,
+                additional_context=context,
+                install_signal_handlers=wait,
+                delete_jobs="successful",
+                update_heartbeat_interval=HEARTBEAT_INTERVAL,
+                stalled_worker_timeout=STALLED_AFTER,
+            )
+
     with tasks.replace_connector(procrastinate.PsycopgConnector(conninfo=conninfo(database_url))) as app:
-        app.run_worker(
-            queues=[QUEUE],
-            wait=wait,
-            additional_context=context,
-            install_signal_handlers=wait,
-            delete_jobs="successful",
-        )
+        asyncio.run(work(app))
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    """What :func:`retry_failed_jobs` did with each job asked for: ``queued`` (will run again), ``waiting`` (the
+    same work is already queued), ``not_failed`` (its status) or ``missing`` (no such job)."""
+
+    queued: list[Job]
+    waiting: list[Job]
+    not_failed: list[Job]
+    missing: list[int]
+
+
+@contextmanager
+def _job_manager(database_url: str) -> Iterator[JobManager]:
+    connector = procrastinate.SyncPsycopgConnector(conninfo=conninfo(database_url))
+    with tasks.replace_connector(connector) as app:
+        app.open()
+        try:
+            yield app.job_manager
+        finally:
+            app.close()
+
+
+def list_jobs(database_url: str, status: Status | None = None) -> list[Job]:
+    """The jobs in the queue (with ``status``), oldest first. Succeeded jobs are deleted, so this shows the ones
+    waiting (``todo``), running (``doing``) and failed for good (``failed``)."""
+    with _job_manager(database_url) as manager:
+        return manager.list_jobs(queue=QUEUE, status=status.value if status else None)
+
+
+def retry_failed_jobs(database_url: str, job_ids: Iterable[int] | None = None) -> RetryOutcome:
+    """Queue the failed jobs ``job_ids`` (all failed jobs when None) to run again at once. Jobs in another
+    status are left alone: ``doing`` ones are retried on their own when their worker died."""
+    queued: list[Job] = []
+    waiting: list[Job] = []
+    not_failed: list[Job] = []
+    missing: list[int] = []
+    with _job_manager(database_url) as manager:
+        if job_ids is None:
+            found = manager.list_jobs(queue=QUEUE, status=Status.FAILED.value)
+        else:
+            found = []
+            for job_id in job_ids:
+                jobs = manager.list_jobs(id=job_id, queue=QUEUE)
+                found += jobs
+                missing += [] if jobs else [job_id]
+        for job in found:
+            assert job.id is not None
+            if job.status != Status.FAILED.value:
+                not_failed.append(job)
+                continue
+            try:
+                manager.retry_job_by_id(job.id, retry_at=datetime.now(UTC))
+            except UniqueViolation:
+                waiting.append(job)
+            except ConnectorException:
+                not_failed.append(job)  # its status changed meanwhile
+            else:
+                queued.append(job)
+    return RetryOutcome(queued, waiting, not_failed, missing)

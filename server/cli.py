@@ -22,10 +22,10 @@ import click
 from sqlalchemy import Connection, Engine
 
 from khoknongna import accounts, audit, exports, monthly_report, plot_checks, weekly_log
+from khoknongna import jobs as job_queue
 from khoknongna.areas import area_name
 from khoknongna.collect_settings import collect_settings, encode_settings, save_png, settings_qr
 from khoknongna.forms_xlsform import bundled_media
-from khoknongna.jobs import run_worker
 from khoknongna.plot_checks import CheckRules
 from khoknongna.problems import Problem
 from khoknongna.publishing import publish_bundled_forms, publish_form
@@ -210,7 +210,67 @@ def worker(data_dir: Path) -> None:
         engine.dispose()  # the connections opened to migrate; those of the worker give way to ingest's
         yield_to_others(engine)
         click.echo("spatial checks worker waiting for jobs; stop with Ctrl-C")
-        run_worker(settings, engine, url)
+        job_queue.run_worker(settings, engine, url)
+
+
+# --- jobs: the queue of checks and audit signals ----------------------------------------------------------------
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """The queue of checks and audit signals: list jobs, retry the failed ones."""
+
+
+def _describe_job(job: job_queue.Job) -> str:
+    arguments = ", ".join(f"{k}={v}" for k, v in sorted(job.task_kwargs.items()))
+    return f"{job.task_name}({arguments})"
+
+
+@jobs_group.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["failed", "doing", "todo"]),
+    help="Only jobs failed for good, running, or waiting (default: all; succeeded jobs are not kept).",
+)
+@_data_dir_option
+def jobs_list(status: str | None, data_dir: Path) -> None:
+    """List the jobs in the queue, oldest first: id, status, attempts so far, task and arguments."""
+    settings = _settings(data_dir)
+    with _database(settings) as (url, _engine, _blobs):
+        found = job_queue.list_jobs(url, job_queue.Status(status) if status else None)
+    if not found:
+        click.echo(f"no {status} jobs" if status else "no jobs in the queue")
+        return
+    click.echo(f"{'ID':>8}  {'STATUS':<7} {'ATTEMPTS':>8}  JOB")
+    for job in found:
+        click.echo(f"{job.id:>8}  {job.status:<7} {job.attempts:>8}  {_describe_job(job)}")
+    if any(job.status == "failed" for job in found):
+        click.echo("retry failed jobs with: khoknongna jobs retry ID... (or --failed for all of them)")
+
+
+@jobs_group.command("retry")
+@click.argument("job_ids", metavar="[ID]...", nargs=-1, type=int)
+@click.option("--failed", "all_failed", is_flag=True, help="Retry every failed job.")
+@_data_dir_option
+def jobs_retry(job_ids: tuple[int, ...], all_failed: bool, data_dir: Path) -> None:
+    """Run failed jobs again (by ID, or all with --failed). Running jobs are retried on their own when their
+    worker stopped; exits with 1 when a job ID does not exist."""
+    if bool(job_ids) == all_failed:
+        raise click.UsageError("give the IDs of the jobs to retry, or --failed for all failed jobs")
+    settings = _settings(data_dir)
+    with _database(settings) as (url, _engine, _blobs):
+        outcome = job_queue.retry_failed_jobs(url, None if all_failed else job_ids)
+    for job in outcome.queued:
+        click.echo(f"job {job.id} {_describe_job(job)}: queued to run again")
+    for job in outcome.waiting:
+        click.echo(f"job {job.id} {_describe_job(job)}: the same work is already waiting, nothing to do")
+    for job in outcome.not_failed:
+        click.echo(f"job {job.id} {_describe_job(job)}: not failed ({job.status}), left alone")
+    for job_id in outcome.missing:
+        click.echo(f"job {job_id}: no such job")
+    click.echo(f"{len(outcome.queued)} job(s) queued to run again")
+    if outcome.missing:
+        sys.exit(1)
 
 
 @main.group()

@@ -20,10 +20,12 @@ import pwd
 import shlex
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -32,6 +34,10 @@ logger = logging.getLogger(__name__)
 PORT = 5432
 #: Unix socket paths are limited to 107 bytes; longer data folders get their socket in /tmp.
 _MAX_SOCKET_PATH = 100
+#: A killed postmaster stays a zombie until its parent reaps it (about two seconds after a crash).
+ZOMBIE_WAIT_S = 5.0
+#: How long a postmaster of this cluster that is starting up (or recovering after a crash) may take to answer.
+ANSWER_WAIT_S = 60.0
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -126,12 +132,67 @@ class EmbeddedPostgres:
         )
 
     def is_running(self) -> bool:
-        return self._run("pg_ctl", "status", "-D", str(self.pgdata), check=False).returncode == 0
+        """Whether this cluster's postmaster runs: ``postmaster.pid`` names a live process (not a zombie) of
+        the ``postgres`` program working in this data folder. ``pg_ctl status`` only asks whether *some* process
+        has that PID, which after a crash or a reboot may be any program."""
+        pid = _lock_file_pid(self.pgdata / "postmaster.pid")
+        return pid is not None and self._is_postmaster(pid)
+
+    def _is_postmaster(self, pid: int) -> bool:
+        if pid <= 0:
+            return False
+        try:
+            process = psutil.Process(pid)
+            if process.status() == psutil.STATUS_ZOMBIE or process.name() != "postgres":
+                return False
+            try:
+                # The postmaster works in its data folder (PostgreSQL changes into it at start).
+                return Path(process.cwd()).resolve() == self.pgdata
+            except psutil.AccessDenied:
+                return str(self.pgdata) in process.cmdline()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+            return False
+
+    def _remove_stale_lock_files(self) -> None:
+        """Remove ``postmaster.pid`` and the socket's lock file when they name no postmaster of this cluster,
+        after waiting up to :data:`ZOMBIE_WAIT_S` for a zombie to be reaped: PostgreSQL refuses to start while
+        the PID in either file is alive, whatever that process is."""
+        for lock_file in (self.pgdata / "postmaster.pid", self.socket_dir / f".s.PGSQL.{PORT}.lock"):
+            pid = _lock_file_pid(lock_file)
+            if pid is None or self._is_postmaster(pid):
+                continue
+            deadline = time.monotonic() + ZOMBIE_WAIT_S
+            while pid and _is_zombie(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            logger.warning("removing %s left by a crash: process %d is not this cluster's PostgreSQL", lock_file, pid)
+            lock_file.unlink(missing_ok=True)
+
+    def _answers(self) -> bool:
+        """Whether the running postmaster accepts connections on the socket, waiting up to :data:`ANSWER_WAIT_S`
+        while it starts up or recovers; False as soon as it is gone."""
+        deadline = time.monotonic() + ANSWER_WAIT_S
+        while True:
+            try:
+                with self._connect("postgres"):
+                    return True
+            except psycopg.OperationalError:
+                if not self.is_running() or time.monotonic() > deadline:
+                    return False
+                time.sleep(0.2)
+
+    def _connect(self, dbname: str) -> psycopg.Connection:
+        return psycopg.connect(
+            host=str(self.socket_dir), port=PORT, user="postgres", dbname=dbname, autocommit=True, connect_timeout=10
+        )
 
     def start(self) -> None:
-        """Start the cluster (no-op when it runs) and create the database if missing."""
+        """Start the cluster (no-op when it runs and answers) and create the database if missing.
+
+        A ``postmaster.pid`` left by a crash that names another program (or a zombie) is removed first.
+        """
         self.initialise()
-        if not self.is_running():
+        if not (self.is_running() and self._answers()):
+            self._remove_stale_lock_files()
             if self.socket_dir != self.pgdata:
                 self.socket_dir.mkdir(mode=0o700, exist_ok=True)
                 self._own(self.socket_dir)
@@ -166,12 +227,27 @@ class EmbeddedPostgres:
             self._run("pg_ctl", "stop", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60")
 
     def _ensure_database(self) -> None:
-        with psycopg.connect(
-            host=str(self.socket_dir), port=PORT, user="postgres", dbname="postgres", autocommit=True
-        ) as conn:
+        with self._connect("postgres") as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)).fetchone()
             if not exists:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+
+
+def _lock_file_pid(lock_file: Path) -> int | None:
+    """The PID on the first line of a PostgreSQL lock file; None when there is no such file, 0 when it is empty
+    or garbled (a crash while PostgreSQL wrote it)."""
+    try:
+        first = lock_file.read_text(errors="replace").partition("\n")[0].strip()
+    except FileNotFoundError:
+        return None
+    return int(first) if first.isdigit() else 0
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 @contextmanager

@@ -191,10 +191,10 @@ def system_identifier(pgdata: Path) -> bytes:
     return (pgdata / "global" / "pg_control").read_bytes()[:8]
 
 
-def query(pgdata: Path, sql: str) -> list[tuple]:
-    """Rows of ``sql`` in the server's database, over the running cluster's socket."""
+def query(pgdata: Path, sql: str, params: dict[str, object] | None = None) -> list[tuple]:
+    """Rows of ``sql`` (with ``params``) in the server's database, over the running cluster's socket."""
     with psycopg.connect(host=str(pgdata), port=5432, user="postgres", dbname="khoknongna") as conn:
-        return conn.execute(sql).fetchall()
+        return conn.execute(sql, params).fetchall()
 
 
 # --- the life of one data folder ----------------------------------------------------------------------------

@@ -10,7 +10,9 @@ does with what is still "ready to send". Then, straight from the database and th
 * every submission is there exactly once, with the XML that was sent;
 * every photo of it is stored, and the file under its key has exactly that SHA-256;
 * no row refers to a blob that is not in the folder, and ``khoknongna blobs verify`` says so too; orphan
-  blobs (written before a commit that never happened) may exist, and ``khoknongna blobs cleanup`` removes them.
+  blobs (written before a commit that never happened) may exist, and ``khoknongna blobs cleanup`` removes them;
+* the checks worker killed with the rest leaves no job ``doing``: once the new worker has seen it is dead,
+  its jobs run again.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import pytest
 import requests
 from requests.auth import HTTPDigestAuth
 
+from khoknongna.jobs import STALLED_AFTER
 from tests.clusters import postgres_processes, stop_cluster, world_searchable_folder
 from tests.instances import jpeg
 from tests.plots import plot_xml
@@ -110,6 +113,14 @@ def kill_everything(server: Server, pgdata: Path) -> list[psutil.Process]:
     return victims
 
 
+def wait_for_the_checks_worker(pgdata: Path) -> None:
+    """Wait until serve's checks worker (started at a lower CPU priority) has registered in the database."""
+    deadline = time.monotonic() + 60
+    while not query(pgdata, "SELECT id FROM procrastinate_workers"):
+        assert time.monotonic() < deadline, "the checks worker did not start within 60 s"
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def folder() -> Iterator[Path]:
     base = world_searchable_folder("knn-crash-")
@@ -119,7 +130,13 @@ def folder() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def crashed_and_resent(folder: Path) -> Iterator[tuple[list[Submission], int, Server]]:
+def killed_workers() -> list[int]:
+    """Ids of the job workers registered in the database just before the kill (filled by the story)."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def crashed_and_resent(folder: Path, killed_workers: list[int]) -> Iterator[tuple[list[Submission], int, Server]]:
     """The whole story; yields the submissions, how many had a 201 before the kill, and the restarted server."""
     added = knn("user", "add", COLLECTOR, "--password", COLLECTOR_PASSWORD, "--data-dir", str(folder))
     assert added.returncode == 0, added.stdout + added.stderr
@@ -129,6 +146,7 @@ def crashed_and_resent(folder: Path) -> Iterator[tuple[list[Submission], int, Se
         first = Server(folder, free_port(), ("--workers", "2"))
         servers.append(first)
         first.start().wait_until_answering()
+        wait_for_the_checks_worker(folder / "pg")
 
         with ThreadPoolExecutor(PHONES) as pool:
             futures = [pool.submit(send, first.url, s) for s in submissions]
@@ -136,6 +154,9 @@ def crashed_and_resent(folder: Path) -> Iterator[tuple[list[Submission], int, Se
                 if all(f.done() for f in futures):
                     pytest.fail("every submission was sent before the kill: nothing was cut off")
                 time.sleep(0.005)
+            killed_workers += [
+                worker_id for (worker_id,) in query(folder / "pg", "SELECT id FROM procrastinate_workers")
+            ]
             kill_everything(first, folder / "pg")
             acknowledged_before = sum(s.acknowledged for s in submissions)
             for f in futures:
@@ -225,3 +246,23 @@ def test_the_restarted_server_still_takes_new_submissions(crashed_and_resent) ->
     fresh = make_submissions()[0]
 
     assert send(server.url, fresh) == 201
+
+
+def test_no_job_is_left_doing_by_the_killed_worker(crashed_and_resent, killed_workers: list[int], folder: Path) -> None:
+    assert killed_workers, "a checks worker ran before the kill"
+    killed = {"killed": killed_workers}
+    doing = (
+        "SELECT id, task_name, worker_id, attempts FROM procrastinate_jobs "
+        "WHERE status = 'doing' AND coalesce(worker_id = ANY(%(killed)s), true)"
+    )
+    workers = "SELECT id FROM procrastinate_workers WHERE id = ANY(%(killed)s)"
+
+    deadline = time.monotonic() + STALLED_AFTER + 60 + 60  # seen dead, the next minute's recovery, the job itself
+    while time.monotonic() < deadline:
+        left_doing, left_workers = query(folder / "pg", doing, killed), query(folder / "pg", workers, killed)
+        if not left_doing and not left_workers:
+            break
+        time.sleep(1)
+
+    assert left_doing == [], "jobs of the killed worker are run again"
+    assert left_workers == [], "the killed worker's row is removed"

@@ -6,22 +6,27 @@ tests run as root); whatever cluster a test leaves running is stopped and the fo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 
 from khoknongna.storage.embedded import PORT, EmbeddedPostgres, EmbeddedPostgresError, running_cluster
-from tests.clusters import stop_cluster, world_searchable_folder
+from tests.clusters import postgres_processes, stop_cluster, world_searchable_folder
 
 AS_ROOT = os.geteuid() == 0
+#: The cluster's user: PostgreSQL and ``pg_ctl`` take a PID in a lock file for alive only when they may signal it.
+CLUSTER_USER = "postgres" if AS_ROOT else None
 
 #: A second process using the cluster while this one does (``khoknongna user add`` beside ``serve``).
 SECOND_USER = """
@@ -180,3 +185,83 @@ def test_a_folder_the_postgres_user_cannot_enter_gives_an_error_saying_what_to_d
     assert "--data-dir" in message
     assert "chmod o+x" in message
     assert not (private / "pg" / "PG_VERSION").exists()
+
+
+# --- lock files left by a crash -------------------------------------------------------------------------------
+
+
+def crash(pgdata: Path) -> dict[Path, str]:
+    """SIGKILL the postmaster of ``pgdata`` and its backends, as a power cut would; its lock files stay. Returns
+    them with their text."""
+    victims = postgres_processes(pgdata)
+    victims += [child for p in victims for child in p.children(recursive=True)]
+    for process in victims:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    _, alive = psutil.wait_procs(victims, timeout=30)
+    assert alive == []
+    lock_files = [pgdata / "postmaster.pid", *pgdata.glob(f".s.PGSQL.{PORT}.lock")]
+    return {f: f.read_text() for f in lock_files}
+
+
+def name_in_lock_files(lock_files: dict[Path, str], pid: int) -> None:
+    """Write ``pid`` on the first line of each lock file, as when the crashed postmaster's PID is reused."""
+    for path, content in lock_files.items():
+        path.write_text("\n".join([str(pid), *content.splitlines()[1:]]) + "\n")
+
+
+def test_a_lock_file_naming_a_live_process_that_is_not_postgresql_does_not_stop_the_start(base: Path) -> None:
+    cluster = EmbeddedPostgres(base / "pg", database="knn_probe")
+    cluster.start()
+    lock_files = crash(base / "pg")
+    with subprocess.Popen(["sleep", "60"], user=CLUSTER_USER) as other_program:
+        try:
+            name_in_lock_files(lock_files, other_program.pid)
+            assert not cluster.is_running(), "a sleep process is not the cluster's postmaster"
+
+            cluster.start()
+
+            with connect(cluster) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert other_program.poll() is None, "the other program was left alone"
+        finally:
+            other_program.kill()
+    cluster.stop()
+
+
+def test_a_lock_file_naming_a_zombie_does_not_stop_the_start(base: Path) -> None:
+    cluster = EmbeddedPostgres(base / "pg", database="knn_probe")
+    cluster.start()
+    lock_files = crash(base / "pg")
+    zombie = subprocess.Popen(["true"], user=CLUSTER_USER)  # not waited for until the end: it stays a zombie
+    try:
+        while psutil.Process(zombie.pid).status() != psutil.STATUS_ZOMBIE:
+            time.sleep(0.01)
+        name_in_lock_files(lock_files, zombie.pid)
+
+        cluster.start()
+
+        with connect(cluster) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        zombie.wait()
+    cluster.stop()
+
+
+def test_a_running_cluster_is_not_started_a_second_time(base: Path) -> None:
+    first = EmbeddedPostgres(base / "pg", database="knn_probe")
+    first.start()
+    (postmaster,) = postgres_processes(base / "pg")  # backends show another command line
+    lock_file = (base / "pg" / "postmaster.pid").read_text()
+
+    second = EmbeddedPostgres(base / "pg", database="knn_probe")
+    assert second.is_running()
+    second.start()
+
+    assert (base / "pg" / "postmaster.pid").read_text() == lock_file
+    assert postmaster.is_running()
+    with connect(second) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'checkpointer'").fetchone() == (
+            1,
+        )
+    first.stop()

@@ -1,0 +1,242 @@
+"""The job queue when things go wrong: a worker that died with a job in hand, a database that went away during a
+job, jobs that failed for good and an admin who runs them again (``khoknongna jobs list`` / ``jobs retry``).
+
+A dead worker is what procrastinate's tables hold after a ``kill -9``: a worker row whose heartbeat stopped, and
+its job ``doing``. Plots are registered and checked as in ``tests/test_plot_checks.py``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import Engine, text
+
+from khoknongna import jobs
+from khoknongna.server.cli import main
+from khoknongna.settings import Settings
+from khoknongna.storage.db import make_engine
+from tests.collect import CollectClient
+from tests.test_plot_checks import collect, forms, plot_checks, register, square, work
+
+__all__ = ["collect", "forms"]  # fixtures of the plot checks, used here too
+
+
+def plot_with_a_job(collect: CollectClient, db: Engine) -> tuple[str, int]:
+    """A newly registered plot and the id of its check job, waiting."""
+    plot = str(uuid.uuid4())
+    register(collect, plot, square(0, 0, 40))
+    with db.connect() as conn:
+        job_id = conn.execute(
+            text("SELECT max(id) FROM procrastinate_jobs WHERE task_name = 'check_plot' AND status = 'todo'")
+        ).scalar_one()
+    return plot, job_id
+
+
+def taken_by_a_worker(db: Engine, job_id: int, *, heartbeat_seconds_ago: int, attempts: int = 0) -> int:
+    """Mark the job ``doing`` for a new worker row whose last heartbeat is that old, as a worker does when it
+    takes a job; returns the worker's id."""
+    with db.begin() as conn:
+        worker_id = conn.execute(
+            text(
+                "INSERT INTO procrastinate_workers (last_heartbeat) "
+                "VALUES (now() - make_interval(secs => :ago)) RETURNING id"
+            ),
+            {"ago": heartbeat_seconds_ago},
+        ).scalar_one()
+        conn.execute(
+            text("UPDATE procrastinate_jobs SET status = 'doing', worker_id = :w, attempts = :a WHERE id = :id"),
+            {"w": worker_id, "a": attempts, "id": job_id},
+        )
+    return worker_id
+
+
+def job_status(db: Engine, job_id: int) -> str | None:
+    with db.connect() as conn:
+        return conn.execute(text("SELECT status FROM procrastinate_jobs WHERE id = :id"), {"id": job_id}).scalar()
+
+
+def knn_jobs(settings: Settings, pg_url: str, *args: str) -> Result:
+    return CliRunner().invoke(
+        main,
+        ["jobs", *args, "--data-dir", str(settings.data_dir)],
+        env={"KNN_DATABASE_URL": pg_url, "KNN_DATA_DIR": None},
+        catch_exceptions=False,
+    )
+
+
+def failed_for_good(db: Engine, job_id: int) -> None:
+    with db.begin() as conn:
+        conn.execute(
+            text("UPDATE procrastinate_jobs SET status = 'failed', attempts = :a WHERE id = :id"),
+            {"a": jobs.MAX_ATTEMPTS, "id": job_id},
+        )
+
+
+# --- stalled jobs -----------------------------------------------------------------------------------------------
+
+
+def test_a_job_left_doing_by_a_dead_worker_runs_again_when_a_worker_starts(
+    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings
+) -> None:
+    plot, job_id = plot_with_a_job(collect, db)
+    dead = taken_by_a_worker(db, job_id, heartbeat_seconds_ago=int(jobs.STALLED_AFTER) + 5)
+
+    work(settings, db, pg_url)
+
+    assert plot_checks(collect, plot)["plot_area"]["status"] == "ok"
+    assert job_status(db, job_id) is None, "it succeeded (succeeded jobs are deleted)"
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM procrastinate_workers WHERE id = :w"), {"w": dead}).scalar() == 0
+
+
+def test_a_job_of_a_worker_whose_heartbeat_is_recent_is_left_to_that_worker(
+    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings
+) -> None:
+    _, job_id = plot_with_a_job(collect, db)
+    taken_by_a_worker(db, job_id, heartbeat_seconds_ago=1)
+
+    work(settings, db, pg_url)
+
+    assert job_status(db, job_id) == "doing"
+
+
+def test_a_job_that_stalls_on_its_last_attempt_stays_failed(
+    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings
+) -> None:
+    _, job_id = plot_with_a_job(collect, db)
+    taken_by_a_worker(db, job_id, heartbeat_seconds_ago=60, attempts=jobs.MAX_ATTEMPTS - 1)
+
+    work(settings, db, pg_url)
+
+    assert job_status(db, job_id) == "failed"
+
+
+def test_a_stalled_job_whose_plot_has_another_job_waiting_gives_way_to_it(
+    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings
+) -> None:
+    plot, job_id = plot_with_a_job(collect, db)
+    taken_by_a_worker(db, job_id, heartbeat_seconds_ago=60)
+    register(collect, plot, square(0, 0, 50), create=False, base_version=1)  # queues a job for the same plot
+
+    work(settings, db, pg_url)
+
+    assert job_status(db, job_id) is None
+    with db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM procrastinate_jobs")).scalar() == 0
+    assert plot_checks(collect, plot)["plot_area"]["numbers"]["area_m2"] == pytest.approx(2500, rel=0.02)
+
+
+def test_the_worker_looks_for_stalled_jobs_every_minute_ahead_of_waiting_checks() -> None:
+    periodic = {p.task.name: p.task for p in jobs.tasks.periodic_registry.periodic_tasks.values()}
+    crons = {p.task.name: p.cron for p in jobs.tasks.periodic_registry.periodic_tasks.values()}
+
+    assert crons["retry_stalled_jobs"] == "* * * * *"
+    assert periodic["retry_stalled_jobs"].priority > jobs.check_plot_job.priority
+
+
+# --- transient errors -------------------------------------------------------------------------------------------
+
+
+def test_a_check_job_that_meets_a_database_gone_away_is_queued_again_and_runs_when_it_is_back(
+    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings
+) -> None:
+    plot, job_id = plot_with_a_job(collect, db)
+    gone = make_engine("postgresql+psycopg://postgres@/knn_test?host=/nonexistent&port=5432")
+
+    jobs.run_worker(settings, gone, pg_url, wait=False)
+
+    with db.begin() as conn:
+        status, attempts = conn.execute(
+            text("SELECT status, attempts FROM procrastinate_jobs WHERE id = :id"), {"id": job_id}
+        ).one()
+        assert (status, attempts) == ("todo", 1), "queued again, not failed"
+        conn.execute(text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = :id"), {"id": job_id})
+    work(settings, db, pg_url)
+    assert plot_checks(collect, plot)["plot_area"]["status"] == "ok"
+
+
+# --- khoknongna jobs list / retry -------------------------------------------------------------------------------
+
+
+def test_jobs_list_failed_shows_a_failed_job_with_its_plot(
+    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings
+) -> None:
+    _, job_id = plot_with_a_job(collect, db)
+    failed_for_good(db, job_id)
+    entity_id = (
+        db.connect().execute(text("SELECT args->>'entity_id' FROM procrastinate_jobs WHERE id = :id"), {"id": job_id})
+    ).scalar_one()
+
+    result = knn_jobs(settings, pg_url, "list", "--status", "failed")
+
+    assert result.exit_code == 0, result.output
+    header, row, hint = result.output.splitlines()
+    assert header.split() == ["ID", "STATUS", "ATTEMPTS", "JOB"]
+    assert row.split() == [str(job_id), "failed", str(jobs.MAX_ATTEMPTS), f"check_plot(entity_id={entity_id})"]
+    assert "khoknongna jobs retry" in hint
+
+
+def test_jobs_list_says_so_when_nothing_failed(
+    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings
+) -> None:
+    plot_with_a_job(collect, db)
+
+    result = knn_jobs(settings, pg_url, "list", "--status", "failed")
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "no failed jobs\n"
+
+
+def test_jobs_retry_runs_a_failed_job_again(
+    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings
+) -> None:
+    plot, job_id = plot_with_a_job(collect, db)
+    failed_for_good(db, job_id)
+
+    result = knn_jobs(settings, pg_url, "retry", str(job_id))
+    work(settings, db, pg_url)
+
+    assert result.exit_code == 0, result.output
+    assert f"job {job_id} check_plot(" in result.output
+    assert "queued to run again" in result.output
+    assert plot_checks(collect, plot)["plot_area"]["status"] == "ok"
+    assert knn_jobs(settings, pg_url, "list").output == "no jobs in the queue\n"
+
+
+def test_jobs_retry_failed_runs_every_failed_job_again(
+    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings
+) -> None:
+    first, first_job = plot_with_a_job(collect, db)
+    second, second_job = plot_with_a_job(collect, db)
+    failed_for_good(db, first_job)
+    failed_for_good(db, second_job)
+
+    result = knn_jobs(settings, pg_url, "retry", "--failed")
+    work(settings, db, pg_url)
+
+    assert result.exit_code == 0, result.output
+    assert "2 job(s) queued to run again" in result.output
+    assert plot_checks(collect, first)["plot_area"]["status"] == "ok"
+    assert plot_checks(collect, second)["plot_area"]["status"] == "ok"
+
+
+def test_jobs_retry_leaves_a_waiting_job_alone_and_says_which_ids_do_not_exist(
+    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings
+) -> None:
+    _, job_id = plot_with_a_job(collect, db)
+
+    result = knn_jobs(settings, pg_url, "retry", str(job_id), "999999")
+
+    assert result.exit_code == 1
+    assert f"job {job_id} " in result.output and "not failed (todo), left alone" in result.output
+    assert "job 999999: no such job" in result.output
+    assert job_status(db, job_id) == "todo"
+
+
+def test_jobs_retry_wants_ids_or_failed(pg_url: str, settings: Settings) -> None:
+    result = knn_jobs(settings, pg_url, "retry")
+
+    assert result.exit_code == 2
+    assert "--failed" in result.output
