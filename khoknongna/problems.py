@@ -98,6 +98,11 @@ BAD_PARAMETER = _p(
     "The parameter '{name}' must be {expected}, not '{value}'.",
     "พารามิเตอร์ '{name}' ต้องเป็น {expected} ไม่ใช่ '{value}'",
 )
+ODATA_FILTER = _p(
+    "400.9",
+    "The OData query could not be read: {detail}.",
+    "อ่านคำค้น OData ไม่ได้: {detail}",
+)
 
 # 401/403: who may do what
 AUTH_REQUIRED = _p(
@@ -141,6 +146,11 @@ AUTH_LOCKED = _p(
     "{minutes} minutes). Ask your supervisor if you have forgotten the password.",
     "ใส่รหัสผ่านของ '{username}' ผิดหลายครั้งเกินไป ระงับการเข้าสู่ระบบจนถึงเวลา {until} น. (อีกประมาณ {minutes} นาที) "
     "หากลืมรหัสผ่านกรุณาติดต่อผู้ดูแล",
+)
+TOKEN_INVALID = _p(
+    "401.5",
+    "The session token is not valid: it has expired or been ended. Sign in again (POST /v1/sessions).",
+    "โทเค็นการเข้าสู่ระบบใช้ไม่ได้ เพราะหมดอายุหรือถูกยกเลิกแล้ว กรุณาเข้าสู่ระบบใหม่ (POST /v1/sessions)",
 )
 KEY_INVALID = _p(
     "403.1",

@@ -184,6 +184,16 @@ signin_failures = Table(
     Column("last_at", Float, nullable=False, comment="latest failure, epoch seconds", index=True),
 )
 
+api_sessions = Table(
+    "api_sessions",
+    metadata,
+    Column("token_sha256", Text, primary_key=True, comment="SHA-256 of the bearer token"),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("generation", Integer, nullable=False, comment="users.session_generation when it was made"),
+    _created_at(),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
 submission_comments = Table(
     "submission_comments",
     metadata,
