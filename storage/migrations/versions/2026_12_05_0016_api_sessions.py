@@ -1,7 +1,7 @@
 """Bearer tokens of ODK Central's ``POST /v1/sessions``, for pyodk, ruODK and other API clients.
 
 Revision ID: 20261205_0016
-Revises: 20261121_0008
+Revises: 20261205_0010
 Create Date: 2026-12-05
 
 Only the SHA-256 of a token is kept. A token carries the user's session generation at the time it was made: a
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "20261205_0016"
-down_revision = "20261121_0008"
+down_revision = "20261205_0010"
 branch_labels = None
 depends_on = None
 
