@@ -25,9 +25,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
-from khoknongna.central import Field, actor_id, iso, odata_name, review_state
+from khoknongna.central import APP_USER_ACTOR_BASE, Field, actor_id, iso, odata_name, review_state
 from khoknongna.problems import ODATA_FILTER, Problem
 
 NAMESPACE = "org.opendatakit.user"
@@ -275,8 +276,6 @@ def _repeat_id(instance_id: str, trail: list[tuple[Field, int | None]]) -> str:
 
 def _link(instance_id: str, trail: list[tuple[Field, int | None]]) -> str:
     """The navigation link of a repeat (``Submissions('uuid%3A…')/group/repeat``)."""
-    from urllib.parse import quote
-
     out = [f"Submissions('{quote(instance_id, safe='')}')"]
     for depth, (f, _position) in enumerate(trail):
         if f.kind == "repeat" and depth < len(trail) - 1:
@@ -508,8 +507,6 @@ class _Parser:
 def parse_filter(expression: str | None) -> tuple[str, dict[str, Any]]:
     """``(SQL condition over submissions s, params)`` of an OData ``$filter``; ``("TRUE", {})`` without one.
     Raises :class:`Problem` ``ODATA_FILTER`` (Central's 400.18) for what the grammar does not take."""
-    from khoknongna.central import APP_USER_ACTOR_BASE
-
     if not expression or not expression.strip():
         return "TRUE", {}
     tokens: list[tuple[str, str]] = []

@@ -10,6 +10,7 @@ last row sent, so every row comes once even while new ones arrive. Repeat tables
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -44,8 +45,6 @@ def service_document(project_id: int, xml_form_id: str) -> Response:
 
 
 def _dumps(body: Any) -> str:
-    import json
-
     return json.dumps(body, ensure_ascii=False)
 
 
