@@ -109,6 +109,11 @@ XML_SUBMISSION_FILE_REPEATED = _p(
     "The upload has more than one xml_submission_file part; send one submission per upload. Nothing was saved.",
     "ข้อมูลที่ส่งมามีไฟล์แบบฟอร์ม (xml_submission_file) มากกว่าหนึ่งไฟล์ กรุณาส่งทีละแบบฟอร์ม ยังไม่มีการบันทึกข้อมูลใด",
 )
+ODATA_FILTER = _p(
+    "400.11",
+    "The OData query could not be read: {detail}.",
+    "อ่านคำค้น OData ไม่ได้: {detail}",
+)
 
 # 401/403: who may do what
 AUTH_REQUIRED = _p(
@@ -152,6 +157,11 @@ AUTH_LOCKED = _p(
     "{minutes} minutes). Ask your supervisor if you have forgotten the password.",
     "ใส่รหัสผ่านของ '{username}' ผิดหลายครั้งเกินไป ระงับการเข้าสู่ระบบจนถึงเวลา {until} น. (อีกประมาณ {minutes} นาที) "
     "หากลืมรหัสผ่านกรุณาติดต่อผู้ดูแล",
+)
+TOKEN_INVALID = _p(
+    "401.5",
+    "The session token is not valid: it has expired or been ended. Sign in again (POST /v1/sessions).",
+    "โทเค็นการเข้าสู่ระบบใช้ไม่ได้ เพราะหมดอายุหรือถูกยกเลิกแล้ว กรุณาเข้าสู่ระบบใหม่ (POST /v1/sessions)",
 )
 KEY_INVALID = _p(
     "403.1",

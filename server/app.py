@@ -11,9 +11,12 @@ from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntit
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from khoknongna.areas import area_name
+from khoknongna.central import problem_json
 from khoknongna.problems import DATABASE_UNAVAILABLE, TOO_LARGE, Problem
 from khoknongna.server import (
     api,
+    central_api,
+    central_odata,  # noqa: F401 - registers the OData feed on central_api.bp
     health,
     openrosa,
     openrosa_xml,
@@ -65,11 +68,13 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
     for name, prefix in openrosa.PREFIXES:
         app.register_blueprint(openrosa.bp, name=name, url_prefix=prefix)
     app.register_blueprint(api.bp)
+    app.register_blueprint(central_api.bp)
     app.register_blueprint(web.bp)
     web_session.init_app(app, settings)
     security_headers.init_app(app, settings, page_blueprints=(web.bp.name,))
     web_session.csrf.exempt(openrosa.bp)
     web_session.csrf.exempt(api.bp)  # checks the token itself when a request is signed in by cookie
+    web_session.csrf.exempt(central_api.bp)  # signed in by an Authorization header only
     app.add_template_global(area_name, "area_label")
     app.add_url_rule("/v1/openapi.json", "openapi", api.openapi, methods=["GET"])
     app.add_url_rule("/", "index", _index)
@@ -101,6 +106,8 @@ def _index() -> Response:
 
 
 def _problem_response(problem: Problem) -> Response:
+    if request.blueprint == central_api.bp.name:
+        return _central_problem(problem)
     if request.blueprint == api.bp.name:
         response = jsonify(code=problem.code, message=problem.message_en, message_th=problem.message_th)
         response.status_code = problem.status
@@ -126,6 +133,20 @@ def _drain_body(response: Response) -> None:
         response.headers["Connection"] = "close"
 
 
+def _central_problem(problem: Problem) -> Response:
+    """A problem as ODK Central writes it; the OData feed also challenges for Basic/Digest so that Excel and
+    Power BI ask for a password."""
+    status, body = problem_json(problem)
+    response = jsonify(body)
+    response.status_code = status
+    if isinstance(problem, AuthChallenge) and ".svc" in request.path:
+        for name, value in challenge_headers(stale=problem.stale):
+            response.headers.add(name, value)
+    if isinstance(problem, AuthChallenge) and problem.retry_after is not None:
+        response.headers["Retry-After"] = str(problem.retry_after)
+    return response
+
+
 def _database_error_response(error: DBAPIError) -> Response:
     if database_unreachable(error):
         logger.error("%s %s: database unreachable: %s", request.method, request.path, error.orig)
@@ -139,6 +160,10 @@ def _http_error_response(error: HTTPException) -> Response:
         return web.error_page(error)
     if isinstance(error, RequestEntityTooLarge):
         return _problem_response(Problem(TOO_LARGE, limit=request.max_content_length))
+    if request.blueprint == central_api.bp.name:
+        response = jsonify(code=float(f"{error.code}.1"), message=error.description)
+        response.status_code = error.code or 500
+        return response
     message = f"{error.code} {error.name}: {error.description}"
     response = Response(
         openrosa_xml.response(message, error=True), status=error.code or 500, content_type=openrosa.XML_TYPE

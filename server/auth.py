@@ -1,4 +1,4 @@
-"""Who is asking: app-user tokens in the URL, HTTP Digest, and Basic over HTTPS.
+"""Who is asking: app-user tokens in the URL, HTTP Digest, Basic over HTTPS, and bearer tokens of API sessions.
 
 ODK Collect answers only a 401 that carries a challenge: Digest always, Basic only over https. So every
 unauthenticated OpenRosa request gets a Digest challenge (and a Basic one over https). Wrong passwords are
@@ -35,8 +35,17 @@ from werkzeug.datastructures import Authorization, WWWAuthenticate
 from werkzeug.http import quote_header_value
 
 from khoknongna import accounts
-from khoknongna.problems import AUTH_FAILED, AUTH_LOCKED, AUTH_REQUIRED, BASIC_NEEDS_HTTPS, KEY_INVALID, Problem
+from khoknongna.problems import (
+    AUTH_FAILED,
+    AUTH_LOCKED,
+    AUTH_REQUIRED,
+    BASIC_NEEDS_HTTPS,
+    KEY_INVALID,
+    TOKEN_INVALID,
+    Problem,
+)
 from khoknongna.server.context import client_address, db, services
+from khoknongna.storage import api_sessions
 from khoknongna.storage import users as user_queries
 from khoknongna.storage.signin_failures import Standing
 
@@ -215,16 +224,32 @@ def _digest_user(auth: Authorization) -> Actor:
     return user_actor(user)
 
 
-def _basic_user(auth: Authorization) -> Actor:
+def password_user(username: str, password: str) -> Any:
+    """The active ``users`` row whose password is ``password``, counting wrong passwords like every sign-in.
+
+    Raises :class:`AuthChallenge` ``AUTH_FAILED`` (401) for a wrong name or password and ``AUTH_LOCKED`` while
+    the name is locked out at the client's address.
+    """
     svc = services()
-    if request.scheme != "https" and not svc.settings.allow_basic_over_http:
-        raise AuthChallenge(BASIC_NEEDS_HTTPS)
-    username = auth.username or ""
     standing = _refuse_if_locked(username)
     user = svc.users.get(db, username)
-    if user is None or not accounts.verify_password(user.password_hash, auth.password or ""):
+    if user is None or not accounts.verify_password(user.password_hash, password):
         raise _wrong_password(username)
     svc.signin_failures.succeeded(username, standing)
+    return user
+
+
+def _basic_user(auth: Authorization) -> Actor:
+    if request.scheme != "https" and not services().settings.allow_basic_over_http:
+        raise AuthChallenge(BASIC_NEEDS_HTTPS)
+    return user_actor(password_user(auth.username or "", auth.password or ""))
+
+
+def bearer_actor(token: str) -> Actor:
+    """The user of a live API session token (``POST /v1/sessions``); 401 ``TOKEN_INVALID`` otherwise."""
+    user = api_sessions.user_of(db(), accounts.token_sha256(token)) if token else None
+    if user is None:
+        raise AuthChallenge(TOKEN_INVALID)
     return user_actor(user)
 
 
@@ -237,7 +262,7 @@ def app_user_actor(token: str) -> Actor:
 
 
 def authenticate(token: str | None) -> Actor:
-    """The actor of the current request, by URL token or ``Authorization`` header.
+    """The actor of the current request, by URL token or ``Authorization`` header (Digest, Basic or Bearer).
 
     Raises :class:`AuthChallenge` (401, with challenges) when credentials are missing or wrong and
     :class:`Problem` ``KEY_INVALID`` (403) for an unknown or revoked app-user token.
@@ -251,4 +276,6 @@ def authenticate(token: str | None) -> Actor:
         return _digest_user(auth)
     if auth.type == "basic":
         return _basic_user(auth)
+    if auth.type == "bearer":
+        return bearer_actor(auth.token or "")
     raise AuthChallenge(AUTH_REQUIRED)

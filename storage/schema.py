@@ -214,6 +214,16 @@ report_signoffs = Table(
     UniqueConstraint("project_id", "district_code", "month", "revision"),
 )
 
+api_sessions = Table(
+    "api_sessions",
+    metadata,
+    Column("token_sha256", Text, primary_key=True, comment="SHA-256 of the bearer token"),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("generation", Integer, nullable=False, comment="users.session_generation when it was made"),
+    _created_at(),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
 submission_comments = Table(
     "submission_comments",
     metadata,

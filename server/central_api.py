@@ -1,0 +1,340 @@
+"""ODK Central's REST API, the part pyodk, ruODK and scripts written for Central use: sessions, the current user,
+projects, forms (versions, fields, attachments), submissions (list, one, XML, attachments, versions, review
+state, comments, new ones as raw XML) and the CSV export.
+
+Signed in by a bearer token of ``POST /v1/sessions`` (or Digest/Basic as the other routes), as a user whose role
+reads data. Everything is narrowed to the user's area as on the web pages: another area's submission is a
+404, and lists and counts leave it out. Errors are Central's JSON problems (``{"code": 404.1, "message",
+"details"}``), rendered by ``server/app.py`` with :func:`khoknongna.central.problem_json`.
+
+The XForm (``…/forms/<xmlFormId>.xml``) and a form attachment (``…/forms/<xmlFormId>/attachments/<name>``)
+are served by the OpenRosa routes, which have the same paths in Central and accept the same tokens.
+
+See ``docs/central-api.md``. Source: ODK Central API documentation (https://docs.getodk.org/central-api/).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request, send_file
+
+from khoknongna import accounts, central, review
+from khoknongna.ingest import Submitter, Upload, accept_submission
+from khoknongna.openrosa.xform import FormDefinition
+from khoknongna.problems import (
+    BAD_PARAMETER,
+    FORM_NOT_FOUND,
+    MEDIA_NOT_FOUND,
+    PROJECT_NOT_FOUND,
+    ROLE_FORBIDDEN,
+    SUBMISSION_NOT_FOUND,
+    TOKEN_INVALID,
+    USERS_ONLY,
+    Problem,
+)
+from khoknongna.server.auth import Actor, authenticate, password_user
+from khoknongna.server.context import db, services
+from khoknongna.storage import api_sessions
+from khoknongna.storage import central as queries
+
+bp = Blueprint("central", __name__, url_prefix="/v1")
+
+_FORM = "/projects/<int:project_id>/forms/<xml_form_id>"
+_SUBMISSION = _FORM + "/submissions/<instance_id>"
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.before_request
+def _signed_in() -> None:
+    if request.endpoint == "central.create_session":
+        return
+    actor = authenticate(None)
+    if actor.kind != "user":
+        raise Problem(USERS_ONLY)
+    if not actor.reads_data:
+        raise Problem(ROLE_FORBIDDEN, role=actor.role, action="read data", action_th="อ่านข้อมูล")
+    g.central_user = actor
+
+
+def user() -> Actor:
+    """The signed-in user of this request."""
+    return g.central_user
+
+
+def extended() -> bool:
+    """Whether the client asked for Central's extended metadata (``X-Extended-Metadata: true``)."""
+    return request.headers.get("X-Extended-Metadata", "").lower() == "true"
+
+
+# --- sessions -------------------------------------------------------------------------------------------
+
+
+@bp.post("/sessions")
+def create_session() -> Response:
+    """``{"email", "password"}`` (``email`` is the user name here) → ``{"token", "createdAt", "expiresAt"}``.
+    Wrong passwords count towards the lockout like every other sign-in."""
+    body = request.get_json(silent=True)
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("email"), str)
+        or not isinstance(body.get("password"), str)
+    ):
+        raise Problem(BAD_PARAMETER, name="body", expected='JSON {"email": …, "password": …}', value="")
+    found = password_user(body["email"], body["password"])
+    token = secrets.token_urlsafe(48)
+    expires = datetime.now(UTC) + timedelta(hours=central.SESSION_HOURS)
+    created = api_sessions.create(db(), accounts.token_sha256(token), found.id, found.session_generation, expires)
+    api_sessions.forget_expired(db())
+    db().commit()
+    return _json(
+        {"token": token, "createdAt": central.iso(created.created_at), "expiresAt": central.iso(created.expires_at)}
+    )
+
+
+@bp.delete("/sessions/<token>")
+def end_session(token: str) -> Response:
+    """End an API session: the token itself, or ``current`` for the one this request is signed in with."""
+    if token == "current":  # noqa: S105 - Central's name for the session of this request
+        auth = request.authorization
+        token = (auth.token or "") if auth is not None and auth.type == "bearer" else ""
+    if not api_sessions.end(db(), accounts.token_sha256(token)):
+        db().rollback()
+        raise Problem(TOKEN_INVALID)
+    db().commit()
+    return _json({"success": True})
+
+
+@bp.get("/users/current")
+def current_user() -> Response:
+    """The signed-in user (pyodk checks a cached token with this)."""
+    return _json(central.user_json(queries.user(db(), user().id)))
+
+
+# --- projects and forms ---------------------------------------------------------------------------------
+
+
+@bp.get("/projects")
+def projects() -> Response:
+    """Every project (Central lists those the user may see: here every user sees every project)."""
+    return _json([central.project_json(p, extended=extended()) for p in queries.projects(db())])
+
+
+def _project(project_id: int) -> Any:
+    found = queries.projects(db(), project_id)
+    if not found:
+        raise Problem(PROJECT_NOT_FOUND, project_id=project_id)
+    return found[0]
+
+
+@bp.get("/projects/<int:project_id>")
+def project(project_id: int) -> Response:
+    return _json(central.project_json(_project(project_id), extended=extended()))
+
+
+@bp.get("/projects/<int:project_id>/forms")
+def forms(project_id: int) -> Response:
+    _project(project_id)
+    rows = queries.forms(db(), project_id, user().area_code)
+    return _json([central.form_json(r, project_id, extended=extended()) for r in rows])
+
+
+def form_row(project_id: int, xml_form_id: str) -> Any:
+    """The form with its current version and counts in the user's area; 404 when there is none."""
+    found = queries.forms(db(), project_id, user().area_code, xml_form_id)
+    if not found:
+        raise Problem(FORM_NOT_FOUND, form_id=xml_form_id)
+    return found[0]
+
+
+def form_fields(form: Any) -> list[central.Field]:
+    """The fields of the form's current version."""
+    return central.form_fields(FormDefinition.from_json(form.definition))
+
+
+@bp.get(_FORM)
+def form(project_id: int, xml_form_id: str) -> Response:
+    return _json(central.form_json(form_row(project_id, xml_form_id), project_id, extended=extended()))
+
+
+@bp.get(_FORM + "/versions")
+def form_versions(project_id: int, xml_form_id: str) -> Response:
+    """The published versions, newest first."""
+    found = form_row(project_id, xml_form_id)
+    return _json([central.form_json(v, project_id) for v in queries.form_versions(db(), found.form_pk)])
+
+
+@bp.get(_FORM + "/fields")
+def form_fields_route(project_id: int, xml_form_id: str) -> Response:
+    """The form's nodes in document order; ``?odata=true`` gives the OData names of the feed."""
+    odata = request.args.get("odata", "").lower() == "true"
+    return _json([f.to_json(odata=odata) for f in form_fields(form_row(project_id, xml_form_id))])
+
+
+@bp.get(_FORM + "/attachments")
+def form_attachments(project_id: int, xml_form_id: str) -> Response:
+    """The media files the current version expects: ``name, type, exists, blobExists, datasetExists, hash``."""
+    found = form_row(project_id, xml_form_id)
+    out = []
+    for a in queries.form_attachments(db(), found.form_version_id):
+        out.append(
+            {
+                "name": a.name,
+                "type": _attachment_type(a.name),
+                "exists": a.blob_sha256 is not None,
+                "blobExists": a.blob_sha256 is not None,
+                "datasetExists": False,
+                "hash": a.md5,
+                "updatedAt": None,
+            }
+        )
+    return _json(out)
+
+
+def _attachment_type(name: str) -> str:
+    suffix = name.rsplit(".", 1)[-1].lower()
+    if suffix in ("jpg", "jpeg", "png", "gif", "svg", "webp"):
+        return "image"
+    if suffix in ("mp3", "wav", "ogg", "m4a", "amr"):
+        return "audio"
+    if suffix in ("mp4", "3gp", "webm", "mov"):
+        return "video"
+    return "file"
+
+
+# --- submissions ----------------------------------------------------------------------------------------
+
+
+def submission_row(project_id: int, xml_form_id: str, instance_id: str) -> tuple[Any, Any]:
+    """``(form, submission)`` rows; 404 when either is missing or the submission is outside the user's area."""
+    found_form = form_row(project_id, xml_form_id)
+    found = queries.submissions(db(), found_form.form_pk, user().area_code, instance_id)
+    if not found:
+        raise Problem(SUBMISSION_NOT_FOUND, form_id=xml_form_id, instance_id=instance_id)
+    return found_form, found[0]
+
+
+@bp.get(_FORM + "/submissions")
+def submissions(project_id: int, xml_form_id: str) -> Response:
+    """The form's submissions in the user's area, newest first."""
+    found = form_row(project_id, xml_form_id)
+    rows = queries.submissions(db(), found.form_pk, user().area_code)
+    return _json([central.submission_json(r, extended=extended()) for r in rows])
+
+
+@bp.post(_FORM + "/submissions")
+def create_submission(project_id: int, xml_form_id: str) -> Response:
+    """A new submission (or an edit naming ``deprecatedID``) as the raw XML body, through the same ingest as
+    ODK Collect's; answers the submission."""
+    if not user().reviews and user().role != "admin":
+        raise Problem(ROLE_FORBIDDEN, role=user().role, action="send submissions", action_th="ส่งข้อมูล")
+    form_row(project_id, xml_form_id)
+    svc = services()
+    submitter = Submitter(
+        user_id=user().id, device_id=request.args.get("deviceID"), user_agent=request.headers.get("User-Agent")
+    )
+    accepted = accept_submission(
+        db(), svc.blobs, svc.form_versions, project_id, Upload(xml=request.get_data()), submitter
+    )
+    if accepted.xml_form_id != xml_form_id:
+        raise Problem(FORM_NOT_FOUND, form_id=xml_form_id)
+    rows = queries.submissions(db(), form_row(project_id, xml_form_id).form_pk, None, accepted.instance_id)
+    return _json(central.submission_json(rows[0]))
+
+
+@bp.get(_SUBMISSION)
+def submission(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    _, found = submission_row(project_id, xml_form_id, instance_id)
+    return _json(central.submission_json(found, extended=extended()))
+
+
+@bp.get(_SUBMISSION + ".xml")
+def submission_xml(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    """The current version's XML as received."""
+    _, found = submission_row(project_id, xml_form_id, instance_id)
+    response = Response(queries.submission_xml(db(), found.version_id), content_type="application/xml")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.patch(_SUBMISSION)
+def set_review_state(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    """``{"reviewState": "approved" | "hasIssues" | "rejected"}``; answers the submission."""
+    if not user().reviews:
+        raise Problem(ROLE_FORBIDDEN, role=user().role, action="review", action_th="ตรวจสอบข้อมูล")
+    _, found = submission_row(project_id, xml_form_id, instance_id)
+    body = request.get_json(silent=True)
+    state = body.get("reviewState") if isinstance(body, dict) else None
+    try:
+        # Central takes a state without a reason; this server keeps one for hasIssues and rejected.
+        review.set_state(db(), found.id, user().id, str(state), reason="" if state == "approved" else f"({state})")
+    except review.ReviewError as exc:
+        db().rollback()
+        raise Problem(
+            BAD_PARAMETER, name="reviewState", expected="approved, hasIssues or rejected", value=str(exc)
+        ) from None
+    db().commit()
+    _, found = submission_row(project_id, xml_form_id, instance_id)
+    return _json(central.submission_json(found))
+
+
+@bp.get(_SUBMISSION + "/versions")
+def versions(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    _, found = submission_row(project_id, xml_form_id, instance_id)
+    return _json([central.version_json(v) for v in queries.versions(db(), found.id)])
+
+
+@bp.get(_SUBMISSION + "/attachments")
+def attachments(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    """``[{"name", "exists"}]`` of the files the current version names."""
+    _, found = submission_row(project_id, xml_form_id, instance_id)
+    return _json(
+        [{"name": a.name, "exists": a.blob_sha256 is not None} for a in queries.attachments(db(), found.version_id)]
+    )
+
+
+@bp.get(_SUBMISSION + "/attachments/<name>")
+def attachment(project_id: int, xml_form_id: str, instance_id: str, name: str) -> Response:
+    _, found = submission_row(project_id, xml_form_id, instance_id)
+    match = [a for a in queries.attachments(db(), found.version_id) if a.name == name and a.blob_sha256]
+    if not match:
+        raise Problem(MEDIA_NOT_FOUND, form_id=xml_form_id, name=name)
+    response = send_file(
+        services().blobs.open(match[0].blob_sha256),
+        mimetype=match[0].content_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=name,
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get(_SUBMISSION + "/comments")
+def comments(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    _, found = submission_row(project_id, xml_form_id, instance_id)
+    return _json([central.comment_json(c) for c in queries.comments(db(), found.id)])
+
+
+@bp.post(_SUBMISSION + "/comments")
+def add_comment(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    """``{"body": "…"}``; answers the comment."""
+    if not user().reviews:
+        raise Problem(ROLE_FORBIDDEN, role=user().role, action="comment", action_th="แสดงความคิดเห็น")
+    _, found = submission_row(project_id, xml_form_id, instance_id)
+    body = request.get_json(silent=True)
+    text = body.get("body") if isinstance(body, dict) else None
+    try:
+        comment_id = review.comment(db(), found.id, user().id, text if isinstance(text, str) else "")
+    except review.ReviewError as exc:
+        db().rollback()
+        raise Problem(BAD_PARAMETER, name="body", expected="1 to 2000 characters", value=str(exc)) from None
+    db().commit()
+    return _json(central.comment_json(queries.comment(db(), comment_id)))

@@ -1,0 +1,243 @@
+"""Queries of the ODK Central-shaped API (``server/central_api.py``, ``server/central_odata.py``): projects,
+forms and their versions, submissions with their versions, attachments and comments, and the rows of the
+OData feed, streamed.
+
+Every submission query takes ``area``: a province, amphoe or tambon code prefix of ``submissions.area_code``,
+already narrowed to the user's area (``None`` = every submission), as the map and the lists do
+(``storage/selection.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, text
+
+#: Rows fetched from the server-side cursor at a time by :func:`odata_rows`.
+BATCH_ROWS = 2000
+
+_AREA = "(CAST(:area AS text) IS NULL OR s.area_code LIKE :area || '%')"
+
+
+def user(conn: Connection, user_id: int) -> Row:
+    """``(id, username, created_at)`` of a user."""
+    return conn.execute(text("SELECT id, username, created_at FROM users WHERE id = :u"), {"u": user_id}).one()
+
+
+def projects(conn: Connection, project_id: int | None = None) -> list[Row]:
+    """``(id, name, created_at, forms, app_users, datasets, last_submission)`` of every project (or one)."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT p.id, p.name, p.created_at,"  # noqa: S608 - a fixed condition, values bound
+                " (SELECT count(*) FROM forms f WHERE f.project_id = p.id) AS forms,"
+                " (SELECT count(*) FROM app_users a WHERE a.project_id = p.id AND a.revoked_at IS NULL) AS app_users,"
+                " (SELECT count(*) FROM datasets d WHERE d.project_id = p.id) AS datasets,"
+                " (SELECT max(s.created_at) FROM submissions s JOIN forms f ON f.id = s.form_id"
+                f"   WHERE f.project_id = p.id AND {_AREA}) AS last_submission"
+                " FROM projects p WHERE (CAST(:id AS integer) IS NULL OR p.id = :id) ORDER BY p.id"
+            ),
+            {"id": project_id, "area": None},
+        )
+    )
+
+
+_FORMS = (
+    "SELECT f.id AS form_pk, f.xml_form_id, f.created_at, v.id AS form_version_id, v.version, v.title,"  # noqa: S608 - a fixed condition, values bound
+    " v.xform_md5, v.xform_sha256, v.published_at, v.definition,"
+    f" (SELECT count(*) FROM submissions s WHERE s.form_id = f.id AND {_AREA}) AS submissions,"
+    f" (SELECT count(*) FROM submissions s WHERE s.form_id = f.id AND {_AREA} AND s.review_state = 'received')"
+    "   AS received,"
+    f" (SELECT count(*) FROM submissions s WHERE s.form_id = f.id AND {_AREA} AND s.review_state = 'hasIssues')"
+    "   AS has_issues,"
+    f" (SELECT count(*) FROM submissions s WHERE s.form_id = f.id AND {_AREA} AND s.review_state = 'edited')"
+    "   AS edited,"
+    f" (SELECT max(s.created_at) FROM submissions s WHERE s.form_id = f.id AND {_AREA}) AS last_submission"
+    " FROM forms f JOIN form_versions v ON v.id = (SELECT max(x.id) FROM form_versions x WHERE x.form_id = f.id)"
+    " WHERE f.project_id = :project AND (CAST(:form AS text) IS NULL OR f.xml_form_id = :form)"
+    " ORDER BY f.xml_form_id"
+)
+
+
+def forms(conn: Connection, project_id: int, area: str | None, xml_form_id: str | None = None) -> list[Row]:
+    """The forms of a project with their current version (``form_pk, xml_form_id, created_at, form_version_id,
+    version, title, xform_md5, xform_sha256, published_at, definition``) and counts of the submissions in
+    ``area`` (``submissions, received, has_issues, edited, last_submission``), by formID."""
+    return list(conn.execute(text(_FORMS), {"project": project_id, "form": xml_form_id, "area": area}))
+
+
+def form_versions(conn: Connection, form_pk: int) -> list[Row]:
+    """The published versions of a form, newest first: ``xml_form_id, created_at, version, title, xform_md5,
+    xform_sha256, published_at``."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT f.xml_form_id, v.published_at AS created_at, v.version, v.title, v.xform_md5,"
+                " v.xform_sha256, v.published_at FROM form_versions v JOIN forms f ON f.id = v.form_id"
+                " WHERE v.form_id = :form ORDER BY v.id DESC"
+            ),
+            {"form": form_pk},
+        )
+    )
+
+
+def form_attachments(conn: Connection, form_version_id: int) -> list[Row]:
+    """``(name, blob_sha256, md5, content_type)`` of the media files a form version declares, by name."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT a.name, a.blob_sha256, a.md5, a.content_type FROM form_attachments a"
+                " WHERE a.form_version_id = :v ORDER BY a.name"
+            ),
+            {"v": form_version_id},
+        )
+    )
+
+
+_SUBMISSIONS = f"""
+    SELECT s.id, s.instance_id, s.created_at, s.review_state, s.area_code,
+           v.id AS version_id, v.instance_id AS current_instance_id, v.instance_name, v.submitter_id,
+           v.app_user_id, v.device_id, v.user_agent, v.received_at AS updated_at, v.encrypted,
+           coalesce(u.username, au.display_name) AS submitter_name, fv.version AS form_version,
+           (SELECT count(*) - 1 FROM submission_versions e WHERE e.submission_id = s.id) AS edits
+    FROM submissions s
+    JOIN submission_versions v ON v.submission_id = s.id AND v.current
+    JOIN form_versions fv ON fv.id = v.form_version_id
+    LEFT JOIN users u ON u.id = v.submitter_id
+    LEFT JOIN app_users au ON au.id = v.app_user_id
+    WHERE s.form_id = :form AND {_AREA} AND (CAST(:instance AS text) IS NULL OR s.instance_id = :instance)
+    ORDER BY s.id DESC
+"""  # noqa: S608 - a fixed condition, values bound
+
+
+def submissions(conn: Connection, form_pk: int, area: str | None, instance_id: str | None = None) -> list[Row]:
+    """The submissions of a form in ``area`` (or the one first sent as ``instance_id``), newest first: ``id,
+    instance_id, created_at, review_state, area_code, version_id, current_instance_id, instance_name,
+    submitter_id, app_user_id, device_id, user_agent, updated_at, encrypted, submitter_name, form_version,
+    edits``."""
+    return list(conn.execute(text(_SUBMISSIONS), {"form": form_pk, "area": area, "instance": instance_id}))
+
+
+def submission_xml(conn: Connection, version_id: int) -> str:
+    """The XML of a submission version, as it was received."""
+    return conn.execute(text("SELECT xml FROM submission_versions WHERE id = :v"), {"v": version_id}).scalar_one()
+
+
+def versions(conn: Connection, submission_id: int) -> list[Row]:
+    """Every version of a submission, newest first: ``id, instance_id, instance_name, submitter_id, app_user_id,
+    device_id, user_agent, received_at, current``."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT id, instance_id, instance_name, submitter_id, app_user_id, device_id, user_agent,"
+                " received_at, current FROM submission_versions WHERE submission_id = :s ORDER BY id DESC"
+            ),
+            {"s": submission_id},
+        )
+    )
+
+
+def attachments(conn: Connection, version_id: int) -> list[Row]:
+    """``(name, blob_sha256, size, content_type)`` of the files a submission version names, by name."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT name, blob_sha256, size, content_type FROM submission_attachments"
+                " WHERE submission_version_id = :v ORDER BY name"
+            ),
+            {"v": version_id},
+        )
+    )
+
+
+def comments(conn: Connection, submission_id: int) -> list[Row]:
+    """``(id, body, user_id, created_at)`` of a submission's comments, oldest first."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT id, body, user_id, created_at FROM submission_comments WHERE submission_id = :s"
+                " ORDER BY created_at, id"
+            ),
+            {"s": submission_id},
+        )
+    )
+
+
+def comment(conn: Connection, comment_id: int) -> Row:
+    """``(id, body, user_id, created_at)`` of one comment."""
+    return conn.execute(
+        text("SELECT id, body, user_id, created_at FROM submission_comments WHERE id = :c"), {"c": comment_id}
+    ).one()
+
+
+# --- OData ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedQuery:
+    """Which submissions of a form a feed reads: ``condition`` is SQL over ``s`` (submissions) with its
+    ``params`` (from an OData ``$filter``); ``after`` the last submission id already sent (``$skiptoken``);
+    ``offset``/``limit`` as ``$skip``/``$top`` (``None`` = all)."""
+
+    condition: str = "TRUE"
+    params: dict[str, Any] | None = None
+    after: int | None = None
+    offset: int = 0
+    limit: int | None = None
+
+
+def _feed_where(form_pk: int, area: str | None, query: FeedQuery) -> tuple[str, dict[str, Any]]:
+    params = {"form": form_pk, "area": area, "after": query.after, **(query.params or {})}
+    where = (
+        f"s.form_id = :form AND {_AREA} AND (CAST(:after AS bigint) IS NULL OR s.id > :after) AND ({query.condition})"
+    )
+    return where, params
+
+
+def odata_count(conn: Connection, form_pk: int, area: str | None, query: FeedQuery) -> int:
+    """How many submissions the feed's filter selects (``$count``: before ``$top``/``$skip``/``$skiptoken``)."""
+    where, params = _feed_where(form_pk, area, FeedQuery(query.condition, query.params))
+    return conn.execute(text(f"SELECT count(*) FROM submissions s WHERE {where}"), params).scalar_one()  # noqa: S608
+
+
+def odata_rows(conn: Connection, form_pk: int, area: str | None, query: FeedQuery) -> Iterator[Row]:
+    """The submissions of the feed in the order of their ids (oldest first), streamed from a server-side cursor
+    (``conn`` must be in a transaction): ``id, instance_id, created_at, review_state, data, encrypted,
+    updated_at, edits, submitter_id, app_user_id, submitter_name, device_id, form_version,
+    attachments_present, attachments_expected``."""
+    where, params = _feed_where(form_pk, area, query)
+    params.update(offset=query.offset, limit=query.limit)
+    sql = f"""
+        SELECT s.id, s.instance_id, s.created_at, s.review_state, v.data, v.encrypted,
+               v.received_at AS updated_at,
+               (SELECT count(*) - 1 FROM submission_versions e WHERE e.submission_id = s.id) AS edits,
+               v.submitter_id, v.app_user_id, coalesce(u.username, au.display_name) AS submitter_name,
+               v.device_id, fv.version AS form_version,
+               (SELECT count(a.blob_sha256) FROM submission_attachments a WHERE a.submission_version_id = v.id)
+                 AS attachments_present,
+               (SELECT count(*) FROM submission_attachments a WHERE a.submission_version_id = v.id)
+                 AS attachments_expected
+        FROM submissions s
+        JOIN submission_versions v ON v.submission_id = s.id AND v.current
+        JOIN form_versions fv ON fv.id = v.form_version_id
+        LEFT JOIN users u ON u.id = v.submitter_id
+        LEFT JOIN app_users au ON au.id = v.app_user_id
+        WHERE {where}
+        ORDER BY s.id OFFSET :offset LIMIT :limit
+    """  # noqa: S608 - the condition is built from a fixed grammar, every value bound
+    yield from conn.execution_options(yield_per=BATCH_ROWS).execute(text(sql), params)
+
+
+def submission_id_of(conn: Connection, form_pk: int, instance_id: str) -> int | None:
+    """The id of the submission first sent as ``instance_id`` (to resume a feed after it)."""
+    return conn.execute(
+        text("SELECT id FROM submissions WHERE form_id = :f AND instance_id = :i"), {"f": form_pk, "i": instance_id}
+    ).scalar_one_or_none()
+
+
+def first_received(conn: Connection, form_pk: int) -> datetime | None:
+    """When the form's first submission arrived (``None`` without any)."""
+    return conn.execute(text("SELECT min(created_at) FROM submissions WHERE form_id = :f"), {"f": form_pk}).scalar()

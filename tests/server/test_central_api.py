@@ -1,0 +1,333 @@
+"""ODK's own tools work against this server: pyodk (from PyPI) and plain HTTP against ODK Central's API subset,
+served by a real HTTP server over the real WSGI app and PostGIS.
+
+The corpus of these tests: a form with a group, a repeat, an integer, a date-time and a geopoint; submissions
+by app users of two districts (their area), so a district supervisor sees only their own.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask
+from lxml import etree
+from sqlalchemy import Engine
+from werkzeug.serving import make_server
+
+from khoknongna.accounts import create_app_user
+from khoknongna.publishing import publish_form
+from khoknongna.settings import Settings
+
+FORM = b"""<?xml version="1.0" encoding="UTF-8"?>
+<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml"
+        xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms">
+  <h:head>
+    <h:title>Household</h:title>
+    <model>
+      <instance><data id="household" version="3">
+        <head><name/><age/></head><when/><where/>
+        <member jr:template=""><member_name/></member>
+        <meta><instanceID/></meta>
+      </data></instance>
+      <bind nodeset="/data/head/name" type="string"/>
+      <bind nodeset="/data/head/age" type="int"/>
+      <bind nodeset="/data/when" type="dateTime"/>
+      <bind nodeset="/data/where" type="geopoint"/>
+      <bind nodeset="/data/member/member_name" type="string"/>
+      <bind nodeset="/data/meta/instanceID" type="string" readonly="true()" jr:preload="uid"/>
+    </model>
+  </h:head>
+  <h:body>
+    <group ref="/data/head"><input ref="/data/head/name"/><input ref="/data/head/age"/></group>
+    <input ref="/data/when"/><input ref="/data/where"/>
+    <repeat nodeset="/data/member"><input ref="/data/member/member_name"/></repeat>
+  </h:body>
+</h:html>
+"""
+DISTRICT_A, DISTRICT_B = "4001", "4002"
+
+
+def instance(name: str, age: int, members: list[str], instance_id: str | None = None) -> str:
+    """The XML of one submission of the household form."""
+    rows = "".join(f"<member><member_name>{m}</member_name></member>" for m in members)
+    return (
+        f'<data id="household" version="3"><head><name>{name}</name><age>{age}</age></head>'
+        "<when>2026-11-02T09:30:00.000+07</when><where>16.43 102.83 180 4.5</where>"
+        f"{rows}<meta><instanceID>{instance_id or f'uuid:{uuid.uuid4()}'}</instanceID></meta></data>"
+    )
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    """The app served over HTTP on a free local port: its base URL."""
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+
+
+@pytest.fixture
+def corpus(app: Flask, settings: Settings, db: Engine, server: str) -> dict[str, str]:
+    """The form, published, and three submissions sent by app users: two in district A, one in B.
+    Returns instanceID by household name."""
+    services = app.extensions["knn"]
+    publish_form(services.engine, services.blobs, settings, "household.xml", FORM)
+    sent = {}
+    with db.begin() as conn:
+        _, token_a = create_app_user(conn, 1, "phone A", DISTRICT_A + "01")
+        _, token_b = create_app_user(conn, 1, "phone B", DISTRICT_B + "01")
+    for name, age, members, token in (
+        ("Somchai", 41, ["Nok", "Lek"], token_a),
+        ("Malee", 35, [], token_a),
+        ("Boonmee", 60, ["Dao"], token_b),
+    ):
+        xml = instance(name, age, members)
+        answer = requests.post(
+            f"{server}/v1/key/{token}/projects/1/submission",
+            files={"xml_submission_file": ("submission.xml", xml.encode(), "text/xml")},
+            headers={"X-OpenRosa-Version": "1.0"},
+            timeout=30,
+        )
+        assert answer.status_code == 201, answer.text
+        sent[name] = etree.fromstring(xml.encode()).findtext("meta/instanceID")
+    return sent
+
+
+def token_of(server: str, user: tuple[str, str]) -> str:
+    answer = requests.post(f"{server}/v1/sessions", json={"email": user[0], "password": user[1]}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["token"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def pyodk_client(server: str, supervisor: tuple[str, str], tmp_path: Path):
+    """A pyodk Client configured by a config file pointing at the test server, as the department supervisor."""
+    from pyodk.client import Client
+
+    config = tmp_path / "pyodk_config.toml"
+    config.write_text(
+        f'[central]\nbase_url = "{server}"\nusername = "{supervisor[0]}"\npassword = "{supervisor[1]}"\n'
+        "default_project_id = 1\n",
+        encoding="utf-8",
+    )
+    with Client(config_path=str(config), cache_path=str(tmp_path / "pyodk_cache.toml")) as client:
+        yield client
+
+
+# --- pyodk ----------------------------------------------------------------------------------------------
+
+
+def test_pyodk_lists_projects_and_forms(pyodk_client, corpus) -> None:
+    projects = pyodk_client.projects.list()
+    forms = pyodk_client.forms.list()
+    assert [p.id for p in projects] == [1]
+    assert [(f.xmlFormId, f.name, f.version) for f in forms] == [("household", "Household", "3")]
+
+
+def test_pyodk_get_table_returns_typed_rows_and_expanded_repeats(pyodk_client, corpus) -> None:
+    table = pyodk_client.submissions.get_table(
+        form_id="household", expand="*", wkt=True, filter="__system/submissionDate ge 2020-01-01T00:00:00Z"
+    )
+    rows = {r["head"]["name"]: r for r in table["value"]}
+    assert set(rows) == {"Somchai", "Malee", "Boonmee"}
+    somchai = rows["Somchai"]
+    assert somchai["__id"] == corpus["Somchai"]
+    assert somchai["head"]["age"] == 41
+    assert somchai["where"] == "POINT (102.83 16.43 180)"
+    assert somchai["when"] == "2026-11-02T09:30:00.000+07:00"
+    assert [m["member_name"] for m in somchai["member"]] == ["Nok", "Lek"]
+    assert somchai["__system"]["reviewState"] is None
+
+
+def test_pyodk_get_table_of_a_repeat_links_rows_to_their_submission(pyodk_client, corpus) -> None:
+    table = pyodk_client.submissions.get_table(form_id="household", table_name="Submissions.member")
+    parents = sorted((r["member_name"], r["__Submissions-id"]) for r in table["value"])
+    assert parents == sorted([("Nok", corpus["Somchai"]), ("Lek", corpus["Somchai"]), ("Dao", corpus["Boonmee"])])
+
+
+def test_pyodk_review_state_and_comment(pyodk_client, corpus) -> None:
+    pyodk_client.submissions.review(
+        corpus["Malee"], review_state="hasIssues", form_id="household", comment="the age looks wrong"
+    )
+    after = pyodk_client.submissions.get(corpus["Malee"], form_id="household")
+    comments = pyodk_client.submissions.list_comments(corpus["Malee"], form_id="household")
+    assert after.reviewState == "hasIssues"
+    assert "the age looks wrong" in [c.body for c in comments]
+
+
+def test_pyodk_lists_submissions_and_their_attachments(pyodk_client, corpus) -> None:
+    listed = pyodk_client.submissions.list(form_id="household")
+    assert sorted(s.instanceId for s in listed) == sorted(corpus.values())
+    assert pyodk_client.submissions.get(corpus["Malee"], form_id="household").instanceId == corpus["Malee"]
+
+
+def test_pyodk_creates_a_submission_from_raw_xml(pyodk_client, corpus) -> None:
+    new_id = f"uuid:{uuid.uuid4()}"
+    created = pyodk_client.submissions.create(instance("Prasert", 28, ["Ploy"], new_id), form_id="household")
+    assert created.instanceId == new_id
+    table = pyodk_client.submissions.get_table(form_id="household", filter=f"__id eq '{new_id}'")
+    assert [r["head"]["name"] for r in table["value"]] == ["Prasert"]
+
+
+def test_a_district_supervisor_sees_only_their_district(server, corpus, web_user, tmp_path) -> None:
+    from pyodk.client import Client
+    from pyodk.errors import PyODKError
+
+    name, password = web_user("district_a", "district", DISTRICT_A)
+    config = tmp_path / "district.toml"
+    config.write_text(
+        f'[central]\nbase_url = "{server}"\nusername = "{name}"\npassword = "{password}"\ndefault_project_id = 1\n',
+        encoding="utf-8",
+    )
+    with Client(config_path=str(config), cache_path=str(tmp_path / "district_cache.toml")) as client:
+        names = sorted(r["head"]["name"] for r in client.submissions.get_table(form_id="household")["value"])
+        with pytest.raises(PyODKError) as refused:
+            client.submissions.get(corpus["Boonmee"], form_id="household")
+    assert names == ["Malee", "Somchai"]
+    assert "404.1" in str(refused.value)
+
+
+# --- HTTP: sessions and problems ----------------------------------------------------------------------
+
+
+def test_a_wrong_password_is_central_401_2(server, supervisor) -> None:
+    answer = requests.post(f"{server}/v1/sessions", json={"email": supervisor[0], "password": "nope"}, timeout=30)
+    assert answer.status_code == 401
+    assert answer.json()["code"] == 401.2
+
+
+def test_a_request_without_credentials_is_401_2(server, corpus) -> None:
+    answer = requests.get(f"{server}/v1/projects", timeout=30)
+    assert (answer.status_code, answer.json()["code"]) == (401, 401.2)
+
+
+def test_a_deleted_session_token_stops_working(server, supervisor) -> None:
+    token = token_of(server, supervisor)
+    assert requests.get(f"{server}/v1/projects", headers=bearer(token), timeout=30).status_code == 200
+    ended = requests.delete(f"{server}/v1/sessions/{token}", headers=bearer(token), timeout=30)
+    after = requests.get(f"{server}/v1/projects", headers=bearer(token), timeout=30)
+    assert ended.json() == {"success": True}
+    assert (after.status_code, after.json()["code"]) == (401, 401.2)
+
+
+def test_a_new_session_generation_ends_the_tokens(server, supervisor, db) -> None:
+    from khoknongna.storage.users import set_active
+
+    token = token_of(server, supervisor)
+    with db.begin() as conn:
+        set_active(conn, supervisor[0], False)
+        set_active(conn, supervisor[0], True)
+    after = requests.get(f"{server}/v1/projects", headers=bearer(token), timeout=30)
+    assert after.status_code == 401
+
+
+def test_the_tokens_are_stored_hashed(server, supervisor, db) -> None:
+    from sqlalchemy import text
+
+    token = token_of(server, supervisor)
+    with db.connect() as conn:
+        stored = conn.execute(text("SELECT token_sha256 FROM api_sessions")).scalars().all()
+    assert token not in stored and len(stored) == 1
+
+
+def test_an_unknown_form_is_central_404_1(server, supervisor, corpus) -> None:
+    token = token_of(server, supervisor)
+    answer = requests.get(f"{server}/v1/projects/1/forms/nothing", headers=bearer(token), timeout=30)
+    assert answer.status_code == 404
+    assert answer.json()["code"] == 404.1
+    assert answer.json()["message"] == "Could not find the resource you were looking for."
+
+
+def test_a_collector_is_central_403_1(server, collector, corpus) -> None:
+    token = token_of(server, collector)
+    answer = requests.get(f"{server}/v1/projects", headers=bearer(token), timeout=30)
+    assert (answer.status_code, answer.json()["code"]) == (403, 403.1)
+
+
+def test_a_bad_filter_is_central_400_18(server, supervisor, corpus) -> None:
+    token = token_of(server, supervisor)
+    answer = requests.get(
+        f"{server}/v1/projects/1/forms/household.svc/Submissions",
+        params={"$filter": "head/name eq 'x'"},
+        headers=bearer(token),
+        timeout=30,
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, 400.18)
+
+
+# --- HTTP: shapes ---------------------------------------------------------------------------------------
+
+
+def test_fields_list_groups_repeats_and_types(server, supervisor, corpus) -> None:
+    token = token_of(server, supervisor)
+    fields = requests.get(
+        f"{server}/v1/projects/1/forms/household/fields?odata=true", headers=bearer(token), timeout=30
+    ).json()
+    assert [(f["path"], f["type"]) for f in fields][:5] == [
+        ("/head", "structure"),
+        ("/head/name", "string"),
+        ("/head/age", "int"),
+        ("/when", "dateTime"),
+        ("/where", "geopoint"),
+    ]
+    assert ("/member", "repeat") in [(f["path"], f["type"]) for f in fields]
+
+
+def test_submission_xml_is_what_was_sent(server, supervisor, corpus) -> None:
+    token = token_of(server, supervisor)
+    answer = requests.get(
+        f"{server}/v1/projects/1/forms/household/submissions/{corpus['Malee']}.xml", headers=bearer(token), timeout=30
+    )
+    assert etree.fromstring(answer.content).findtext("head/name") == "Malee"
+
+
+def test_metadata_is_edmx_and_every_entity_set_answers(server, supervisor, corpus) -> None:
+    token = token_of(server, supervisor)
+    base = f"{server}/v1/projects/1/forms/household.svc"
+    edmx = etree.fromstring(requests.get(f"{base}/$metadata", headers=bearer(token), timeout=30).content)
+    ns = {"edm": "http://docs.oasis-open.org/odata/ns/edm"}
+    sets = [s.get("Name") for s in edmx.iterfind(".//edm:EntitySet", ns)]
+    service = requests.get(base, headers=bearer(token), timeout=30).json()
+    assert sets == ["Submissions", "Submissions.member"]
+    assert [v["name"] for v in service["value"]] == sets
+    for name in sets:
+        assert requests.get(f"{base}/{name}", headers=bearer(token), timeout=30).status_code == 200
+    age = edmx.find(".//edm:ComplexType[@Name='head']/edm:Property[@Name='age']", ns)
+    assert age.get("Type") == "Edm.Int64"
+
+
+def test_paging_with_top_and_next_link_returns_each_row_once(server, supervisor, corpus) -> None:
+    token = token_of(server, supervisor)
+    url = f"{server}/v1/projects/1/forms/household.svc/Submissions?%24top=2&%24count=true"
+    seen = []
+    while url:
+        page = requests.get(url, headers=bearer(token), timeout=30).json()
+        assert page["@odata.count"] == 3
+        seen += [r["__id"] for r in page["value"]]
+        url = page.get("@odata.nextLink")
+    assert sorted(seen) == sorted(corpus.values())
+
+
+def test_geopoints_are_geojson_by_default(server, supervisor, corpus) -> None:
+    token = token_of(server, supervisor)
+    page = requests.get(
+        f"{server}/v1/projects/1/forms/household.svc/Submissions",
+        params={"$filter": f"__id eq '{corpus['Malee']}'"},
+        headers=bearer(token),
+        timeout=30,
+    ).json()
+    assert page["value"][0]["where"] == {
+        "type": "Point",
+        "coordinates": [102.83, 16.43, 180],
+        "properties": {"accuracy": 4.5},
+    }
