@@ -141,9 +141,14 @@ def _create_if_new(conn: Connection, lists: dict[str, int], block: EntityBlock, 
     when the block needs the full rules (an update only, a missing id or label, an unknown list, an id taken)."""
     if not (block.create and block.uuid and block.label and block.dataset in lists):
         return None
+    return _insert(conn, lists[block.dataset], block, version_id)
+
+
+def _insert(conn: Connection, dataset_id: int, block: EntityBlock, version_id: int) -> int | None:
+    """Create the block's entity at version 1 unless its id is taken (then ``None``)."""
     return queries.insert_new_entity(
         conn,
-        lists[block.dataset],
+        dataset_id,
         block.uuid,
         block.label,
         block.properties,
@@ -164,16 +169,7 @@ def _apply(conn: Connection, dataset_id: int, block: EntityBlock, submission_id:
             raise _Skip(f"there is no entity {block.uuid} in list '{block.dataset}' to update")
         if not block.label:
             raise _Skip("a new entity needs a label")
-        created = queries.insert_new_entity(
-            conn,
-            dataset_id,
-            block.uuid,
-            block.label,
-            block.properties,
-            area_code(block.properties),
-            geometry_ewkt(block.properties),
-            version_id,
-        )
+        created = _insert(conn, dataset_id, block, version_id)
         assert created is not None  # the id was free under the lock just taken
         return created
     if not block.update and existing.created_by != submission_id:
