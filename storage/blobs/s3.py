@@ -140,9 +140,7 @@ def _http(retries: int, connect_s: float, read_s: float) -> urllib3.PoolManager:
         maxsize=32,
         cert_reqs="CERT_REQUIRED",
         ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
-        retries=Retry(
-            total=retries, read=min(retries, 1), backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]
-        ),
+        retries=Retry(total=retries, read=min(retries, 1), backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
     )
 
 
