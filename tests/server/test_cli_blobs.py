@@ -248,6 +248,24 @@ def test_verify_on_the_bucket_passes_after_migrate(keyed, s3_url, submitted):
     assert "3 referenced blobs" in result.output
 
 
+def test_migrate_back_from_the_bucket_to_the_local_folder_restores_a_lost_photo(keyed, s3_url, submitted, local):
+    knn(keyed, "blobs", "migrate", "--to", s3_url)
+    local.remove(PHOTO_SHA)
+
+    result = knn(keyed, "blobs", "migrate", "--to", "local", blob_url=s3_url)
+
+    assert result.exit_code == 0, result.output
+    assert "1 blobs copied" in result.output and "2 already in the target" in result.output
+    assert local.read_bytes(PHOTO_SHA) == PHOTO
+
+
+def test_migrate_from_the_local_folder_to_local_is_refused(settings, submitted):
+    result = knn(settings, "blobs", "migrate", "--to", "local")
+
+    assert result.exit_code == 1
+    assert "same store" in result.output
+
+
 def test_migrate_creates_the_bucket(keyed, s3_url, tmp_path: Path):
     result = knn(keyed, "blobs", "migrate", "--to", s3_url)
 
