@@ -13,6 +13,7 @@ Source: SeaweedFS wiki, "Amazon S3 API" and "Optimization" (volume growth); ``we
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.metadata
 import json
 import os
@@ -123,7 +124,12 @@ class SeaweedFS:
         ]
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            command, cwd=self.folder, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=self.folder,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self._wait_until_answering(timeout)
         return self
@@ -189,6 +195,13 @@ class SeaweedFS:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _die_with_parent() -> None:
+    """In the child before ``exec``: SIGKILL when the process that started it dies, even by SIGKILL, so that no
+    ``weed`` outlives a test run that was killed before its teardown (Linux ``prctl(PR_SET_PDEATHSIG)``)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
 
 
 def _credential(key: tuple[str, str]) -> dict[str, str]:
