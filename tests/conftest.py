@@ -1,12 +1,15 @@
 """Fixtures: a private PostGIS cluster for the session, a clean database per test, the app and clients.
 
 The cluster is started with the server's own launcher (``storage.embedded``), so the tests exercise it
-too. Tables are emptied before each test; nothing is mocked. The S3 blob store is tested against moto's
-standalone S3 server, started once for the session on a free local port and spoken to over real HTTP.
+too. Tables are emptied before each test; nothing is mocked. The S3 blob store is tested over real HTTP
+against two servers, each started once for the session on free local ports: moto's in-memory imitation
+(fast; takes any key) and SeaweedFS, a real S3 server that checks signatures and permissions
+(``tests/seaweedfs.py``). Tests that use ``s3_server`` (or ``s3_url``, ``s3_settings``) run on both.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import uuid
@@ -32,6 +35,8 @@ from khoknongna.storage.schema import metadata
 from tests.clusters import world_searchable_folder
 from tests.collect import CollectClient
 from tests.plots import PLOT_SURVEY
+from tests.s3servers import S3_ERRORS, S3Server
+from tests.seaweedfs import APP_KEY, SeaweedFS
 
 USER, PASSWORD = "nopparat", "field-pass-2026"
 
@@ -91,17 +96,45 @@ def s3_endpoint() -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture
-def s3_url(s3_endpoint: str) -> str:
-    """A blob URL naming a new, not yet created bucket on the moto server."""
-    return f"s3://knn-{uuid.uuid4().hex[:12]}?endpoint={s3_endpoint}&secure=false"
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """A SeaweedFS server (S3 with signatures and permissions checked), started on first use and always stopped."""
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["moto", "seaweedfs"])
+def s3_server(request: pytest.FixtureRequest) -> S3Server:
+    """Each S3 server in turn: moto, then SeaweedFS."""
+    if request.param == "moto":
+        return S3Server("moto", request.getfixturevalue("s3_endpoint"), "knn-test", "knn-test-secret")
+    return S3Server("seaweedfs", request.getfixturevalue("seaweedfs").endpoint, *APP_KEY)
 
 
 @pytest.fixture
-def s3_settings(settings: Settings, s3_url: str) -> Settings:
-    """The test settings with the S3 blob store of ``s3_url``."""
+def s3_url(s3_server: S3Server) -> Iterator[str]:
+    """A blob URL naming a new, not yet created bucket on the S3 server; the bucket is removed afterwards."""
+    bucket = f"knn-{uuid.uuid4().hex[:12]}"
+    yield f"s3://{bucket}?endpoint={s3_server.endpoint}&secure=false"
+    client = s3_server.client()
+    with contextlib.suppress(*S3_ERRORS):  # SeaweedFS gives every bucket volumes of its own: free them
+        for obj in client.list_objects(bucket, recursive=True):
+            client.remove_object(bucket, obj.object_name)
+        client.remove_bucket(bucket)
+
+
+@pytest.fixture
+def s3_settings(settings: Settings, s3_url: str, s3_server: S3Server) -> Settings:
+    """The test settings with the S3 blob store of ``s3_url`` and the server's read-write key."""
     return settings.model_copy(
-        update={"blob_url": s3_url, "s3_access_key": "knn-test", "s3_secret_key": SecretStr("knn-test-secret")}
+        update={
+            "blob_url": s3_url,
+            "s3_access_key": s3_server.access_key,
+            "s3_secret_key": SecretStr(s3_server.secret_key),
+        }
     )
 
 

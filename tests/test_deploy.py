@@ -1,7 +1,7 @@
 """deploy/: the compose file, the Dockerfile, the Caddyfile and gunicorn's config hold together with the code.
 
 No Docker engine is needed: the files are parsed, the commands they run are looked up in the project,
-and the container's gunicorn command is run directly against the test database and moto's S3.
+and the container's gunicorn command is run directly against the test database and S3 (moto and SeaweedFS).
 """
 
 from __future__ import annotations

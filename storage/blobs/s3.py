@@ -18,6 +18,10 @@ the local store does. ``commit`` then:
 4. returns the key only then, so ingest commits the database row after the store has confirmed the
    bytes. Every failure raises :class:`~khoknongna.storage.blobs.BlobStoreError` (ingest answers 503).
 
+Every request has a time limit (``KNN_S3_TIMEOUT_S`` to connect and to answer); a request that fails to
+connect or gets a 5xx is tried again a few times, one that timed out while waiting for the answer at most
+once, so a slow store costs a worker about twice the limit, not for ever.
+
 Reading streams the object; the stream hashes what it returns and keeps the last bytes back until the
 SHA-256 has been checked, so a corrupt object ends in :class:`~khoknongna.storage.blobs.BlobCorrupt`
 instead of a complete-looking download.
@@ -71,6 +75,8 @@ DEFAULT_PART_SIZE = 8 * 1024 * 1024
 #: An object found again at commit time and older than this is rewritten in place (server-side copy)
 #: so that its time is fresh and a cleanup of unreferenced blobs spares it (see ``blobs cleanup``).
 TOUCH_AFTER = timedelta(hours=1)
+#: The object ``check`` writes to show that the key may write (not a blob key, so never listed as one).
+WRITE_CHECK = ".knn-write-check"
 _META = "sha256"  # user metadata x-amz-meta-sha256: the key, as the uploader computed it
 _MD5_ETAG = re.compile(r"[0-9a-f]{32}(-[0-9]+)?")
 _NOT_FOUND = {"NoSuchKey", "NoSuchObject", "NotFound", "ResourceNotFound", "NoSuchBucket"}
@@ -127,12 +133,14 @@ def parse_s3_url(url: str) -> S3Location:
 
 
 def _http(retries: int, connect_s: float, read_s: float) -> urllib3.PoolManager:
+    # One retry after a read error: a kept-alive connection the store closed is worth another try, a store
+    # too slow to answer is not worth many more waits.
     return urllib3.PoolManager(
         timeout=Timeout(connect=connect_s, read=read_s),
         maxsize=32,
         cert_reqs="CERT_REQUIRED",
         ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
-        retries=Retry(total=retries, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+        retries=Retry(total=retries, read=min(retries, 1), backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
     )
 
 
@@ -275,11 +283,12 @@ class S3BlobStore(BlobStore):
                 http_client=http,
             )
 
+        timeout = settings.s3_timeout_s
         return cls(
-            client(_http(retries=3, connect_s=5, read_s=120)),
+            client(_http(retries=3, connect_s=min(timeout, 5), read_s=timeout)),
             location,
             settings.staging_path,
-            probe_client=client(_http(retries=0, connect_s=2, read_s=5)),
+            probe_client=client(_http(retries=0, connect_s=min(timeout, 2), read_s=min(timeout, 5))),
         )
 
     def object_name(self, sha256: str) -> str:
@@ -443,8 +452,14 @@ class S3BlobStore(BlobStore):
     # -- health
 
     def check(self) -> None:
+        """The bucket exists and the key may write to it: an empty object ``<prefix>.knn-write-check`` is
+        written (a read-only key would pass a read, then fail every upload). Not a blob: lists skip it."""
         try:
             found = self._probe.bucket_exists(self.bucket)
+            if found:
+                self._probe.put_object(self.bucket, self.prefix + WRITE_CHECK, io.BytesIO(b""), 0)
+        except MinioException as exc:
+            raise BlobStoreError(f"object store refused the check of {self.describe()}: {_reason(exc)}") from exc
         except _STORE_ERRORS as exc:
             raise BlobStoreError(f"object store unreachable: {_reason(exc)}") from exc
         if not found:
@@ -462,11 +477,21 @@ def _is_not_found(exc: MinioException) -> bool:
     return getattr(exc, "code", None) in _NOT_FOUND
 
 
+#: What the S3 error codes of a refused key mean, for whoever reads the log or the 503.
+_KEY_REFUSED = {
+    "SignatureDoesNotMatch": "the store refused the secret key (KNN_S3_SECRET_KEY)",
+    "InvalidAccessKeyId": "the store does not know the access key (KNN_S3_ACCESS_KEY)",
+    "AccessDenied": "the key may not do this; it needs to list the bucket and read, write and delete objects",
+}
+
+
 def _reason(exc: BaseException) -> str:
-    """A short cause for logs and problem details: the S3 error code or the exception's class, no URL query."""
+    """A short cause for logs and problem details: the S3 error code (explained when it concerns the key) or
+    the exception's class; never a URL query or a secret."""
     code = getattr(exc, "code", None)
     if code:
-        return str(code)
+        explained = _KEY_REFUSED.get(str(code))
+        return f"{code}: {explained}" if explained else str(code)
     if isinstance(exc, urllib3.exceptions.MaxRetryError) and exc.reason is not None:
         return type(exc.reason).__name__
     return type(exc).__name__

@@ -59,9 +59,10 @@ class Submission:
         return 201 in self.statuses
 
 
-def make_submissions() -> list[Submission]:
+def make_submissions(count: int = SUBMISSIONS) -> list[Submission]:
+    """``count`` plot surveys, each with its own photos (``PHOTOS_PER_SUBMISSION``, a few KB each)."""
     out = []
-    for i in range(SUBMISSIONS):
+    for i in range(count):
         names = [f"17900{i:05d}{k}.jpg" for k in range(PHOTOS_PER_SUBMISSION)]
         photos = {name: jpeg(i % 50) + os.urandom(4000 + 97 * k) for k, name in enumerate(names)}
         instance_id = f"uuid:{hashlib.md5(os.urandom(16)).hexdigest()[:8]}-0000-4000-8000-{i:012d}"

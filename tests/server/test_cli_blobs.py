@@ -1,4 +1,4 @@
-"""``khoknongna blobs verify | cleanup | migrate``, on the test database, the local folder and moto's S3."""
+"""``khoknongna blobs verify | cleanup | migrate``, on the test database, the local folder and S3 (moto, SeaweedFS)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from khoknongna.storage.blobs.s3 import S3BlobStore
 from tests.collect import CollectClient
 from tests.instances import jpeg
 from tests.plots import plot_xml
+from tests.s3servers import S3Server
 from tests.server.test_openrosa_routes import entry
 from tests.server.test_submission import new_id
 
@@ -30,15 +31,17 @@ PHOTO_SHA = hashlib.sha256(PHOTO).hexdigest()
 
 
 def knn(settings: Settings, *args: str, blob_url: str | None = None) -> Result:
-    """``khoknongna ARGS`` on the test database and data folder, the blob store given by ``blob_url``."""
+    """``khoknongna ARGS`` on the test database and data folder, the blob store given by ``blob_url``, with the
+    S3 key of ``settings``."""
+    secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else "knn-test-secret"
     return CliRunner().invoke(
         main,
         [*args, "--data-dir", str(settings.data_dir)],
         env={
             "KNN_DATABASE_URL": settings.database_url,
             "KNN_BLOB_URL": blob_url,
-            "KNN_S3_ACCESS_KEY": "knn-test",
-            "KNN_S3_SECRET_KEY": "knn-test-secret",
+            "KNN_S3_ACCESS_KEY": settings.s3_access_key or "knn-test",
+            "KNN_S3_SECRET_KEY": secret,
             "KNN_VALIDATE_FORMS": "false",
         },
         catch_exceptions=False,
@@ -46,10 +49,8 @@ def knn(settings: Settings, *args: str, blob_url: str | None = None) -> Result:
 
 
 def s3_store(settings: Settings, url: str) -> S3BlobStore:
-    """The S3 store at ``url`` with the credentials the commands get."""
-    store = open_blob_store(
-        settings.model_copy(update={"s3_access_key": "knn-test", "s3_secret_key": SecretStr("knn-test-secret")}), url
-    )
+    """The S3 store at ``url`` with the credentials of ``settings`` (those the commands get)."""
+    store = open_blob_store(settings, url)
     assert isinstance(store, S3BlobStore)
     return store
 
@@ -58,6 +59,14 @@ def s3_store(settings: Settings, url: str) -> S3BlobStore:
 def submitted(collect: CollectClient, plot_survey: None) -> None:
     """The plot survey published and one plot submitted with its photo, all in the local folder."""
     assert collect.submit(plot_xml(new_id()), {"1790000000001.jpg": PHOTO})[0].status_code == 201
+
+
+@pytest.fixture
+def keyed(settings: Settings, s3_server: S3Server) -> Settings:
+    """The test settings (blobs in the local folder) with the S3 server's read-write key."""
+    return settings.model_copy(
+        update={"s3_access_key": s3_server.access_key, "s3_secret_key": SecretStr(s3_server.secret_key)}
+    )
 
 
 @pytest.fixture
@@ -121,12 +130,12 @@ def test_verify_counts_unreferenced_blobs_without_failing(settings, submitted, l
     assert "1 unreferenced (31 bytes" in result.output
 
 
-def test_verify_finds_a_changed_object_in_the_s3_store(settings, s3_url, submitted):
-    assert knn(settings, "blobs", "migrate", "--to", s3_url).exit_code == 0
-    s3 = s3_store(settings, s3_url)
+def test_verify_finds_a_changed_object_in_the_s3_store(keyed, s3_url, submitted):
+    assert knn(keyed, "blobs", "migrate", "--to", s3_url).exit_code == 0
+    s3 = s3_store(keyed, s3_url)
     s3.client.put_object(s3.bucket, PHOTO_SHA, io.BytesIO(PHOTO[::-1]), len(PHOTO), metadata={"sha256": PHOTO_SHA})
 
-    result = knn(settings, "blobs", "verify", blob_url=s3_url)
+    result = knn(keyed, "blobs", "verify", blob_url=s3_url)
 
     assert result.exit_code == 1
     assert f"corrupt  {PHOTO_SHA}" in result.output
@@ -175,41 +184,41 @@ def test_cleanup_dry_run_removes_nothing(settings, submitted, local):
 # --- migrate ------------------------------------------------------------------------------------------------
 
 
-def test_migrate_copies_every_blob_of_the_folder_into_the_bucket(settings, s3_url, submitted, local):
-    result = knn(settings, "blobs", "migrate", "--to", s3_url)
+def test_migrate_copies_every_blob_of_the_folder_into_the_bucket(keyed, s3_url, submitted, local):
+    result = knn(keyed, "blobs", "migrate", "--to", s3_url)
 
     assert result.exit_code == 0, result.output
-    s3 = s3_store(settings, s3_url)
+    s3 = s3_store(keyed, s3_url)
     assert {b.sha256 for b in s3.list_blobs()} == {b.sha256 for b in local.list_blobs()}
     assert s3.read_bytes(PHOTO_SHA) == PHOTO
 
 
-def test_migrate_reports_what_it_copied(settings, s3_url, submitted):
-    result = knn(settings, "blobs", "migrate", "--to", s3_url)
+def test_migrate_reports_what_it_copied(keyed, s3_url, submitted):
+    result = knn(keyed, "blobs", "migrate", "--to", s3_url)
 
     assert "3 blobs copied" in result.output
     assert "0 already in the target, 0 failed" in result.output
 
 
-def test_migrate_run_again_copies_only_what_is_missing(settings, s3_url, submitted):
-    knn(settings, "blobs", "migrate", "--to", s3_url)
-    s3_store(settings, s3_url).remove(PHOTO_SHA)
+def test_migrate_run_again_copies_only_what_is_missing(keyed, s3_url, submitted):
+    knn(keyed, "blobs", "migrate", "--to", s3_url)
+    s3_store(keyed, s3_url).remove(PHOTO_SHA)
 
-    result = knn(settings, "blobs", "migrate", "--to", s3_url)
+    result = knn(keyed, "blobs", "migrate", "--to", s3_url)
 
     assert result.exit_code == 0
     assert "1 blobs copied" in result.output
     assert "2 already in the target" in result.output
 
 
-def test_migrate_does_not_copy_a_blob_whose_file_was_changed(settings, s3_url, submitted, local):
+def test_migrate_does_not_copy_a_blob_whose_file_was_changed(keyed, s3_url, submitted, local):
     local.path(PHOTO_SHA).write_bytes(PHOTO[::-1])
 
-    result = knn(settings, "blobs", "migrate", "--to", s3_url)
+    result = knn(keyed, "blobs", "migrate", "--to", s3_url)
 
     assert result.exit_code == 1
     assert f"failed   {PHOTO_SHA}" in result.output
-    assert not s3_store(settings, s3_url).exists(PHOTO_SHA)
+    assert not s3_store(keyed, s3_url).exists(PHOTO_SHA)
 
 
 def test_migrate_to_a_url_that_is_not_s3_fails_with_a_clear_message(settings):
@@ -219,10 +228,8 @@ def test_migrate_to_a_url_that_is_not_s3_fails_with_a_clear_message(settings):
     assert "must start with s3://" in result.output
 
 
-def test_after_migrate_the_server_on_the_bucket_serves_the_form(
-    settings, s3_settings, s3_url, submitted, collector, db
-):
-    knn(settings, "blobs", "migrate", "--to", s3_url)
+def test_after_migrate_the_server_on_the_bucket_serves_the_form(keyed, s3_settings, s3_url, submitted, collector, db):
+    knn(keyed, "blobs", "migrate", "--to", s3_url)
     app = create_app(s3_settings, engine=db)
     phone = CollectClient(app.test_client(), *collector)
 
@@ -232,18 +239,36 @@ def test_after_migrate_the_server_on_the_bucket_serves_the_form(
     assert b"plot_survey" in response.data
 
 
-def test_verify_on_the_bucket_passes_after_migrate(settings, s3_url, submitted):
-    knn(settings, "blobs", "migrate", "--to", s3_url)
+def test_verify_on_the_bucket_passes_after_migrate(keyed, s3_url, submitted):
+    knn(keyed, "blobs", "migrate", "--to", s3_url)
 
-    result = knn(settings, "blobs", "verify", blob_url=s3_url)
+    result = knn(keyed, "blobs", "verify", blob_url=s3_url)
 
     assert result.exit_code == 0, result.output
     assert "3 referenced blobs" in result.output
 
 
-def test_migrate_creates_the_bucket(settings, s3_url, tmp_path: Path):
-    result = knn(settings, "blobs", "migrate", "--to", s3_url)
+def test_migrate_back_from_the_bucket_to_the_local_folder_restores_a_lost_photo(keyed, s3_url, submitted, local):
+    knn(keyed, "blobs", "migrate", "--to", s3_url)
+    local.remove(PHOTO_SHA)
+
+    result = knn(keyed, "blobs", "migrate", "--to", "local", blob_url=s3_url)
+
+    assert result.exit_code == 0, result.output
+    assert "1 blobs copied" in result.output and "2 already in the target" in result.output
+    assert local.read_bytes(PHOTO_SHA) == PHOTO
+
+
+def test_migrate_from_the_local_folder_to_local_is_refused(settings, submitted):
+    result = knn(settings, "blobs", "migrate", "--to", "local")
+
+    assert result.exit_code == 1
+    assert "same store" in result.output
+
+
+def test_migrate_creates_the_bucket(keyed, s3_url, tmp_path: Path):
+    result = knn(keyed, "blobs", "migrate", "--to", s3_url)
 
     assert result.exit_code == 0
     assert "0 blobs copied" in result.output
-    s3_store(settings, s3_url).check()
+    s3_store(keyed, s3_url).check()

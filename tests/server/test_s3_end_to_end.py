@@ -1,4 +1,4 @@
-"""The server with its blobs in an S3 bucket (moto over HTTP): submissions, form downloads and media.
+"""The server with its blobs in an S3 bucket (moto and SeaweedFS, over HTTP): submissions, form downloads and media.
 
 Downloads are proxied by the app (never redirected to the object store), so the same sign-in rules apply
 as with the local folder.
