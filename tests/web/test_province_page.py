@@ -188,3 +188,24 @@ def test_the_district_weekly_summary_counts_each_field_developer_s_logs(province
     rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(min_row=2, values_only=True))
     assert rows[0] == ("นพต.", "บันทึก", "วันที่มีบันทึก", "วันที่ไม่มีบันทึก", "รับรองแล้ว", "ไม่มีการรับรอง")
     assert rows[1:] == [(SUPERVISOR, 3, 2, 5, 2, 1)]
+
+
+def assessment(collect: CollectClient, plot: str, day: str, grade: str) -> None:
+    """A potential assessment of ``plot`` on ``day`` with the grade the form computed."""
+    xml = (
+        f'<data id="potential_assessment" version="2026112101"><plot>{plot}</plot>'
+        f"<assessment_date>{day}</assessment_date><grade>{grade}</grade>"
+        f"<meta><instanceID>uuid:{uuid.uuid4()}</instanceID></meta></data>"
+    ).encode()
+    (response,) = collect.submit(xml)
+    assert response.status_code == 201, response.data
+
+
+def test_the_grades_count_each_plot_s_latest_assessment(province, supervise: CollectClient, khon_kaen) -> None:
+    assessment(supervise, province["reported"].uuid, "2026-06-01", "C")
+    assessment(supervise, province["reported"].uuid, "2026-11-01", "A")
+    assessment(supervise, province["missing"].uuid, "2026-11-02", "B")
+
+    page = khon_kaen.get(f"/province?month={MONTH}").get_data(as_text=True)
+
+    assert [cell(page, "4001", f"grade-{g}") for g in "ABC"] == ["1", "1", "0"]
