@@ -343,11 +343,15 @@ def monthly_report_signoffs() -> Response:
     return _json({"month": month, "signoffs": [{**signoff.describe(r, rules), **_signoff_links(r)} for r in rows]})
 
 
-@bp.get("/reports/monthly/signoffs/<int:revision>.<fmt>")
-def monthly_report_signoff_file(revision: int, fmt: str) -> Response:
-    """The frozen PDF or XLSX of revision ``revision`` of ``?district=&month=``; 404 when there is none."""
+@bp.get("/reports/monthly/signoffs/<number>.<fmt>")
+def monthly_report_signoff_file(number: str, fmt: str) -> Response:
+    """The frozen PDF or XLSX of revision ``number`` of ``?district=&month=``; 404 when there is none. (The
+    revision is read here, not by the router, so that a malformed one is this API's JSON 400.)"""
     if fmt not in ("pdf", "xlsx"):
         raise Problem(BAD_PARAMETER, name="format", expected="pdf / xlsx", value=fmt)
+    if not number.isdigit() or len(number) > 9:
+        raise Problem(BAD_PARAMETER, name="revision", expected="a revision number", value=number)
+    revision = int(number)
     district, month, _, _ = _district_month()
     row = signoff_queries.revision(db(), g.project_id, district, month, revision)
     if row is None:
