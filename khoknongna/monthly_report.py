@@ -4,7 +4,8 @@ as XLSX and PDF.
 A cover page gives the coverage of the month (plots with an activity report / all registered plots of the
 district, on time by the 20th, late, missing, not visited) and whether the district met the deadline (every
 plot reported by the 20th, Asia/Bangkok), and the publicity rule (at least one publicity link in the district
-in the month, seed 002). Then one section per plot: its register entry (items ๑–๓ of the seed's form, flagged
+in the month, seed 002) and the district's learning centres (plots the register designates, at least one per
+district, seed 003 ข้อ ๑). Then one section per plot: its register entry (items ๑–๓ of the seed's form, flagged
 when a report names another owner or size than the register), and **every activity of the month** in date
 order, each with items ๔–๖ of the form, the 5P strategy and its sub-strategy, the sectors that took part, the
 reporter's name, position, date and signature image, and its photos in a grid with their captions (at least
@@ -40,6 +41,7 @@ from khoknongna.areas import area_name
 from khoknongna.periods import BANGKOK, month_text
 from khoknongna.plot_checks import CheckRules, coverage
 from khoknongna.spatial.coverage import report_deadline
+from khoknongna.storage import province as province_queries
 from khoknongna.storage import reports as queries
 from khoknongna.storage import signoffs as signoff_queries
 
@@ -278,6 +280,8 @@ class MonthlyReport:
     entries: list[PlotEntry] = field(default_factory=list)
     #: ``(revision, when)`` of the district's latest sign-off of the month, if any.
     signed_off: tuple[int, datetime] | None = None
+    #: The owners (else labels) of the district's plots designated a learning centre (seed 003 ข้อ ๑).
+    learning_centres: list[str] = field(default_factory=list)
 
     @property
     def deadline_met(self) -> bool:
@@ -315,8 +319,15 @@ class MonthlyReport:
                 "การประชาสัมพันธ์ (อย่างน้อย ๑ ช่องทางต่ออำเภอต่อเดือน)",
                 thai(f"{self.publicity_links} ลิงก์ ") + ("ผ่าน" if self.publicity_met else "ไม่ผ่าน"),
             ),
+            ("ศูนย์เรียนรู้ของอำเภอ (อย่างน้อยอำเภอละ ๑ แห่ง)", self.centres_text()),
             ("การรับรองรายงานของอำเภอ", self.signoff_text()),
         ]
+
+    def centres_text(self) -> str:
+        """How many learning centres the district has, whether that meets seed 003 ข้อ ๑, and which, in Thai."""
+        count = len(self.learning_centres)
+        text = thai(f"{count} แห่ง ") + ("ผ่าน" if count else "ไม่ผ่าน")
+        return text + (": " + ", ".join(self.learning_centres) if count else "")
 
     def signoff_text(self) -> str:
         """The district's latest sign-off and how many activities came after it, in Thai."""
@@ -356,6 +367,7 @@ def build_report(
     plots = [dict(row._mapping) for row in queries.district_plots(conn, project_id, district_code)]
     signed = signoff_queries.revisions(conn, project_id, district_code, month_text((year, month)))
     signed_off = (signed[0].revision, signed[0].submitted_at) if signed else None
+    centres = province_queries.learning_centres(conn, project_id, district_code).get(district_code, [])
     by_plot: dict[str, list[Activity]] = {}
     for answers in queries.month_activities(conn, project_id, [p["uuid"] for p in plots], month_text((year, month))):
         received = _received(answers)
@@ -388,6 +400,7 @@ def build_report(
         not_visited=len(counts.not_visited),
         entries=entries,
         signed_off=signed_off if since_signoff else None,
+        learning_centres=[c.owner_name or c.label or c.uuid for c in centres],
     )
 
 

@@ -92,6 +92,69 @@ def build_weekly(conn: Connection, project_id: int, collector: str, week: str, a
     return bundle
 
 
+@dataclass
+class DeveloperWeek:
+    """One field developer's week in a district's weekly summary: logs, days with a log, certified logs."""
+
+    developer: str
+    logs: int = 0
+    days_logged: int = 0
+    certified: int = 0
+    days_in_week: int = 7
+
+    @property
+    def uncertified(self) -> int:
+        """Logs without the owner's certification (name and signature)."""
+        return self.logs - self.certified
+
+    @property
+    def days_missing(self) -> int:
+        """Days of the week without a log (as the bundle marks them)."""
+        return self.days_in_week - self.days_logged
+
+
+def district_summary(conn: Connection, project_id: int, district: str, week: str) -> list[DeveloperWeek]:
+    """Every field developer of ``district`` (an area code; its app users, and anyone who sent a daily log
+    there that week) with the counts of ISO ``week``: logs, days with a log, certified logs, days missing
+    (seed 004 ๔.๒: the district sends the week's logs on to the province). Raises ``ValueError`` for a
+    malformed week."""
+    days = week_days(week)
+    found = {name: DeveloperWeek(name) for name in queries.field_developers(conn, project_id, district)}
+    logged: dict[str, set[str]] = {}
+    for answers in queries.week_logs(conn, project_id, None, days[0], days[-1], district):
+        row = found.setdefault(answers["sender"], DeveloperWeek(answers["sender"]))
+        row.logs += 1
+        row.certified += DayLog(answers).certified
+        logged.setdefault(answers["sender"], set()).add(answers["day"])
+    for name, logged_days in logged.items():
+        found[name].days_logged = len(logged_days)
+    return [found[name] for name in sorted(found)]
+
+
+#: The columns of the district's weekly summary.
+SUMMARY_COLUMNS = ("นพต.", "บันทึก", "วันที่มีบันทึก", "วันที่ไม่มีบันทึก", "รับรองแล้ว", "ไม่มีการรับรอง")
+
+
+def write_summary_xlsx(district: str, week: str, rows: list[DeveloperWeek], out: BinaryIO | Path) -> None:
+    """The district's weekly summary: a title row, then one row per field developer (:data:`SUMMARY_COLUMNS`)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from khoknongna.areas import area_name
+
+    days = week_days(week)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "สรุปประจำสัปดาห์"
+    sheet.append([f"สรุปบันทึกการปฏิบัติงาน {area_name(district) or district} สัปดาห์ {week} ({days[0]} – {days[-1]})"])
+    sheet.append(list(SUMMARY_COLUMNS))
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    for r in rows:
+        sheet.append([r.developer, r.logs, r.days_logged, r.days_missing, r.certified, r.uncertified])
+    workbook.save(out)
+
+
 def _day_heading(day: date, count: int) -> str:
     from datetime import datetime
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -27,8 +27,9 @@ from flask import Blueprint, Response, g, jsonify, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import Row
 
-from khoknongna import audit, exports, monthly_report, signoff, weekly_log
+from khoknongna import audit, exports, monthly_report, province_report, signoff, weekly_log
 from khoknongna.areas import OutsideArea, area_name, narrow
+from khoknongna.periods import month_being_reported, month_text
 from khoknongna.plot_checks import CheckRules
 from khoknongna.plot_checks import coverage as month_coverage
 from khoknongna.problems import (
@@ -342,11 +343,15 @@ def monthly_report_signoffs() -> Response:
     return _json({"month": month, "signoffs": [{**signoff.describe(r, rules), **_signoff_links(r)} for r in rows]})
 
 
-@bp.get("/reports/monthly/signoffs/<int:revision>.<fmt>")
-def monthly_report_signoff_file(revision: int, fmt: str) -> Response:
-    """The frozen PDF or XLSX of revision ``revision`` of ``?district=&month=``; 404 when there is none."""
+@bp.get("/reports/monthly/signoffs/<number>.<fmt>")
+def monthly_report_signoff_file(number: str, fmt: str) -> Response:
+    """The frozen PDF or XLSX of revision ``number`` of ``?district=&month=``; 404 when there is none. (The
+    revision is read here, not by the router, so that a malformed one is this API's JSON 400.)"""
     if fmt not in ("pdf", "xlsx"):
         raise Problem(BAD_PARAMETER, name="format", expected="pdf / xlsx", value=fmt)
+    if not number.isdigit() or len(number) > 9:
+        raise Problem(BAD_PARAMETER, name="revision", expected="a revision number", value=number)
+    revision = int(number)
     district, month, _, _ = _district_month()
     row = signoff_queries.revision(db(), g.project_id, district, month, revision)
     if row is None:
@@ -362,8 +367,12 @@ def monthly_report_signoff_file(revision: int, fmt: str) -> Response:
 
 
 def _signoff_links(row: Row) -> dict[str, str]:
-    base = f"/v1/projects/{g.project_id}/reports/monthly/signoffs/{row.revision}"
-    query = f"?district={row.district_code}&month={row.month}"
+    return _signoff_links_of(row.district_code, row.month, row.revision)
+
+
+def _signoff_links_of(district: str, month: str, revision: int) -> dict[str, str]:
+    base = f"/v1/projects/{g.project_id}/reports/monthly/signoffs/{revision}"
+    query = f"?district={district}&month={month}"
     return {"pdf": base + ".pdf" + query, "xlsx": base + ".xlsx" + query}
 
 
@@ -387,3 +396,84 @@ def weekly_log_bundle(fmt: str) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="daily-logs-{week}.{fmt}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _xlsx(write: Callable[[io.BytesIO], None], name: str) -> Response:
+    body = io.BytesIO()
+    write(body)
+    response = Response(body.getvalue(), mimetype=exports.MEDIA_TYPES["xlsx"])
+    response.headers["Content-Disposition"] = content_disposition("attachment", name)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _province_month() -> province_report.ProvinceMonth:
+    """The month of every district of ``?area=`` (the user's area) for ``?month=`` (default: the month being
+    reported, :func:`khoknongna.periods.month_being_reported`)."""
+    month = request.args.get("month") or month_text(month_being_reported())
+    year, number = _month(month)
+    rules = CheckRules.from_settings(services().settings)
+    return province_report.build_province_month(db(), g.project_id, _area(), year, number, rules)
+
+
+@bp.get("/reports/province")
+def province_month() -> Response:
+    """Every district of ``?area=`` for ``?month=``: sign-offs, coverage, publicity, learning centres, grades
+    and the plots still missing (the province page as JSON)."""
+    view = _province_month()
+    return _json(
+        {
+            "month": view.month_text,
+            "area": view.area,
+            "deadline": view.last_day.date().isoformat(),
+            "days_left": view.days_left(),
+            "districts": [
+                {
+                    "district": d.code,
+                    "name": d.name,
+                    "plots": d.plots,
+                    "reported": d.reported,
+                    "on_time": d.on_time,
+                    "late": d.late,
+                    "missing": d.missing,
+                    "submitted": bool(d.signoffs),
+                    "submitted_on_time": d.submitted_on_time,
+                    "signoffs": [
+                        {**s, **_signoff_links_of(s["district"], s["month"], s["revision"])} for s in d.signoffs
+                    ],
+                    "publicity_links": d.publicity_links,
+                    "learning_centres": [c.uuid for c in d.learning_centres],
+                    "grades": {grade: d.grades.get(grade, 0) for grade in province_report.GRADES},
+                    "missing_plots": [{"plot": p["uuid"], "developer": p["developer"]} for p in d.missing_plots],
+                }
+                for d in view.districts
+            ],
+        }
+    )
+
+
+@bp.get("/reports/missing-plots.xlsx")
+def missing_plots_xlsx() -> Response:
+    """The chase list of ``?month=`` for ``?area=``: the plots still without an activity report, by district and
+    field developer, with the districts' month (:func:`khoknongna.province_report.write_chase_xlsx`)."""
+    view = _province_month()
+    name = f"missing-plots-{view.area or 'all'}-{view.month_text}.xlsx"
+    return _xlsx(lambda body: province_report.write_chase_xlsx(view, body), name)
+
+
+@bp.get("/reports/weekly-summary.xlsx")
+def weekly_district_summary() -> Response:
+    """Every field developer of ``?district=`` with the counts of ISO ``?week=YYYY-Www``: logs, days with and
+    without a log, certified and uncertified logs (seed 004 ๔.๒)."""
+    week, district = request.args.get("week", ""), request.args.get("district", "")
+    if len(district) != 4 or not district.isdigit() or area_name(district) is None:
+        raise Problem(BAD_PARAMETER, name="district", expected="an amphoe code (4 digits)", value=district)
+    if not _in_area(district):
+        raise Problem(OUTSIDE_AREA, asked=district, scope=g.api_user.area_code)
+    try:
+        rows = weekly_log.district_summary(db(), g.project_id, district, week)
+    except ValueError:
+        raise Problem(BAD_PARAMETER, name="week", expected="YYYY-Www", value=week) from None
+    return _xlsx(
+        lambda body: weekly_log.write_summary_xlsx(district, week, rows, body), f"weekly-{district}-{week}.xlsx"
+    )

@@ -21,13 +21,14 @@ _SENDER = "coalesce(au.display_name, u.username)"
 
 
 def week_logs(
-    conn: Connection, project_id: int, collector: str, monday: date, sunday: date, area: str | None
+    conn: Connection, project_id: int, collector: str | None, monday: date, sunday: date, area: str | None
 ) -> list[dict[str, Any]]:
-    """The daily logs sent by ``collector`` (an app user's display name or a user's name) about the days
-    ``monday``..``sunday``, of submissions in ``area`` (a code prefix; ``None`` = all), by day then receipt.
+    """The daily logs sent by ``collector`` (an app user's display name or a user's name; ``None`` = anyone)
+    about the days ``monday``..``sunday``, of submissions in ``area`` (a code prefix; ``None`` = all), by day
+    then receipt.
 
-    Each: the answers of the form's view plus ``day`` (ISO date), ``received_at`` and ``signature_sha256``
-    (the blob of the owner's signature when it arrived)."""
+    Each: the answers of the form's view plus ``day`` (ISO date), ``sender`` (who sent it), ``received_at`` and
+    ``signature_sha256`` (the blob of the owner's signature when it arrived)."""
     view = view_name(LOG_FORM, project_id)
     if view not in set(view_names(conn)):
         return []
@@ -39,18 +40,39 @@ def week_logs(
     )
     rows = conn.execute(
         text(
-            f"SELECT to_jsonb(d) AS answers, {_DAY} AS day, s.created_at AS received_at,"  # noqa: S608 - quoted names
+            f"SELECT to_jsonb(d) AS answers, {_DAY} AS day, {_SENDER} AS sender, s.created_at AS received_at,"  # noqa: S608 - quoted names
             f" {signature} AS signature_sha256"
             f" FROM {SCHEMA}.{quote(view)} d JOIN submissions s ON s.id = d.submission_id"
             " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
             " LEFT JOIN app_users au ON au.id = sv.app_user_id LEFT JOIN users u ON u.id = sv.submitter_id"
-            f" WHERE {_SENDER} = :collector AND {_DAY} BETWEEN :monday AND :sunday"
+            f" WHERE (CAST(:collector AS text) IS NULL OR {_SENDER} = :collector)"
+            f" AND {_DAY} BETWEEN :monday AND :sunday"
             " AND (CAST(:area AS text) IS NULL OR s.area_code LIKE :area || '%')"
             f" ORDER BY {_DAY}, s.created_at"
         ),
         {"collector": collector, "monday": monday.isoformat(), "sunday": sunday.isoformat(), "area": area},
     )
     return [
-        {**row.answers, "day": row.day, "received_at": row.received_at, "signature_sha256": row.signature_sha256}
+        {
+            **row.answers,
+            "day": row.day,
+            "sender": row.sender,
+            "received_at": row.received_at,
+            "signature_sha256": row.signature_sha256,
+        }
         for row in rows
     ]
+
+
+def field_developers(conn: Connection, project_id: int, area: str) -> list[str]:
+    """The names of the project's app users (field developers' phones) working in ``area`` (their area code
+    starts with it), not revoked, in order."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT display_name FROM app_users WHERE project_id = :p AND revoked_at IS NULL"
+                " AND area_code LIKE :area || '%' ORDER BY display_name"
+            ),
+            {"p": project_id, "area": area},
+        ).scalars()
+    )

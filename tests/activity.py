@@ -1,4 +1,4 @@
-"""Activity reports as Collect sends them, with photos and a signature, received when a test says."""
+"""Activity reports as Collect sends them, with photos and a signature, received when a test says; daily logs."""
 
 from __future__ import annotations
 
@@ -74,3 +74,24 @@ def activity_report(
             {"when": when, "i": instance_id},
         )
     return instance_id
+
+
+def daily_log(collect: CollectClient, plot: str, day: str, *, signed: bool) -> None:
+    """A daily log of ``day`` as Collect sends it, certified (owner's name and signature) when ``signed``."""
+    signature = f"{uuid.uuid4().hex[:8]}-owner.png"
+    files = {}
+    if signed:
+        out = io.BytesIO()
+        Image.new("RGB", (400, 150), (255, 255, 255)).save(out, "PNG")
+        files[signature] = out.getvalue()
+    xml = (
+        f'<data id="daily_log" version="2026112101"><work_date>{day}</work_date>'
+        f"<developer_name>นายนพรัตน์ ทองดี</developer_name><plot>{plot}</plot>"
+        "<duties>improve_plot natural_farming</duties><duty_other/><work_details>ปลูกแฝกรอบหนองน้ำ</work_details>"
+        "<hours>6</hours><problems>ฝนตก</problems><has_photos>no</has_photos><notes/>"
+        f"<certification><owner_name>{'นางสมศรี ใจดี' if signed else ''}</owner_name>"
+        f"<owner_signature>{signature if signed else ''}</owner_signature></certification>"
+        f"<meta><instanceID>uuid:{uuid.uuid4()}</instanceID></meta></data>"
+    ).encode()
+    responses = collect.submit(xml, files)
+    assert all(r.status_code == 201 for r in responses), [r.data for r in responses]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 PLOT_SURVEY = Path(__file__).resolve().parents[1] / "forms_xlsform" / "plot_survey.xlsx"
-PLOT_SURVEY_VERSION = "2026112103"
+PLOT_SURVEY_VERSION = "2026120501"
 
 # The plot's address as the coded selects answer it (geothai codes): Khon Kaen, Mueang Khon Kaen, Sila.
 PROVINCE, AMPHOE, TAMBON = "40", "4001", "400114"
@@ -34,12 +34,14 @@ def plot_xml(
     plot_id: str = "3f9c2a4e-8d1b-4c6a-9e5f-2b7d0c1a4e83",
     resurvey_of_version: int | None = None,
     tambon: str = TAMBON,
+    learning_centre: bool = False,
 ) -> bytes:
     """A finalized plot survey instance as Collect writes it: a 1-rai plot, a pond and a paddy, a swale.
 
     The survey registers a new plot: ``meta/entity`` creates the ``plots`` entity ``plot_id``; with
     ``resurvey_of_version`` it is a re-survey of that registered plot, made from that ``__version`` of it.
-    ``tambon`` (6 digits) places it; its amphoe and province are the code's prefixes.
+    ``tambon`` (6 digits) places it; its amphoe and province are the code's prefixes. ``learning_centre``
+    designates it a learning centre of its district.
     """
     boundary = boundary or ring(LAT, LON, DLAT, DLON)
     pond = ring(LAT + 0.00005, LON + 0.00005, 0.0001, 0.0001)
@@ -62,7 +64,8 @@ def plot_xml(
         "<today>2026-11-20</today><deviceid>collect:TESTDEVICE0000001</deviceid><username>nopparat</username>"
         f"{kind}<new_plot_id>{plot_id}</new_plot_id><plot_id>{plot_id}</plot_id>"
         "<programme>covid_loan</programme><model>HLM</model><size_class>1</size_class><other_rai/><other_ngan/>"
-        f"<other_wa/><size_text>1</size_text><owner><owner_name>{owner}</owner_name><owner_phone>0812345678</owner_phone>"
+        f"<other_wa/><size_text>1</size_text><learning_centre>{'yes' if learning_centre else 'no'}</learning_centre>"
+        f"<owner><owner_name>{owner}</owner_name><owner_phone>0812345678</owner_phone>"
         "<house_no>45/1</house_no><village_no>5</village_no><village_name>บ้านหนองแวง</village_name>"
         f"<province>{tambon[:2]}</province><amphoe>{tambon[:4]}</amphoe><tambon>{tambon}</tambon>"
         "<province_name>ขอนแก่น</province_name><amphoe_name>เมืองขอนแก่น</amphoe_name><tambon_name>ศิลา</tambon_name>"

@@ -354,6 +354,22 @@ def plot_survey() -> tuple[list[Row], list[Row], list[Row], list[Row] | None]:
             ),
         ),
         q("calculate", "size_text", calculation=size_text),
+        prefilled(
+            q(
+                "select_one learning_centre",
+                "learning_centre",
+                "แปลงนี้เป็นศูนย์เรียนรู้ของอำเภอหรือไม่",
+                "Is this plot a learning centre of the district?",
+                hint=(
+                    "อำเภอคัดเลือกพื้นที่ต้นแบบเป็นศูนย์เรียนรู้ อย่างน้อยอำเภอละ ๑ แห่ง",
+                    "The district selects model plots as learning centres, at least one per district",
+                ),
+                required="yes",
+                save_to="learning_centre",
+            ),
+            "learning_centre",
+            "existing_plot",
+        ),
         q("begin_group", "owner", "สถานที่ดำเนินการและเจ้าของแปลง", "Plot owner and address"),
         prefilled(
             q(
@@ -521,6 +537,8 @@ def plot_survey() -> tuple[list[Row], list[Row], list[Row], list[Row] | None]:
         choice("part_type", "khok", "โคก", "Khok (mound)"),
         choice("part_type", "pond", "หนอง", "Nong (pond)"),
         choice("part_type", "paddy", "นา", "Na (rice paddy)"),
+        choice("learning_centre", "yes", "เป็นศูนย์เรียนรู้", "Yes, a learning centre"),
+        choice("learning_centre", "no", "ไม่เป็นศูนย์เรียนรู้", "No"),
         choice("survey_kind", "new", "ลงทะเบียนแปลงใหม่", "Registering a new plot"),
         choice("survey_kind", "resurvey", "สำรวจซ้ำแปลงที่ลงทะเบียนแล้ว", "A re-survey of a registered plot"),
     ]
@@ -528,7 +546,7 @@ def plot_survey() -> tuple[list[Row], list[Row], list[Row], list[Row] | None]:
         {
             "form_title": "สำรวจและลงทะเบียนแปลง โคก หนอง นา / Khok Nong Na plot survey",
             "form_id": "plot_survey",
-            "version": "2026112103",
+            "version": "2026120501",
             "default_language": TH,
             "instance_name": "${plot_label}",
         }

@@ -15,6 +15,7 @@ ENTITY_PROPERTIES = {
     "programme": "/data/programme",
     "model": "/data/model",
     "size_class": "/data/size_class",
+    "learning_centre": "/data/learning_centre",
     "owner_name": "/data/owner/owner_name",
     "owner_phone": "/data/owner/owner_phone",
     "house_no": "/data/owner/house_no",

@@ -43,6 +43,13 @@ def test_the_description_is_served_without_signing_in(app: Flask) -> None:
         "/v1/projects/{project_id}/forms/{form_id}/submissions/{instance_id}/signals",
         "/v1/projects/{project_id}/forms/{form_id}/submissions/{instance_id}/signals/{rule}/explanation",
         "/v1/projects/{project_id}/signals",
+        "/v1/projects/{project_id}/reports/monthly.{format}",
+        "/v1/projects/{project_id}/reports/monthly/signoffs",
+        "/v1/projects/{project_id}/reports/monthly/signoffs/{revision}.{format}",
+        "/v1/projects/{project_id}/reports/weekly.{format}",
+        "/v1/projects/{project_id}/reports/weekly-summary.xlsx",
+        "/v1/projects/{project_id}/reports/province",
+        "/v1/projects/{project_id}/reports/missing-plots.xlsx",
     }
 
 
