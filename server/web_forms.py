@@ -22,7 +22,8 @@ it), so ingest makes the new version and sets the review state to ``edited``; th
 The page needs WebAssembly (Web Forms parses XPath with tree-sitter compiled to wasm, inlined in the library):
 its Content-Security-Policy adds ``'wasm-unsafe-eval'``, which allows compiling wasm but not ``eval`` of
 JavaScript, and the hash of its one inline script, the import map naming Vue's runtime build (no template
-compiler, so no ``eval``); fonts as ``data:`` (the library inlines Roboto). Geo questions edited on a map load
+compiler, so no ``eval``); fonts as ``data:`` (the library inlines Roboto) and a ``data:`` worker (the photo
+resizer, pica, probes ``createImageBitmap`` in one). Geo questions edited on a map load
 OpenStreetMap tiles, which only this page allows.
 """
 
@@ -102,6 +103,7 @@ def _page_policy(import_map: str) -> str:
     policy = content_security_policy(services().settings)
     policy = policy.replace("script-src 'self'", f"script-src 'self' 'wasm-unsafe-eval' 'sha256-{digest}'", 1)
     policy = policy.replace("img-src 'self' data: blob:", f"img-src 'self' data: blob: {OSM_TILES}", 1)
+    policy = policy.replace("worker-src 'self' blob:", "worker-src 'self' blob: data:", 1)
     return f"{policy}; font-src 'self' data:"  # the library inlines its Roboto font
 
 

@@ -3,6 +3,7 @@ an app-user link and sends it through the same ingest as Collect; a supervisor e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +16,7 @@ from khoknongna.publishing import publish_bundled_forms
 from khoknongna.settings import Settings
 from tests.browser.conftest import _refused, screenshot
 from tests.collect import CollectClient
+from tests.photos import jpeg, scene
 from tests.web.map_data import MUEANG, send_plot
 
 PHONE = {"width": 390, "height": 844}
@@ -59,9 +61,72 @@ def app_user_token(db: Engine) -> str:
     return token
 
 
-def test_smoke(phone: Page, forms, app_user_token: str, supervise: CollectClient, db: Engine) -> None:
-    send_plot(supervise, db, MUEANG)
-    phone.goto(f"/v1/key/{app_user_token}/projects/1/f/daily_log")
-    phone.wait_for_selector(".form-initialization-status.ready, .form-initialization-status.error", state="attached", timeout=30000)
-    screenshot(phone, "webform-smoke")
-    print(phone.content()[:3000])
+def open_form(tab: Page, path: str) -> None:
+    """Open a web form and wait until ODK Web Forms has loaded it."""
+    tab.goto(path)
+    tab.wait_for_selector(".form-initialization-status.ready", state="attached", timeout=30000)
+
+
+def question(tab: Page, label: str):
+    """The container of the question labelled ``label``."""
+    exact = tab.locator("label.required, .control-text label").filter(has_text=re.compile(f"^{re.escape(label)}$"))
+    return tab.locator(".question-container").filter(has=exact).first
+
+
+def choose_image(tab: Page, label: str, jpeg: bytes, name: str) -> None:
+    """Answer an image question through the browser's file chooser."""
+    with tab.expect_file_chooser() as chooser:
+        question(tab, label).get_by_role("button").first.click()
+    chooser.value.set_files({"name": name, "mimeType": "image/jpeg", "buffer": jpeg})
+
+
+def fill_daily_log(tab: Page, plot_label: str, photo: bytes) -> None:
+    """Fill in the daily log as a field developer would on the phone."""
+    tab.get_by_label("ชื่อนักพัฒนาพื้นที่ต้นแบบ (นพต.)").fill("นายสมชาย ขยันดี")
+    question(tab, "แปลงพื้นที่ต้นแบบ").locator(".p-select").click()
+    tab.get_by_role("option", name=plot_label).click()
+    tab.get_by_text("เป็นวิทยากรประจำฐานการเรียนรู้เพื่อการพึ่งตนเอง").click()
+    tab.get_by_label("รายละเอียดการปฏิบัติงาน").fill("ขุดคลองไส้ไก่ร่วมกับเจ้าของแปลง")
+    hours = question(tab, "จำนวนชั่วโมงปฏิบัติงาน").locator("input")
+    hours.click()
+    hours.press_sequentially("6")
+    hours.blur()
+    question(tab, "มีภาพถ่ายหรือไม่").get_by_text("มี", exact=True).click()
+    choose_image(tab, "ภาพถ่าย", photo, "work.jpg")
+    choose_image(tab, "ลายมือชื่อเจ้าของแปลง", photo, "signature.jpg")
+
+
+def daily_logs(db: Engine) -> list:
+    """The daily logs received: submitter, point of the start location, photo blob."""
+    with db.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT sv.instance_id, sv.app_user_id, sv.data->>'plot' AS plot, sv.data->>'start_location' AS at,"
+                    " (SELECT count(*) FROM submission_attachments a WHERE a.submission_version_id = sv.id"
+                    "  AND a.blob_sha256 IS NOT NULL) AS files"
+                    " FROM submission_versions sv JOIN forms f ON f.id = sv.form_id"
+                    " WHERE f.xml_form_id = 'daily_log' ORDER BY sv.id"
+                )
+            )
+        )
+
+
+def test_a_field_developer_fills_the_daily_log_on_a_phone_through_the_app_user_link(
+    phone: Page, forms, app_user_token: str, supervise: CollectClient, db: Engine
+) -> None:
+    plot = send_plot(supervise, db, MUEANG)
+    with db.connect() as conn:
+        plot_label = conn.execute(text("SELECT label FROM plots WHERE uuid = :u"), {"u": plot.plot_uuid}).scalar_one()
+    photo = jpeg(scene(3))
+
+    open_form(phone, f"/v1/key/{app_user_token}/projects/1/f/daily_log")
+    fill_daily_log(phone, plot_label, photo)
+    screenshot(phone, "webform-daily-log-filled")
+    phone.get_by_role("button", name="Send").click()
+    expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
+
+    rows = daily_logs(db)
+    assert len(rows) == 1
+    assert rows[0].plot == plot.plot_uuid and rows[0].files == 2
+    assert rows[0].at.startswith("16.4419 102.8359")
