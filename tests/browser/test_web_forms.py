@@ -55,10 +55,10 @@ def forms(app: Flask, settings: Settings) -> None:
 
 
 @pytest.fixture
-def app_user_token(db: Engine) -> str:
+def app_user(db: Engine) -> tuple[int, str]:
+    """An app user of district 4001: (id, token)."""
     with db.begin() as conn:
-        _, token = create_app_user(conn, 1, "นพต. สมหญิง", "4001")
-    return token
+        return create_app_user(conn, 1, "นพต. สมหญิง", "4001")
 
 
 def open_form(tab: Page, path: str) -> None:
@@ -78,6 +78,7 @@ def choose_image(tab: Page, label: str, jpeg: bytes, name: str) -> None:
     with tab.expect_file_chooser() as chooser:
         question(tab, label).get_by_role("button").first.click()
     chooser.value.set_files({"name": name, "mimeType": "image/jpeg", "buffer": jpeg})
+    expect(question(tab, label).locator("img")).to_be_visible()  # the preview: the photo is attached
 
 
 def fill_daily_log(tab: Page, plot_label: str, photo: bytes) -> None:
@@ -102,9 +103,11 @@ def daily_logs(db: Engine) -> list:
         return list(
             conn.execute(
                 text(
-                    "SELECT sv.instance_id, sv.app_user_id, sv.data->>'plot' AS plot, sv.data->>'start_location' AS at,"
-                    " (SELECT count(*) FROM submission_attachments a WHERE a.submission_version_id = sv.id"
-                    "  AND a.blob_sha256 IS NOT NULL) AS files"
+                    "SELECT sv.instance_id, sv.app_user_id, sv.data->>'plot' AS plot,"
+                    " (SELECT ST_X(g.geom) || ' ' || ST_Y(g.geom) FROM submission_geometries g WHERE g.submission_version_id = sv.id"
+                    "  AND g.field_path = 'start_location') AS at,"
+                    " (SELECT array_agg(a.blob_sha256 ORDER BY a.name) FROM submission_attachments a"
+                    "  WHERE a.submission_version_id = sv.id AND a.blob_sha256 IS NOT NULL) AS blobs"
                     " FROM submission_versions sv JOIN forms f ON f.id = sv.form_id"
                     " WHERE f.xml_form_id = 'daily_log' ORDER BY sv.id"
                 )
@@ -112,21 +115,71 @@ def daily_logs(db: Engine) -> list:
         )
 
 
-def test_a_field_developer_fills_the_daily_log_on_a_phone_through_the_app_user_link(
-    phone: Page, forms, app_user_token: str, supervise: CollectClient, db: Engine
-) -> None:
+@pytest.fixture
+def plot_label(supervise: CollectClient, db: Engine) -> tuple[str, str]:
+    """A registered plot of district 4001: (uuid, the label the entity list shows)."""
     plot = send_plot(supervise, db, MUEANG)
     with db.connect() as conn:
-        plot_label = conn.execute(text("SELECT label FROM plots WHERE uuid = :u"), {"u": plot.plot_uuid}).scalar_one()
+        label = conn.execute(text("SELECT label FROM plots WHERE uuid = :u"), {"u": plot.plot_uuid}).scalar_one()
+    return plot.plot_uuid, label
+
+
+def test_a_field_developer_fills_the_daily_log_on_a_phone_through_the_app_user_link(
+    phone: Page, forms, app_user: tuple[int, str], plot_label: tuple[str, str], app: Flask, db: Engine
+) -> None:
+    app_user_id, token = app_user
+    plot_uuid, label = plot_label
     photo = jpeg(scene(3))
 
-    open_form(phone, f"/v1/key/{app_user_token}/projects/1/f/daily_log")
-    fill_daily_log(phone, plot_label, photo)
+    open_form(phone, f"/v1/key/{token}/projects/1/f/daily_log")
+    fill_daily_log(phone, label, photo)
     screenshot(phone, "webform-daily-log-filled")
     phone.get_by_role("button", name="Send").click()
     expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
+    screenshot(phone, "webform-daily-log-sent")
 
-    rows = daily_logs(db)
-    assert len(rows) == 1
-    assert rows[0].plot == plot.plot_uuid and rows[0].files == 2
-    assert rows[0].at.startswith("16.4419 102.8359")
+    [row] = daily_logs(db)
+    assert (row.app_user_id, row.plot) == (app_user_id, plot_uuid)
+    lon, lat = (float(v) for v in row.at.split())
+    assert (round(lat, 4), round(lon, 4)) == (HERE["latitude"], HERE["longitude"])
+    assert len(row.blobs) == 2 and all(app.extensions["knn"].blobs.exists(b) for b in row.blobs)
+
+
+def test_the_same_form_filled_twice_makes_two_submissions(
+    phone: Page, forms, app_user: tuple[int, str], plot_label: tuple[str, str], db: Engine
+) -> None:
+    for _ in range(2):
+        open_form(phone, f"/v1/key/{app_user[1]}/projects/1/f/daily_log")
+        fill_daily_log(phone, plot_label[1], jpeg(scene(4)))
+        phone.get_by_role("button", name="Send").click()
+        expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
+
+    assert len({row.instance_id for row in daily_logs(db)}) == 2
+
+
+def lost_answer(route) -> None:
+    """The POST reaches the server, but its answer never reaches the phone (the signal dropped)."""
+    route.fetch()
+    route.abort("internetdisconnected")
+
+
+def test_a_submission_whose_answer_was_lost_is_kept_and_its_retry_makes_no_second_submission(
+    phone: Page, forms, app_user: tuple[int, str], plot_label: tuple[str, str], db: Engine
+) -> None:
+    token = app_user[1]
+    open_form(phone, f"/v1/key/{token}/projects/1/f/daily_log")
+    fill_daily_log(phone, plot_label[1], jpeg(scene(5)))
+    phone.route("**/submission", lost_answer)
+    phone.get_by_role("button", name="Send").click()
+
+    outbox = phone.locator("#webform-outbox")
+    expect(outbox).to_be_visible(timeout=20000)
+    expect(outbox).to_contain_text("ยังไม่ได้ส่ง")
+    screenshot(phone, "webform-not-sent")
+    assert len(daily_logs(db)) == 1
+
+    phone.unroute("**/submission")
+    phone.get_by_role("button", name="ส่งอีกครั้ง").click()
+    expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
+    expect(outbox).to_be_hidden()
+    assert len(daily_logs(db)) == 1
