@@ -104,8 +104,8 @@ def daily_logs(db: Engine) -> list:
             conn.execute(
                 text(
                     "SELECT sv.instance_id, sv.app_user_id, sv.data->>'plot' AS plot,"
-                    " (SELECT ST_X(g.geom) || ' ' || ST_Y(g.geom) FROM submission_geometries g WHERE g.submission_version_id = sv.id"
-                    "  AND g.field_path = 'start_location') AS at,"
+                    " (SELECT ST_X(g.geom) || ' ' || ST_Y(g.geom) FROM submission_geometries g"
+                    "  WHERE g.submission_version_id = sv.id AND g.field_path = 'start_location') AS at,"
                     " (SELECT array_agg(a.blob_sha256 ORDER BY a.name) FROM submission_attachments a"
                     "  WHERE a.submission_version_id = sv.id AND a.blob_sha256 IS NOT NULL) AS blobs"
                     " FROM submission_versions sv JOIN forms f ON f.id = sv.form_id"
@@ -183,3 +183,28 @@ def test_a_submission_whose_answer_was_lost_is_kept_and_its_retry_makes_no_secon
     expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
     expect(outbox).to_be_hidden()
     assert len(daily_logs(db)) == 1
+
+
+#: What the web form says of each bundled form: the questions it cannot answer (README "Web forms" states it).
+BUNDLED = {
+    "activity_report": ["reporter/reporter_signature"],
+    "daily_log": ["certification/owner_signature"],
+    "guru_register": [],
+    "plot_survey": ["boundary", "parts/part_shape", "swales/swale_line", "bunds/bund_line"],
+    "potential_assessment": [],
+    "socio_change": ["photo_points/point_bearing"],
+}
+
+
+@pytest.mark.parametrize("form_id", sorted(BUNDLED))
+def test_each_bundled_form_opens_in_the_web_form_and_names_the_questions_it_cannot_answer(
+    phone: Page, forms, app_user: tuple[int, str], form_id: str
+) -> None:
+    open_form(phone, f"/v1/key/{app_user[1]}/projects/1/f/{form_id}")
+
+    named = phone.locator("#webform-unsupported li").evaluate_all("items => items.map(i => i.dataset.question)")
+    assert named == BUNDLED[form_id]
+    if named:
+        expect(phone.locator("#webform-unsupported")).to_contain_text("ตอบในเบราว์เซอร์ไม่ได้")
+        expect(phone.get_by_alt_text(re.compile("ODK Collect"))).to_be_visible()
+    screenshot(phone, f"webform-{form_id}")
