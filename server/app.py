@@ -24,6 +24,7 @@ from khoknongna.server import (
     web,
     web_admin,  # noqa: F401 - registers its pages on web.bp
     web_downloads,  # noqa: F401 - registers its pages on web.bp
+    web_forms,  # noqa: F401 - registers the web forms, their data routes and libraries on web.bp
     web_map,  # noqa: F401 - registers the map, its tiles and the map library on web.bp
     web_province,  # noqa: F401 - registers the province page on web.bp
     web_review,  # noqa: F401 - registers its pages on web.bp

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, g, request, send_file, url_for
 from sqlalchemy import Row
 
 from khoknongna.file_names import safe_name
-from khoknongna.ingest import Submitter, accept_submission
+from khoknongna.ingest import Accepted, Submitter, accept_submission
 from khoknongna.problems import (
     DATASET_NOT_FOUND,
     FORM_NOT_FOUND,
@@ -140,6 +140,12 @@ def _send_blob(sha256: str, md5: str, content_type: str, download_name: str) -> 
 def form_xml(form_id: str) -> Response:
     """The XForm bytes whose MD5 the form list gives."""
     _actor()
+    return form_xml_answer(form_id)
+
+
+def form_xml_answer(form_id: str) -> Response:
+    """The current XForm of ``form_id`` in project ``g.project_id`` (404 ``FORM_NOT_FOUND``); also used by the
+    web form's routes, which authenticate by session instead."""
     version = _current_version(form_id)
     return _send_blob(version.xform_sha256, version.xform_md5, XML_TYPE, f"{form_id}.xml")
 
@@ -179,7 +185,12 @@ def form_manifest(form_id: str) -> Response:
 @bp.get("/forms/<form_id>/attachments/<name>")
 def form_media(form_id: str, name: str) -> Response:
     """One media file of the current version; an entity list is generated for the asking actor's area."""
-    actor = _actor()
+    return form_media_answer(form_id, name, _actor())
+
+
+def form_media_answer(form_id: str, name: str, actor: Actor) -> Response:
+    """Media file ``name`` of the current version of ``form_id`` in project ``g.project_id``, an entity list
+    narrowed to ``actor``'s area (404 ``MEDIA_NOT_FOUND``)."""
     version = _current_version(form_id)
     media = form_queries.attachment(db(), version.form_version_id, name)
     if media is not None and (dataset := _entity_lists([name]).get(name)) is not None:
@@ -227,7 +238,13 @@ def submission_probe() -> Response:
 @bp.post("/submission")
 def submission() -> Response:
     """One POST of a submission (the whole of it, or one part of a split upload)."""
-    actor = _actor()
+    accepted = receive_submission(_actor())
+    return _xml(openrosa_xml.response(accepted.message), status=201)
+
+
+def receive_submission(actor: Actor) -> Accepted:
+    """Ingest the submission (or the part of a split one) POSTed to this request for project ``g.project_id``,
+    sent by ``actor``; raises the problem ingest raises. The web form's routes use it too."""
     svc = services()
     upload = read_upload(request, svc.settings, svc.blobs)
     submitter = Submitter(
@@ -237,8 +254,7 @@ def submission() -> Response:
         user_agent=request.headers.get("User-Agent"),
     )
     try:
-        accepted = accept_submission(db(), svc.blobs, svc.form_versions, g.project_id, upload, submitter)
+        return accept_submission(db(), svc.blobs, svc.form_versions, g.project_id, upload, submitter)
     finally:
         for received in upload.files.values():
             received.staged.close()  # no-op for the ones ingest committed
-    return _xml(openrosa_xml.response(accepted.message), status=201)

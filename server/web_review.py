@@ -80,13 +80,14 @@ def _bangkok(moment: Any) -> str:
     return moment.astimezone(THAILAND).strftime("%Y-%m-%d %H:%M") if moment is not None else ""
 
 
-def _in_scope(actor: Actor, area_code: str | None) -> bool:
+def in_scope(actor: Actor, area_code: str | None) -> bool:
     """Whether an object of ``area_code`` lies in the actor's area (everything does for an unscoped actor; an
     object without an area only then)."""
     return actor.area_code is None or (area_code or "").startswith(actor.area_code)
 
 
-def _reviewer() -> Actor:
+def reviewer() -> Actor:
+    """The signed-in actor when their role reviews submissions; 403 for a role that only reads."""
     actor = require_reader()
     if not actor.reviews:
         abort(403, "this role reads data but does not review it")
@@ -147,7 +148,7 @@ def _labels_of(xform_sha256: str) -> FormLabels:
 
 def _submission(actor: Actor, submission_id: int) -> Any:
     row = queries.submission_for_page(db(), PROJECT_ID, submission_id)
-    if row is None or not _in_scope(actor, row.area_code):
+    if row is None or not in_scope(actor, row.area_code):
         abort(404)
     return row
 
@@ -168,7 +169,7 @@ def _detail(actor: Actor, submission_id: int, **extra: Any) -> str:
     plot = None
     if row.plot_uuid:
         plot = queries.plot_for_page(conn, PROJECT_ID, row.plot_uuid)
-        if plot is not None and not _in_scope(actor, plot.area_code):
+        if plot is not None and not in_scope(actor, plot.area_code):
             plot = None
         if plot is not None and plot.boundary:
             drawn.append(("plot", f"แปลง {plot.label}", plot.boundary))
@@ -206,7 +207,7 @@ def submission_detail(submission_id: int) -> str:
 def submission_review(submission_id: int) -> Response | tuple[str, int]:
     """Set the review state (``approved``, ``hasIssues`` or ``rejected``; a reason for the last two). A missing
     reason shows the page again with the error (400) and changes nothing."""
-    actor = _reviewer()
+    actor = reviewer()
     row = _submission(actor, submission_id)
     state = request.form.get("state", "")
     reason = request.form.get("reason", "")
@@ -232,7 +233,7 @@ def submission_review(submission_id: int) -> Response | tuple[str, int]:
 @bp.post("/submissions/<int:submission_id>/comments")
 def submission_comment(submission_id: int) -> Response:
     """Add a comment (1 to 2,000 characters)."""
-    actor = _reviewer()
+    actor = reviewer()
     row = _submission(actor, submission_id)
     conn = db()
     try:
@@ -250,7 +251,7 @@ def submission_comment(submission_id: int) -> Response:
 def signal_explain(submission_id: int, rule: str) -> Response:
     """Mark a raised audit signal as explained, with a reason; it stops counting. Kept in the signal's trail of
     explanations and in the audit log, in one transaction."""
-    actor = _reviewer()
+    actor = reviewer()
     row = _submission(actor, submission_id)
     reason = request.form.get("reason", "").strip()
     back = redirect(url_for("web.submission_detail", submission_id=row.id, _anchor="signals"))
@@ -317,7 +318,7 @@ def plot_detail(plot_uuid: str) -> str:
     actor = require_reader()
     conn = db()
     plot = queries.plot_for_page(conn, PROJECT_ID, plot_uuid.lower())
-    if plot is None or not _in_scope(actor, plot.area_code):
+    if plot is None or not in_scope(actor, plot.area_code):
         abort(404)
     drawing = sketch([("plot", plot.label, plot.boundary)]) if plot.boundary else None
     return render_template(

@@ -241,3 +241,8 @@ def submissions_about_plot(conn: Connection, entity_id: int, plot_uuid: str, are
             {"uuid": plot_uuid, "entity": entity_id, "area": area},
         )
     )
+
+
+def instance_xml(conn: Connection, version_id: int) -> str:
+    """The submission XML of a submission version, as it was received."""
+    return conn.execute(text("SELECT xml FROM submission_versions WHERE id = :id"), {"id": version_id}).scalar_one()

@@ -1,0 +1,210 @@
+"""Web forms in a real browser at a phone's size: ODK Web Forms from node_modules fills in the daily log through
+an app-user link and sends it through the same ingest as Collect; a supervisor edits a plot survey."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import Engine, text
+
+from khoknongna.accounts import create_app_user
+from khoknongna.publishing import publish_bundled_forms
+from khoknongna.settings import Settings
+from tests.browser.conftest import _refused, screenshot
+from tests.collect import CollectClient
+from tests.photos import jpeg, scene
+from tests.web.map_data import MUEANG, send_plot
+
+PHONE = {"width": 390, "height": 844}
+#: Where the phone stands: the reference plot of tests/plots.py, in Khon Kaen.
+HERE = {"latitude": 16.4419, "longitude": 102.8359, "accuracy": 5}
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server: str) -> Iterator[Page]:
+    """A phone-sized tab in Thai time that may read the location (at ``HERE``); JavaScript errors and anything the
+    Content-Security-Policy refused fail the test."""
+    context = browser.new_context(
+        base_url=live_server,
+        locale="th-TH",
+        timezone_id="Asia/Bangkok",
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+        geolocation=HERE,
+        permissions=["geolocation"],
+    )
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.on("console", lambda message: _refused(message.text) and errors.append(message.text))
+    yield tab
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def forms(app: Flask, settings: Settings) -> None:
+    services = app.extensions["knn"]
+    publish_bundled_forms(services.engine, services.blobs, settings, progress=lambda _: None)
+
+
+@pytest.fixture
+def app_user(db: Engine) -> tuple[int, str]:
+    """An app user of district 4001: (id, token)."""
+    with db.begin() as conn:
+        return create_app_user(conn, 1, "นพต. สมหญิง", "4001")
+
+
+def open_form(tab: Page, path: str) -> None:
+    """Open a web form and wait until ODK Web Forms has loaded it."""
+    tab.goto(path)
+    tab.wait_for_selector(".form-initialization-status.ready", state="attached", timeout=30000)
+
+
+def question(tab: Page, label: str):
+    """The container of the question labelled ``label``."""
+    exact = tab.locator("label.required, .control-text label").filter(has_text=re.compile(f"^{re.escape(label)}$"))
+    return tab.locator(".question-container").filter(has=exact).first
+
+
+def choose_image(tab: Page, label: str, jpeg: bytes, name: str) -> None:
+    """Answer an image question through the browser's file chooser."""
+    with tab.expect_file_chooser() as chooser:
+        question(tab, label).get_by_role("button").first.click()
+    chooser.value.set_files({"name": name, "mimeType": "image/jpeg", "buffer": jpeg})
+    expect(question(tab, label).locator("img")).to_be_visible()  # the preview: the photo is attached
+
+
+def fill_daily_log(tab: Page, plot_label: str, photo: bytes) -> None:
+    """Fill in the daily log as a field developer would on the phone."""
+    tab.get_by_label("ชื่อนักพัฒนาพื้นที่ต้นแบบ (นพต.)").fill("นายสมชาย ขยันดี")
+    question(tab, "แปลงพื้นที่ต้นแบบ").locator(".p-select").click()
+    tab.get_by_role("option", name=plot_label).click()
+    tab.get_by_text("เป็นวิทยากรประจำฐานการเรียนรู้เพื่อการพึ่งตนเอง").click()
+    tab.get_by_label("รายละเอียดการปฏิบัติงาน").fill("ขุดคลองไส้ไก่ร่วมกับเจ้าของแปลง")
+    hours = question(tab, "จำนวนชั่วโมงปฏิบัติงาน").locator("input")
+    hours.click()
+    hours.press_sequentially("6")
+    hours.blur()
+    question(tab, "มีภาพถ่ายหรือไม่").get_by_text("มี", exact=True).click()
+    choose_image(tab, "ภาพถ่าย", photo, "work.jpg")
+    choose_image(tab, "ลายมือชื่อเจ้าของแปลง", photo, "signature.jpg")
+
+
+def daily_logs(db: Engine) -> list:
+    """The daily logs received: submitter, point of the start location, photo blob."""
+    with db.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT sv.instance_id, sv.app_user_id, sv.data->>'plot' AS plot,"
+                    " (SELECT ST_X(g.geom) || ' ' || ST_Y(g.geom) FROM submission_geometries g"
+                    "  WHERE g.submission_version_id = sv.id AND g.field_path = 'start_location') AS at,"
+                    " (SELECT array_agg(a.blob_sha256 ORDER BY a.name) FROM submission_attachments a"
+                    "  WHERE a.submission_version_id = sv.id AND a.blob_sha256 IS NOT NULL) AS blobs"
+                    " FROM submission_versions sv JOIN forms f ON f.id = sv.form_id"
+                    " WHERE f.xml_form_id = 'daily_log' ORDER BY sv.id"
+                )
+            )
+        )
+
+
+@pytest.fixture
+def plot_label(supervise: CollectClient, db: Engine) -> tuple[str, str]:
+    """A registered plot of district 4001: (uuid, the label the entity list shows)."""
+    plot = send_plot(supervise, db, MUEANG)
+    with db.connect() as conn:
+        label = conn.execute(text("SELECT label FROM plots WHERE uuid = :u"), {"u": plot.plot_uuid}).scalar_one()
+    return plot.plot_uuid, label
+
+
+def test_a_field_developer_fills_the_daily_log_on_a_phone_through_the_app_user_link(
+    phone: Page, forms, app_user: tuple[int, str], plot_label: tuple[str, str], app: Flask, db: Engine
+) -> None:
+    app_user_id, token = app_user
+    plot_uuid, label = plot_label
+    photo = jpeg(scene(3))
+
+    open_form(phone, f"/v1/key/{token}/projects/1/f/daily_log")
+    fill_daily_log(phone, label, photo)
+    screenshot(phone, "webform-daily-log-filled")
+    phone.get_by_role("button", name="Send").click()
+    expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
+    screenshot(phone, "webform-daily-log-sent")
+
+    [row] = daily_logs(db)
+    assert (row.app_user_id, row.plot) == (app_user_id, plot_uuid)
+    lon, lat = (float(v) for v in row.at.split())
+    assert (round(lat, 4), round(lon, 4)) == (HERE["latitude"], HERE["longitude"])
+    assert len(row.blobs) == 2 and all(app.extensions["knn"].blobs.exists(b) for b in row.blobs)
+
+
+def test_the_same_form_filled_twice_makes_two_submissions(
+    phone: Page, forms, app_user: tuple[int, str], plot_label: tuple[str, str], db: Engine
+) -> None:
+    for _ in range(2):
+        open_form(phone, f"/v1/key/{app_user[1]}/projects/1/f/daily_log")
+        fill_daily_log(phone, plot_label[1], jpeg(scene(4)))
+        phone.get_by_role("button", name="Send").click()
+        expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
+
+    assert len({row.instance_id for row in daily_logs(db)}) == 2
+
+
+def lost_answer(route) -> None:
+    """The POST reaches the server, but its answer never reaches the phone (the signal dropped)."""
+    route.fetch()
+    route.abort("internetdisconnected")
+
+
+def test_a_submission_whose_answer_was_lost_is_kept_and_its_retry_makes_no_second_submission(
+    phone: Page, forms, app_user: tuple[int, str], plot_label: tuple[str, str], db: Engine
+) -> None:
+    token = app_user[1]
+    open_form(phone, f"/v1/key/{token}/projects/1/f/daily_log")
+    fill_daily_log(phone, plot_label[1], jpeg(scene(5)))
+    phone.route("**/submission", lost_answer)
+    phone.get_by_role("button", name="Send").click()
+
+    outbox = phone.locator("#webform-outbox")
+    expect(outbox).to_be_visible(timeout=20000)
+    expect(outbox).to_contain_text("ยังไม่ได้ส่ง")
+    screenshot(phone, "webform-not-sent")
+    assert len(daily_logs(db)) == 1
+
+    phone.unroute("**/submission")
+    phone.get_by_role("button", name="ส่งอีกครั้ง").click()
+    expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
+    expect(outbox).to_be_hidden()
+    assert len(daily_logs(db)) == 1
+
+
+#: What the web form says of each bundled form: the questions it cannot answer (README "Web forms" states it).
+BUNDLED = {
+    "activity_report": ["reporter/reporter_signature"],
+    "daily_log": ["certification/owner_signature"],
+    "guru_register": [],
+    "plot_survey": ["boundary", "parts/part_shape", "swales/swale_line", "bunds/bund_line"],
+    "potential_assessment": [],
+    "socio_change": ["photo_points/point_bearing"],
+}
+
+
+@pytest.mark.parametrize("form_id", sorted(BUNDLED))
+def test_each_bundled_form_opens_in_the_web_form_and_names_the_questions_it_cannot_answer(
+    phone: Page, forms, app_user: tuple[int, str], form_id: str
+) -> None:
+    open_form(phone, f"/v1/key/{app_user[1]}/projects/1/f/{form_id}")
+
+    named = phone.locator("#webform-unsupported li").evaluate_all("items => items.map(i => i.dataset.question)")
+    assert named == BUNDLED[form_id]
+    if named:
+        expect(phone.locator("#webform-unsupported")).to_contain_text("ตอบในเบราว์เซอร์ไม่ได้")
+        expect(phone.get_by_alt_text(re.compile("ODK Collect"))).to_be_visible()
+    screenshot(phone, f"webform-{form_id}")
