@@ -113,7 +113,7 @@ class Server:
                     pytest.fail(f"serve exited with {self.process.returncode}:\n{self.output}")
                 try:
                     answering = http.get(self.url + "/", timeout=2).status_code == 200
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):  # not listening yet, or workers still starting
                     answering = False
                 if answering and "Listening on" in self.output:  # what serve prints before gunicorn starts
                     return self

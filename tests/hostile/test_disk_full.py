@@ -162,7 +162,7 @@ def test_an_unreachable_database_is_503_with_a_message_to_try_again(
 def backend_dies_during_entity_work(db: Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The first entity the next request writes finds its PostgreSQL backend terminated (as a database
     restart or a dropped network would): ``pg_terminate_backend`` from another connection. The pids killed."""
-    real, killed = entities._apply, []
+    real, killed = entities._insert, []
 
     def terminated_first(conn, *args, **kwargs):
         if not killed:
@@ -172,7 +172,7 @@ def backend_dies_during_entity_work(db: Engine, monkeypatch: pytest.MonkeyPatch)
             killed.append(pid)
         return real(conn, *args, **kwargs)
 
-    monkeypatch.setattr(entities, "_apply", terminated_first)
+    monkeypatch.setattr(entities, "_insert", terminated_first)
     return killed
 
 

@@ -11,8 +11,10 @@ import tracemalloc
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
+from khoknongna.settings import Settings
 from tests.plots import plot_xml
 
 MB = 1024 * 1024
@@ -37,6 +39,12 @@ def write_body(path: Path, xml: bytes, name: str, size: int) -> str:
             digest.update(block)
         out.write(f"\r\n--{BOUNDARY}--\r\n".encode())
     return digest.hexdigest()
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """A server that tells Collect it takes 128 MB in one POST: a 100 MB photo is then a file it accepts."""
+    return settings.model_copy(update={"accept_content_length": 128 * MB})
 
 
 def test_a_100_mb_photo_is_stored_while_the_server_allocates_less_than_50_mb(collect, plot_survey, db, tmp_path):
