@@ -22,11 +22,13 @@ test: browser-deps $(STAMP) $(NODE_STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-$(STAMP): pyproject.toml
-	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+# Quiet: the first screen of `make serve` is the server's own; pip and the build print only errors.
+$(STAMP): pyproject.toml setup.py
+	@echo "installing the project into $(VENV) ..."
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	@$(VENV)/bin/pip install --quiet --upgrade pip
+	@$(VENV)/bin/pip install --quiet -e '.[test]'
+	@touch $(STAMP)
 
 $(NODE_STAMP): package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
