@@ -267,12 +267,15 @@ def odata_name(name: str) -> str:
 
 def form_fields(definition: FormDefinition) -> list[Field]:
     """The nodes of a form version in document order: groups (``structure``) and repeats before what they
-    hold, then the questions with their bind types."""
+    hold, then the questions with their bind types. Attributes (``meta/entity/@create``) are left out, as
+    Central leaves them out."""
     out: list[Field] = []
     seen: set[str] = set()
     containers = {p.rsplit("/", 1)[0] for p in definition.fields if "/" in p} | set(definition.repeats)
     for path, bind in definition.fields.items():
         steps = path.split("/")
+        if steps[-1].startswith("@"):  # an attribute (entities' create/update): not a field in Central
+            continue
         for depth in range(1, len(steps)):
             parent = "/".join(steps[:depth])
             if parent not in seen:

@@ -113,7 +113,7 @@ def table(project_id: int, xml_form_id: str, table: str) -> Response:
     return response
 
 
-def _cursor(form_pk: int, area: str | None, query: queries.FeedQuery) -> Iterator[Any]:
+def cursor(form_pk: int, area: str | None, query: queries.FeedQuery) -> Iterator[Any]:
     """Rows of the feed on a connection of their own (a server-side cursor lives in a transaction)."""
     with services().engine.connect() as conn:
         yield from queries.odata_rows(conn, form_pk, area, query)
@@ -130,7 +130,7 @@ def _submission_rows(
     state: dict[str, str | None],
 ) -> Iterator[dict[str, Any]]:
     last = None
-    for sent, row in enumerate(_cursor(form_pk, area, query)):
+    for sent, row in enumerate(cursor(form_pk, area, query)):
         if top is not None and sent >= top:
             state["next"] = _next_link(**{"$skip": None, "$skiptoken": odata.skiptoken(last)})
             break
@@ -149,7 +149,7 @@ def _repeat_rows(
     state: dict[str, str | None],
 ) -> Iterator[dict[str, Any]]:
     seen = sent = 0
-    for row in _cursor(form_pk, area, query):
+    for row in cursor(form_pk, area, query):
         for item in odata.rows_of(root, row, options):
             seen += 1
             if seen <= skip:
