@@ -72,6 +72,11 @@ _CENTRAL_PROBLEMS[problems.EDIT_OUTDATED.code] = (
 for _kind in (problems.XML_MALFORMED, problems.XML_FORBIDDEN_CONSTRUCT):
     _CENTRAL_PROBLEMS[_kind.code] = (400.1, "Could not parse the given data as xml.")
 _CENTRAL_PROBLEMS[problems.BAD_PARAMETER.code] = (400.8, "Unexpected value.")
+_CENTRAL_PROBLEMS[problems.DEPRECATED_ID_REQUIRED.code] = (
+    400.19,
+    "This PUT endpoint expects a deprecatedID metadata tag pointing at the current version instanceID. I cannot "
+    "find that tag in your request.",
+)
 _CENTRAL_PROBLEMS[problems.ODATA_FILTER.code] = (
     400.18,
     "The OData filter expression you provided could not be parsed.",

@@ -114,6 +114,11 @@ ODATA_FILTER = _p(
     "The OData query could not be read: {detail}.",
     "อ่านคำค้น OData ไม่ได้: {detail}",
 )
+DEPRECATED_ID_REQUIRED = _p(
+    "400.12",
+    "An edit sent with PUT must name the version it replaces in meta/deprecatedID; this one names none.",
+    "การแก้ไขที่ส่งด้วย PUT ต้องระบุรุ่นที่ถูกแทนที่ใน meta/deprecatedID แต่ข้อมูลนี้ไม่ได้ระบุ",
+)
 
 # 401/403: who may do what
 AUTH_REQUIRED = _p(

@@ -121,6 +121,18 @@ def submissions(conn: Connection, form_pk: int, area: str | None, instance_id: s
     return list(conn.execute(text(_SUBMISSIONS), {"form": form_pk, "area": area, "instance": instance_id}))
 
 
+def submission_of_version(conn: Connection, form_pk: int, area: str | None, version_instance_id: str) -> str | None:
+    """The instanceID a submission was first sent as, of the submission one of whose versions is
+    ``version_instance_id``, when it is in ``area``; ``None`` otherwise."""
+    return conn.execute(
+        text(
+            "SELECT s.instance_id FROM submissions s JOIN submission_versions v ON v.submission_id = s.id"  # noqa: S608
+            f" WHERE s.form_id = :form AND v.instance_id = :version AND {_AREA}"
+        ),
+        {"form": form_pk, "version": version_instance_id, "area": area},
+    ).scalar_one_or_none()
+
+
 def submission_xml(conn: Connection, version_id: int) -> str:
     """The XML of a submission version, as it was received."""
     return conn.execute(text("SELECT xml FROM submission_versions WHERE id = :v"), {"v": version_id}).scalar_one()

@@ -331,3 +331,78 @@ def test_geopoints_are_geojson_by_default(server, supervisor, corpus) -> None:
         "coordinates": [102.83, 16.43, 180],
         "properties": {"accuracy": 4.5},
     }
+
+
+# --- edits ----------------------------------------------------------------------------------------------
+
+
+def edit_of(instance_id: str, name: str, age: int, new_id: str | None = None) -> str:
+    """The XML of an edit of ``instance_id``: a new instanceID and ``meta/deprecatedID`` naming it."""
+    xml = instance(name, age, [], new_id or f"uuid:{uuid.uuid4()}")
+    return xml.replace("</meta>", f"<deprecatedID>{instance_id}</deprecatedID></meta>")
+
+
+def test_pyodk_edits_a_submission_as_central(pyodk_client, corpus) -> None:
+    pyodk_client.submissions.edit(corpus["Malee"], edit_of(corpus["Malee"], "Malee", 36), form_id="household")
+    after = pyodk_client.submissions.get(corpus["Malee"], form_id="household")
+    table = pyodk_client.submissions.get_table(form_id="household", filter=f"__id eq '{corpus['Malee']}'")
+    assert after.reviewState == "edited"
+    assert [r["head"]["age"] for r in table["value"]] == [36]
+
+
+def put(server: str, user: tuple[str, str], instance_id: str, xml: str) -> requests.Response:
+    return requests.put(
+        f"{server}/v1/projects/1/forms/household/submissions/{instance_id}",
+        data=xml.encode(),
+        headers={**bearer(token_of(server, user)), "Content-Type": "application/xml"},
+        timeout=30,
+    )
+
+
+def test_an_edit_without_deprecated_id_is_central_400_19(server, supervisor, corpus) -> None:
+    answer = put(server, supervisor, corpus["Malee"], instance("Malee", 36, []))
+    assert (answer.status_code, answer.json()["code"]) == (400, 400.19)
+
+
+def test_an_edit_of_an_older_version_is_central_409_9(server, supervisor, corpus) -> None:
+    first = put(server, supervisor, corpus["Malee"], edit_of(corpus["Malee"], "Malee", 36))
+    again = put(server, supervisor, corpus["Malee"], edit_of(corpus["Malee"], "Malee", 37))
+    assert first.status_code == 200
+    assert (again.status_code, again.json()["code"]) == (409, 409.9)
+
+
+def test_an_edit_of_another_form_is_central_400_8(server, supervisor, corpus) -> None:
+    xml = edit_of(corpus["Malee"], "Malee", 36).replace('id="household"', 'id="other"')
+    answer = put(server, supervisor, corpus["Malee"], xml)
+    assert (answer.status_code, answer.json()["code"]) == (400, 400.8)
+
+
+def test_a_post_naming_deprecated_id_is_a_new_version(server, supervisor, corpus) -> None:
+    new_id = f"uuid:{uuid.uuid4()}"
+    answer = requests.post(
+        f"{server}/v1/projects/1/forms/household/submissions",
+        data=edit_of(corpus["Somchai"], "Somchai", 42, new_id).encode(),
+        headers={**bearer(token_of(server, supervisor)), "Content-Type": "application/xml"},
+        timeout=30,
+    )
+    versions = requests.get(
+        f"{server}/v1/projects/1/forms/household/submissions/{corpus['Somchai']}/versions",
+        headers=bearer(token_of(server, supervisor)),
+        timeout=30,
+    ).json()
+    assert answer.status_code == 200
+    assert (answer.json()["instanceId"], answer.json()["reviewState"]) == (corpus["Somchai"], "edited")
+    assert [v["instanceId"] for v in versions] == [new_id, corpus["Somchai"]]
+
+
+def test_a_district_supervisor_cannot_edit_another_district(server, corpus, web_user) -> None:
+    district = web_user("district_a", "district", DISTRICT_A)
+    by_put = put(server, district, corpus["Boonmee"], edit_of(corpus["Boonmee"], "Boonmee", 61))
+    by_post = requests.post(
+        f"{server}/v1/projects/1/forms/household/submissions",
+        data=edit_of(corpus["Boonmee"], "Boonmee", 61).encode(),
+        headers={**bearer(token_of(server, district)), "Content-Type": "application/xml"},
+        timeout=30,
+    )
+    assert (by_put.status_code, by_put.json()["code"]) == (404, 404.1)
+    assert (by_post.status_code, by_post.json()["code"]) == (404, 404.1)
