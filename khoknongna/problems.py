@@ -226,6 +226,11 @@ REPORT_NOT_FOUND = _p(
     "District {district} has not submitted revision {revision} of its report for {month}.",
     "อำเภอ {district} ยังไม่ได้ส่งรายงานประจำเดือน {month} ครั้งที่ {revision}",
 )
+ENTITY_NOT_FOUND = _p(
+    "404.11",
+    "There is no entity '{uuid}' in the entity list '{name}' (or it is outside your area).",
+    "ไม่พบรายการ '{uuid}' ใน '{name}' (หรืออยู่นอกพื้นที่ของคุณ)",
+)
 
 # 409: conflicts with what is stored
 SUBMISSION_CONFLICT = _p(
