@@ -413,9 +413,8 @@ def test_a_district_supervisor_cannot_edit_another_district(server, corpus, web_
 
 def test_a_single_row_path_answers_that_submission(server, supervisor, corpus) -> None:
     token = token_of(server, supervisor)
-    answer = requests.get(
-        f"{server}/v1/projects/1/forms/household.svc/Submissions('{corpus['Malee']}')", headers=bearer(token), timeout=30
-    )
+    one = f"{server}/v1/projects/1/forms/household.svc/Submissions('{corpus['Malee']}')"
+    answer = requests.get(one, headers=bearer(token), timeout=30)
     missing = requests.get(
         f"{server}/v1/projects/1/forms/household.svc/Submissions('uuid:nothing')", headers=bearer(token), timeout=30
     )
