@@ -49,6 +49,7 @@ for _kind in (
     problems.PLOT_NOT_FOUND,
     problems.SUBMISSION_NOT_FOUND,
     problems.DATASET_NOT_FOUND,
+    problems.ENTITY_NOT_FOUND,
 ):
     _CENTRAL_PROBLEMS[_kind.code] = (404.1, "Could not find the resource you were looking for.")
 _CENTRAL_PROBLEMS[problems.DEPRECATED_NOT_FOUND.code] = (
@@ -72,6 +73,11 @@ _CENTRAL_PROBLEMS[problems.EDIT_OUTDATED.code] = (
 for _kind in (problems.XML_MALFORMED, problems.XML_FORBIDDEN_CONSTRUCT):
     _CENTRAL_PROBLEMS[_kind.code] = (400.1, "Could not parse the given data as xml.")
 _CENTRAL_PROBLEMS[problems.BAD_PARAMETER.code] = (400.8, "Unexpected value.")
+_CENTRAL_PROBLEMS[problems.DEPRECATED_ID_REQUIRED.code] = (
+    400.19,
+    "This PUT endpoint expects a deprecatedID metadata tag pointing at the current version instanceID. I cannot "
+    "find that tag in your request.",
+)
 _CENTRAL_PROBLEMS[problems.ODATA_FILTER.code] = (
     400.18,
     "The OData filter expression you provided could not be parsed.",
@@ -267,12 +273,15 @@ def odata_name(name: str) -> str:
 
 def form_fields(definition: FormDefinition) -> list[Field]:
     """The nodes of a form version in document order: groups (``structure``) and repeats before what they
-    hold, then the questions with their bind types."""
+    hold, then the questions with their bind types. Attributes (``meta/entity/@create``) are left out, as
+    Central leaves them out."""
     out: list[Field] = []
     seen: set[str] = set()
     containers = {p.rsplit("/", 1)[0] for p in definition.fields if "/" in p} | set(definition.repeats)
     for path, bind in definition.fields.items():
         steps = path.split("/")
+        if steps[-1].startswith("@"):  # an attribute (entities' create/update): not a field in Central
+            continue
         for depth in range(1, len(steps)):
             parent = "/".join(steps[:depth])
             if parent not in seen:
@@ -291,3 +300,58 @@ def form_fields(definition: FormDefinition) -> list[Field]:
     for repeat in sorted(definition.repeats - seen):  # a repeat with no question in it
         out.append(Field(repeat.rsplit("/", 1)[-1], "/" + repeat, "repeat", False, False))
     return out
+
+
+# --- entities -------------------------------------------------------------------------------------------
+
+
+def dataset_json(row: Any, project_id: int, *, extended: bool = False, detail: bool = False) -> dict[str, Any]:
+    """An entity list (``GET …/datasets``): ``name, projectId, createdAt, approvalRequired, ownerOnly``;
+    extended: ``entities, lastEntity, conflicts``; one list (``…/datasets/<name>``) also ``properties``."""
+    body: dict[str, Any] = {
+        "name": row.name,
+        "projectId": project_id,
+        "createdAt": iso(row.created_at),
+        "approvalRequired": False,
+        "ownerOnly": False,
+    }
+    if extended:
+        body.update(entities=row.entities, lastEntity=iso(row.last_entity), conflicts=0)
+    if detail:
+        body.update(
+            sourceForms=[],
+            linkedForms=[],
+            properties=[
+                {"name": p, "odataName": odata_name(p), "publishedAt": iso(row.created_at), "forms": []}
+                for p in row.properties
+            ],
+        )
+    return body
+
+
+def entity_json(row: Any, *, data: bool) -> dict[str, Any]:
+    """An entity (``storage.central.entities``): ``uuid, creatorId, createdAt, updatedAt, deletedAt,
+    conflict, currentVersion {label, current, createdAt, creatorId, userAgent, version, baseVersion}``; the
+    current version's ``data`` (property name → text) when ``data`` (one entity, as Central)."""
+    creator = actor_id(row.creator_user_id, row.creator_app_user_id)
+    current: dict[str, Any] = {
+        "label": row.label,
+        "current": True,
+        "createdAt": iso(row.version_created_at or row.created_at),
+        "creatorId": actor_id(row.version_user_id, row.version_app_user_id) or creator,
+        "userAgent": row.user_agent or "",
+        "version": row.version,
+        "baseVersion": row.base_version,
+        "conflictingProperties": None,
+    }
+    if data:
+        current["data"] = dict(row.properties or {})
+    return {
+        "uuid": row.uuid,
+        "creatorId": creator,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+        "deletedAt": iso(row.deleted_at),
+        "conflict": row.conflict,
+        "currentVersion": current,
+    }

@@ -540,3 +540,119 @@ def feed_bytes(context: str, rows: Iterator[dict[str, Any]], footer: Callable[[]
         if value is not None:
             yield ("," + json.dumps(key) + ":" + json.dumps(value)).encode()
     yield b"}"
+
+
+# --- entity lists ---------------------------------------------------------------------------------------
+
+
+def entity_metadata_xml(dataset: str, properties: list[str]) -> str:
+    """``GET …/datasets/<name>.svc/$metadata``: the EDMX of an entity list (Central's layout): ``Entities``
+    with ``__id`` (the UUID), ``label``, ``__system`` and one string property per list property."""
+    base = f"{NAMESPACE}.{odata_name(dataset)}"
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<edmx:Edmx xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx" Version="4.0">',
+        "  <edmx:DataServices>",
+        '    <Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace="org.opendatakit.entity">',
+        '      <ComplexType Name="metadata">',
+        '        <Property Name="createdAt" Type="Edm.DateTimeOffset"/>',
+        '        <Property Name="creatorId" Type="Edm.String"/>',
+        '        <Property Name="creatorName" Type="Edm.String"/>',
+        '        <Property Name="updates" Type="Edm.Int64"/>',
+        '        <Property Name="updatedAt" Type="Edm.DateTimeOffset"/>',
+        '        <Property Name="version" Type="Edm.Int64"/>',
+        '        <Property Name="conflict" Type="Edm.String"/>',
+        "      </ComplexType>",
+        "    </Schema>",
+        f'    <Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace={quoteattr(base)}>',
+        '      <EntityType Name="Entities">',
+        '        <Key><PropertyRef Name="__id"/></Key>',
+        '        <Property Name="__id" Type="Edm.String"/>',
+        '        <Property Name="label" Type="Edm.String"/>',
+        '        <Property Name="__system" Type="org.opendatakit.entity.metadata"/>',
+        *(f'        <Property Name={quoteattr(odata_name(p))} Type="Edm.String"/>' for p in properties),
+        "      </EntityType>",
+        f"      <EntityContainer Name={quoteattr(dataset)}>",
+        f'        <EntitySet Name="Entities" EntityType={quoteattr(base + ".Entities")}/>',
+        "      </EntityContainer>",
+        "    </Schema>",
+        "  </edmx:DataServices>",
+        "</edmx:Edmx>",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def entity_row(row: Any, properties: list[str]) -> dict[str, Any]:
+    """One row of ``Entities`` (``storage.central.entities``): ``__id``, ``label``, ``__system`` and the
+    properties (text, ``null`` when unset)."""
+    creator = actor_id(row.creator_user_id, row.creator_app_user_id)
+    out: dict[str, Any] = {
+        "__id": row.uuid,
+        "label": row.label,
+        "__system": {
+            "createdAt": iso(row.created_at),
+            "creatorId": None if creator is None else str(creator),
+            "creatorName": row.creator_name,
+            "updates": row.version - 1,
+            "updatedAt": iso(row.updated_at),
+            "version": row.version,
+            "conflict": row.conflict,
+        },
+    }
+    values = row.properties or {}
+    for p in properties:
+        out[odata_name(p)] = values.get(p)
+    return out
+
+
+# --- $format=geojson (beyond Central) -------------------------------------------------------------------
+
+
+def feature(identifier: str, geometry: Any, properties: dict[str, Any]) -> dict[str, Any]:
+    """A GeoJSON Feature (RFC 7946): ``geometry`` as a GeoJSON object or its text (``None`` for none); the
+    accuracy Central keeps inside a geometry moves to the feature's properties."""
+    if isinstance(geometry, str):
+        geometry = json.loads(geometry)
+    if isinstance(geometry, dict) and "properties" in geometry:
+        geometry = dict(geometry)
+        properties = {**properties, **geometry.pop("properties")}
+    return {"type": "Feature", "id": identifier, "geometry": geometry, "properties": properties}
+
+
+def geojson_bytes(features: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+    """A FeatureCollection, written feature by feature."""
+    yield b'{"type":"FeatureCollection","features":['
+    for n, f in enumerate(features):
+        yield (b"," if n else b"") + json.dumps(f, ensure_ascii=False, separators=(",", ":")).encode()
+    yield b"]}"
+
+
+def first_geo_field(root: Node, name: str | None = None) -> Field | None:
+    """The geo field of the submissions' features: the one named (its OData name or its path without the
+    first ``/``, as ``$geometry`` gives it), else the first geopoint, geotrace or geoshape outside repeats."""
+    found: list[Field] = []
+
+    def walk(node: Node) -> None:
+        for child in node.children:
+            f = child.field
+            assert f is not None
+            if f.kind == "structure":
+                walk(child)
+            elif f.kind in ("geopoint", "geotrace", "geoshape"):
+                found.append(f)
+
+    walk(root)
+    if name is None:
+        return found[0] if found else None
+    wanted = name.strip("/")
+    return next((f for f in found if wanted in (f.path.strip("/"), odata_name(f.name))), None)
+
+
+def geometry_of(row: Any, f: Field) -> Any:
+    """The GeoJSON of a submission's answer to the geo field ``f`` (``None`` without one)."""
+    data = {} if row.encrypted else row.data
+    for step in f.path.strip("/").split("/"):
+        data = data.get(step) if isinstance(data, dict) else None
+    text = _text(data)
+    return geo_value(f.kind, text, wkt=False) if text else None

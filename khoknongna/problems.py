@@ -114,6 +114,11 @@ ODATA_FILTER = _p(
     "The OData query could not be read: {detail}.",
     "อ่านคำค้น OData ไม่ได้: {detail}",
 )
+DEPRECATED_ID_REQUIRED = _p(
+    "400.12",
+    "An edit sent with PUT must name the version it replaces in meta/deprecatedID; this one names none.",
+    "การแก้ไขที่ส่งด้วย PUT ต้องระบุรุ่นที่ถูกแทนที่ใน meta/deprecatedID แต่ข้อมูลนี้ไม่ได้ระบุ",
+)
 
 # 401/403: who may do what
 AUTH_REQUIRED = _p(
@@ -220,6 +225,11 @@ REPORT_NOT_FOUND = _p(
     "404.10",
     "District {district} has not submitted revision {revision} of its report for {month}.",
     "อำเภอ {district} ยังไม่ได้ส่งรายงานประจำเดือน {month} ครั้งที่ {revision}",
+)
+ENTITY_NOT_FOUND = _p(
+    "404.11",
+    "There is no entity '{uuid}' in the entity list '{name}' (or it is outside your area).",
+    "ไม่พบรายการ '{uuid}' ใน '{name}' (หรืออยู่นอกพื้นที่ของคุณ)",
 )
 
 # 409: conflicts with what is stored

@@ -16,6 +16,8 @@ from khoknongna.problems import DATABASE_UNAVAILABLE, TOO_LARGE, Problem
 from khoknongna.server import (
     api,
     central_api,
+    central_entities,  # noqa: F401 - registers the entity lists on central_api.bp
+    central_export,  # noqa: F401 - registers the CSV exports on central_api.bp
     central_odata,  # noqa: F401 - registers the OData feed on central_api.bp
     health,
     openrosa,

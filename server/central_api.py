@@ -23,9 +23,13 @@ from flask import Blueprint, Response, g, jsonify, request, send_file
 
 from khoknongna import accounts, central, review
 from khoknongna.ingest import Submitter, Upload, accept_submission
+from khoknongna.openrosa.instance import InstanceHeader, read_header
 from khoknongna.openrosa.xform import FormDefinition
+from khoknongna.openrosa.xml import parse_xml
 from khoknongna.problems import (
     BAD_PARAMETER,
+    DEPRECATED_ID_REQUIRED,
+    EDIT_OUTDATED,
     FORM_NOT_FOUND,
     MEDIA_NOT_FOUND,
     PROJECT_NOT_FOUND,
@@ -230,24 +234,66 @@ def submissions(project_id: int, xml_form_id: str) -> Response:
     return _json([central.submission_json(r, extended=extended()) for r in rows])
 
 
-@bp.post(_FORM + "/submissions")
-def create_submission(project_id: int, xml_form_id: str) -> Response:
-    """A new submission (or an edit naming ``deprecatedID``) as the raw XML body, through the same ingest as
-    ODK Collect's; answers the submission."""
+def _may_send() -> None:
     if not user().reviews and user().role != "admin":
         raise Problem(ROLE_FORBIDDEN, role=user().role, action="send submissions", action_th="ส่งข้อมูล")
-    form_row(project_id, xml_form_id)
+
+
+def _header(xml_form_id: str, xml: bytes) -> InstanceHeader:
+    """The identifiers of a raw XML body; ``400.8`` when it is of another form than the URL's."""
+    header = read_header(parse_xml(xml), xml)
+    if header.form_id != xml_form_id:
+        raise Problem(
+            BAD_PARAMETER, name="form id", expected=f"'{xml_form_id}' (the form of the URL)", value=header.form_id
+        )
+    return header
+
+
+def _ingest(project_id: int, form: Any, xml: bytes) -> Response:
+    """The raw XML through the same ingest as ODK Collect's; answers the submission."""
     svc = services()
     submitter = Submitter(
         user_id=user().id, device_id=request.args.get("deviceID"), user_agent=request.headers.get("User-Agent")
     )
-    accepted = accept_submission(
-        db(), svc.blobs, svc.form_versions, project_id, Upload(xml=request.get_data()), submitter
-    )
-    if accepted.xml_form_id != xml_form_id:
-        raise Problem(FORM_NOT_FOUND, form_id=xml_form_id)
-    rows = queries.submissions(db(), form_row(project_id, xml_form_id).form_pk, None, accepted.instance_id)
+    accepted = accept_submission(db(), svc.blobs, svc.form_versions, project_id, Upload(xml=xml), submitter)
+    rows = queries.submissions(db(), form.form_pk, None, accepted.instance_id)
+    if not rows:  # an edit: the submission keeps the instanceID it was first sent as
+        first = queries.submission_of_version(db(), form.form_pk, None, accepted.instance_id)
+        rows = queries.submissions(db(), form.form_pk, None, first)
     return _json(central.submission_json(rows[0]))
+
+
+@bp.post(_FORM + "/submissions")
+def create_submission(project_id: int, xml_form_id: str) -> Response:
+    """A new submission (or an edit naming ``deprecatedID``) as the raw XML body, through the same ingest as
+    ODK Collect's; answers the submission. An edit must be of a submission in the user's area."""
+    _may_send()
+    found = form_row(project_id, xml_form_id)
+    xml = request.get_data()
+    header = _header(xml_form_id, xml)
+    if (
+        header.deprecated_id
+        and queries.submission_of_version(db(), found.form_pk, user().area_code, header.deprecated_id) is None
+        and queries.submission_of_version(db(), found.form_pk, None, header.deprecated_id) is not None
+    ):
+        raise Problem(SUBMISSION_NOT_FOUND, form_id=xml_form_id, instance_id=header.deprecated_id)
+    return _ingest(project_id, found, xml)
+
+
+@bp.put(_SUBMISSION)
+def edit_submission(project_id: int, xml_form_id: str, instance_id: str) -> Response:
+    """An edit, as Central: the raw XML of the new version, with a new instanceID and ``meta/deprecatedID``
+    naming the current version (``400.19`` without one, ``409.9`` when it names an older one). The review
+    state becomes ``edited``; answers the submission."""
+    _may_send()
+    found_form, found = submission_row(project_id, xml_form_id, instance_id)
+    xml = request.get_data()
+    header = _header(xml_form_id, xml)
+    if not header.deprecated_id:
+        raise Problem(DEPRECATED_ID_REQUIRED)
+    if header.deprecated_id != found.current_instance_id:
+        raise Problem(EDIT_OUTDATED, instance_id=header.deprecated_id)
+    return _ingest(project_id, found_form, xml)
 
 
 @bp.get(_SUBMISSION)

@@ -11,14 +11,15 @@ last row sent, so every row comes once even while new ones arrive. Repeat tables
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from flask import Response, request, stream_with_context
 
 from khoknongna import odata
-from khoknongna.problems import BAD_PARAMETER, FORM_NOT_FOUND, Problem
+from khoknongna.problems import BAD_PARAMETER, FORM_NOT_FOUND, SUBMISSION_NOT_FOUND, Problem
 from khoknongna.server.central_api import _FORM, bp, form_fields, form_row, user
 from khoknongna.server.context import db, services
 from khoknongna.storage import central as queries
@@ -48,6 +49,25 @@ def _dumps(body: Any) -> str:
     return json.dumps(body, ensure_ascii=False)
 
 
+def odata_response(body: Any) -> Response:
+    """A JSON body with OData's version header."""
+    response = Response(_dumps(body), content_type="application/json")
+    response.headers["OData-Version"] = "4.0"
+    return response
+
+
+def select_list() -> list[str] | None:
+    """The names of ``$select`` (``None`` without one)."""
+    return [s.strip() for s in request.args.get("$select", "").split(",") if s.strip()] or None
+
+
+def geojson_response(features: Iterator[dict[str, Any]]) -> Response:
+    """``$format=geojson``: a FeatureCollection written feature by feature."""
+    response = Response(stream_with_context(odata.geojson_bytes(features)), content_type="application/geo+json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get(_FORM + ".svc/$metadata")
 def metadata(project_id: int, xml_form_id: str) -> Response:
     _, root = _tree(project_id, xml_form_id)
@@ -56,7 +76,7 @@ def metadata(project_id: int, xml_form_id: str) -> Response:
     return response
 
 
-def _natural(name: str) -> int | None:
+def natural(name: str) -> int | None:
     value = request.args.get(name)
     if value is None or value == "":
         return None
@@ -65,11 +85,11 @@ def _natural(name: str) -> int | None:
     return int(value)
 
 
-def _true(name: str) -> bool:
+def true(name: str) -> bool:
     return request.args.get(name, "").lower() == "true"
 
 
-def _next_link(**changes: str | None) -> str:
+def next_link(**changes: str | None) -> str:
     args = {k: v for k, v in request.args.items() if k not in changes}
     args.update({k: v for k, v in changes.items() if v is not None})
     return f"{request.base_url}?{urlencode(args)}"
@@ -79,12 +99,19 @@ def _next_link(**changes: str | None) -> str:
 def table(project_id: int, xml_form_id: str, table: str) -> Response:
     """The rows of ``Submissions`` or of a repeat table, as OData JSON."""
     found, root = _tree(project_id, xml_form_id)
+    single = re.fullmatch(r"Submissions\('(.+)'\)", table)
+    if single:  # one row: Submissions('uuid:…')
+        table = "Submissions"
+        if not queries.submissions(db(), found.form_pk, user().area_code, unquote(single[1])):
+            raise Problem(SUBMISSION_NOT_FOUND, form_id=xml_form_id, instance_id=unquote(single[1]))
     if table not in odata.tables(root):
         raise Problem(FORM_NOT_FOUND, form_id=f"{xml_form_id}.svc/{table}")
-    top, skip = _natural("$top"), _natural("$skip") or 0
+    top, skip = natural("$top"), natural("$skip") or 0
     condition, params = odata.parse_filter(request.args.get("$filter"))
-    options = odata.Options(table=table, expand=request.args.get("$expand") == "*", wkt=_true("$wkt"))
-    chosen = [s.strip() for s in request.args.get("$select", "").split(",") if s.strip()] or None
+    if single:
+        condition, params = f"(s.instance_id = :single) AND ({condition})", {**params, "single": unquote(single[1])}
+    options = odata.Options(table=table, expand=request.args.get("$expand") == "*", wkt=true("$wkt"))
+    chosen = select_list()
     after = None
     token = request.args.get("$skiptoken")
     if token:
@@ -94,9 +121,12 @@ def table(project_id: int, xml_form_id: str, table: str) -> Response:
         skip = 0
     area = user().area_code
     count = None
-    if _true("$count"):
+    if true("$count"):
         count = queries.odata_count(db(), found.form_pk, area, queries.FeedQuery(condition, params))
     state: dict[str, str | None] = {"next": None}
+    if request.args.get("$format") == "geojson" and table == "Submissions":
+        query = queries.FeedQuery(condition, params, after, skip, top)
+        return geojson_response(_features(found.form_pk, area, query, root, options, chosen))
     if table == "Submissions":
         query = queries.FeedQuery(condition, params, after, skip, None if top is None else top + 1)
         rows = _submission_rows(found.form_pk, area, query, root, options, top, chosen, state)
@@ -113,7 +143,7 @@ def table(project_id: int, xml_form_id: str, table: str) -> Response:
     return response
 
 
-def _cursor(form_pk: int, area: str | None, query: queries.FeedQuery) -> Iterator[Any]:
+def cursor(form_pk: int, area: str | None, query: queries.FeedQuery) -> Iterator[Any]:
     """Rows of the feed on a connection of their own (a server-side cursor lives in a transaction)."""
     with services().engine.connect() as conn:
         yield from queries.odata_rows(conn, form_pk, area, query)
@@ -130,9 +160,9 @@ def _submission_rows(
     state: dict[str, str | None],
 ) -> Iterator[dict[str, Any]]:
     last = None
-    for sent, row in enumerate(_cursor(form_pk, area, query)):
+    for sent, row in enumerate(cursor(form_pk, area, query)):
         if top is not None and sent >= top:
-            state["next"] = _next_link(**{"$skip": None, "$skiptoken": odata.skiptoken(last)})
+            state["next"] = next_link(**{"$skip": None, "$skiptoken": odata.skiptoken(last)})
             break
         yield odata.select(odata.rows_of(root, row, options)[0], chosen)
         last = row.instance_id
@@ -149,13 +179,31 @@ def _repeat_rows(
     state: dict[str, str | None],
 ) -> Iterator[dict[str, Any]]:
     seen = sent = 0
-    for row in _cursor(form_pk, area, query):
+    for row in cursor(form_pk, area, query):
         for item in odata.rows_of(root, row, options):
             seen += 1
             if seen <= skip:
                 continue
             if top is not None and sent >= top:
-                state["next"] = _next_link(**{"$skip": str(skip + top)})
+                state["next"] = next_link(**{"$skip": str(skip + top)})
                 return
             yield item
             sent += 1
+
+
+def _features(
+    form_pk: int,
+    area: str | None,
+    query: queries.FeedQuery,
+    root: odata.Node,
+    options: odata.Options,
+    chosen: list[str] | None,
+) -> Iterator[dict[str, Any]]:
+    """The submissions as GeoJSON features on their first geo field, or the one ``$geometry`` names."""
+    named = request.args.get("$geometry")
+    geo = odata.first_geo_field(root, named)
+    if named and geo is None:
+        raise Problem(BAD_PARAMETER, name="$geometry", expected="a geopoint, geotrace or geoshape field", value=named)
+    for row in cursor(form_pk, area, query):
+        properties = odata.select(odata.rows_of(root, row, options)[0], chosen)
+        yield odata.feature(row.instance_id, None if geo is None else odata.geometry_of(row, geo), properties)

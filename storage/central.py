@@ -121,6 +121,18 @@ def submissions(conn: Connection, form_pk: int, area: str | None, instance_id: s
     return list(conn.execute(text(_SUBMISSIONS), {"form": form_pk, "area": area, "instance": instance_id}))
 
 
+def submission_of_version(conn: Connection, form_pk: int, area: str | None, version_instance_id: str) -> str | None:
+    """The instanceID a submission was first sent as, of the submission one of whose versions is
+    ``version_instance_id``, when it is in ``area``; ``None`` otherwise."""
+    return conn.execute(
+        text(
+            "SELECT s.instance_id FROM submissions s JOIN submission_versions v ON v.submission_id = s.id"  # noqa: S608
+            f" WHERE s.form_id = :form AND v.instance_id = :version AND {_AREA}"
+        ),
+        {"form": form_pk, "version": version_instance_id, "area": area},
+    ).scalar_one_or_none()
+
+
 def submission_xml(conn: Connection, version_id: int) -> str:
     """The XML of a submission version, as it was received."""
     return conn.execute(text("SELECT xml FROM submission_versions WHERE id = :v"), {"v": version_id}).scalar_one()
@@ -241,3 +253,88 @@ def submission_id_of(conn: Connection, form_pk: int, instance_id: str) -> int | 
 def first_received(conn: Connection, form_pk: int) -> datetime | None:
     """When the form's first submission arrived (``None`` without any)."""
     return conn.execute(text("SELECT min(created_at) FROM submissions WHERE form_id = :f"), {"f": form_pk}).scalar()
+
+
+def export_media(conn: Connection, form_pk: int, area: str | None, query: FeedQuery) -> Iterator[Row]:
+    """``(instance_id, name, blob_sha256)`` of the stored files of the current versions of the submissions a
+    feed selects, by submission then name, streamed (``conn`` in a transaction)."""
+    where, params = _feed_where(form_pk, area, query)
+    sql = f"""
+        SELECT s.instance_id, a.name, a.blob_sha256
+        FROM submissions s
+        JOIN submission_versions v ON v.submission_id = s.id AND v.current
+        JOIN submission_attachments a ON a.submission_version_id = v.id
+        WHERE {where} AND a.blob_sha256 IS NOT NULL
+        ORDER BY s.id, a.name
+    """  # noqa: S608 - the condition is built from a fixed grammar, every value bound
+    yield from conn.execution_options(yield_per=BATCH_ROWS).execute(text(sql), params)
+
+
+# --- entities ---------------------------------------------------------------------------------------------
+
+_ENTITY_AREA = "(CAST(:area AS text) IS NULL OR e.area_code IS NULL OR e.area_code LIKE :area || '%')"
+
+
+def datasets(conn: Connection, project_id: int, area: str | None, name: str | None = None) -> list[Row]:
+    """The entity lists of a project (or the one named), by name: ``id, name, created_at, properties,
+    entities`` (live entities in ``area``: those of its tambons and those without an area) ``, last_entity``."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT d.id, d.name, d.created_at, d.properties,"  # noqa: S608 - a fixed condition, values bound
+                f" (SELECT count(*) FROM entities e WHERE e.dataset_id = d.id AND e.deleted_at IS NULL"
+                f"   AND {_ENTITY_AREA}) AS entities,"
+                f" (SELECT max(e.created_at) FROM entities e WHERE e.dataset_id = d.id AND {_ENTITY_AREA})"
+                "   AS last_entity"
+                " FROM datasets d WHERE d.project_id = :project AND (CAST(:name AS text) IS NULL OR d.name = :name)"
+                " ORDER BY d.name"
+            ),
+            {"project": project_id, "area": area, "name": name},
+        )
+    )
+
+
+_ENTITIES = f"""
+    SELECT e.id, e.uuid, e.label, e.version, e.properties, e.conflict, e.created_at, e.updated_at,
+           e.deleted_at, c.submitter_id AS creator_user_id, c.app_user_id AS creator_app_user_id,
+           coalesce(cu.username, ca.display_name) AS creator_name, cur.created_at AS version_created_at,
+           cur.base_version, v.submitter_id AS version_user_id, v.app_user_id AS version_app_user_id,
+           v.user_agent, ST_AsGeoJSON(e.geometry, 8) AS geojson
+    FROM entities e
+    LEFT JOIN entity_versions first ON first.entity_id = e.id AND first.version = 1
+    LEFT JOIN submission_versions c ON c.id = first.submission_version_id
+    LEFT JOIN users cu ON cu.id = c.submitter_id
+    LEFT JOIN app_users ca ON ca.id = c.app_user_id
+    LEFT JOIN entity_versions cur ON cur.entity_id = e.id AND cur.version = e.version
+    LEFT JOIN submission_versions v ON v.id = cur.submission_version_id
+    WHERE e.dataset_id = :dataset AND e.deleted_at IS NULL AND {_ENTITY_AREA}
+      AND (CAST(:uuid AS text) IS NULL OR e.uuid = :uuid)
+    ORDER BY e.id OFFSET :offset LIMIT :limit
+"""  # noqa: S608 - a fixed condition, values bound
+
+
+def entities(
+    conn: Connection,
+    dataset_id: int,
+    area: str | None,
+    uuid: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> Iterator[Row]:
+    """The live entities of a list in ``area`` (or the one ``uuid``), oldest first, streamed from a server-side
+    cursor (``conn`` in a transaction): ``id, uuid, label, version, properties, conflict, created_at,
+    updated_at, deleted_at, creator_user_id, creator_app_user_id, creator_name, version_created_at,
+    base_version, version_user_id, version_app_user_id, user_agent, geojson`` (the geometry as GeoJSON text)."""
+    params = {"dataset": dataset_id, "area": area, "uuid": uuid, "offset": offset, "limit": limit}
+    yield from conn.execution_options(yield_per=BATCH_ROWS).execute(text(_ENTITIES), params)
+
+
+def entity_count(conn: Connection, dataset_id: int, area: str | None) -> int:
+    """How many live entities of a list are in ``area``."""
+    return conn.execute(
+        text(
+            "SELECT count(*) FROM entities e WHERE e.dataset_id = :dataset AND e.deleted_at IS NULL"  # noqa: S608
+            f" AND {_ENTITY_AREA}"
+        ),
+        {"dataset": dataset_id, "area": area},
+    ).scalar_one()

@@ -274,6 +274,7 @@ submission_versions = Table(
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("form_id", "instance_id"),
     Index("uq_submission_versions_current", "submission_id", unique=True, postgresql_where=text("current")),
+    Index("ix_submission_versions_submission_id", "submission_id"),
     Index("ix_submission_versions_plot", text("lower(data->>'plot')"), postgresql_where=text("current")),
 )
 

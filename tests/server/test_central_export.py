@@ -1,0 +1,127 @@
+"""Central's CSV exports (``submissions.csv.zip``, ``submissions.csv``) over real HTTP: the columns and rows
+Central's own code writes for the bundled plot survey, repeats as their own tables, the submitted files in the
+zip, and the area narrowing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import requests
+
+from tests.server.test_central_api import DISTRICT_A, bearer, token_of
+
+CENTRAL = Path(__file__).parent / "central_csv"
+PHOTOS = {
+    "1790000000001.jpg": b"\xff\xd8overview",
+    "1790000000002.jpg": b"\xff\xd8one",
+    "1790000000003.jpg": b"\xff\xd8two",
+}
+
+
+def export(server: str, user: tuple[str, str], path: str, **params: str) -> requests.Response:
+    answer = requests.get(
+        f"{server}/v1/projects/1/forms/{path}", params=params, headers=bearer(token_of(server, user)), timeout=60
+    )
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+def tables(answer: requests.Response) -> dict[str, list[list[str]]]:
+    archive = zipfile.ZipFile(io.BytesIO(answer.content))
+    return {
+        n: list(csv.reader(io.StringIO(archive.read(n).decode())))
+        for n in archive.namelist()
+        if not n.startswith("media/")
+    }
+
+
+def send_plot_survey(supervise) -> dict:
+    """The submission of ``plot_survey.instances.json``, sent as Collect sends it, with its three photos."""
+    (given,) = json.loads((CENTRAL / "plot_survey.instances.json").read_text(encoding="utf-8"))
+    (response,) = supervise.submit(given["xml"].encode(), PHOTOS)
+    assert response.status_code == 201, response.data
+    return given
+
+
+def test_the_plot_survey_export_is_what_central_writes(server, supervisor, supervise, plot_survey) -> None:
+    send_plot_survey(supervise)
+    got = tables(export(server, supervisor, "plot_survey/submissions.csv.zip", attachments="false"))
+    expected = {
+        p.name: list(csv.reader(io.StringIO(p.read_text(encoding="utf-8"))))
+        for p in sorted((CENTRAL / "plot_survey").glob("*.csv"))
+    }
+    assert sorted(got) == sorted(expected)
+    got["plot_survey.csv"][1][0] = expected["plot_survey.csv"][1][0]  # SubmissionDate: when it arrived
+    for name in expected:
+        assert got[name] == expected[name], name
+
+
+def test_the_export_is_csv_as_central_writes_it(server, supervisor, corpus) -> None:
+    answer = export(server, supervisor, "household/submissions.csv.zip", attachments="false")
+    body = zipfile.ZipFile(io.BytesIO(answer.content)).read("household.csv")
+    assert answer.headers["Content-Disposition"] == 'attachment; filename="household.csv.zip"'
+    assert not body.startswith(b"\xef\xbb\xbf") and b"\r\n" not in body
+    assert body.split(b"\n")[0].startswith(b"SubmissionDate,head-name,head-age,when,where-Latitude,")
+
+
+def test_a_repeat_table_links_each_row_to_its_submission(server, supervisor, corpus) -> None:
+    member = tables(export(server, supervisor, "household/submissions.csv.zip", attachments="false"))[
+        "household-member.csv"
+    ]
+    somchai = corpus["Somchai"]
+    assert member[0] == ["member_name", "PARENT_KEY", "KEY"]
+    assert ["Nok", somchai, f"{somchai}/member[1]"] in member
+    assert ["Lek", somchai, f"{somchai}/member[2]"] in member
+
+
+def test_the_submitted_files_come_in_the_zip_unless_asked_not_to(server, supervisor, supervise, plot_survey) -> None:
+    send_plot_survey(supervise)
+    with_files = zipfile.ZipFile(io.BytesIO(export(server, supervisor, "plot_survey/submissions.csv.zip").content))
+    without = zipfile.ZipFile(
+        io.BytesIO(export(server, supervisor, "plot_survey/submissions.csv.zip", attachments="false").content)
+    )
+    assert {n: with_files.read(n) for n in with_files.namelist() if n.startswith("media/")} == {
+        f"media/{name}": content for name, content in PHOTOS.items()
+    }
+    assert not [n for n in without.namelist() if n.startswith("media/")]
+
+
+def test_submissions_csv_is_the_root_table_alone(server, supervisor, corpus) -> None:
+    answer = export(server, supervisor, "household/submissions.csv")
+    rows = list(csv.reader(io.StringIO(answer.text)))
+    assert answer.headers["Content-Type"].startswith("text/csv")
+    assert rows[0][-10:] == [
+        "KEY",
+        "SubmitterID",
+        "SubmitterName",
+        "AttachmentsPresent",
+        "AttachmentsExpected",
+        "Status",
+        "ReviewState",
+        "DeviceID",
+        "Edits",
+        "FormVersion",
+    ]
+    assert sorted(r[rows[0].index("KEY")] for r in rows[1:]) == sorted(corpus.values())
+
+
+def test_group_paths_false_names_questions_alone(server, supervisor, corpus) -> None:
+    header = export(server, supervisor, "household/submissions.csv", groupPaths="false").text.split("\n")[0]
+    assert header.startswith("SubmissionDate,name,age,when,")
+
+
+def test_a_filter_selects_the_rows(server, supervisor, corpus) -> None:
+    answer = export(server, supervisor, "household/submissions.csv", **{"$filter": f"__id eq '{corpus['Malee']}'"})
+    rows = list(csv.reader(io.StringIO(answer.text)))
+    assert [r[1] for r in rows[1:]] == ["Malee"]
+
+
+def test_a_district_supervisor_exports_only_their_district(server, corpus, web_user) -> None:
+    district = web_user("district_a", "district", DISTRICT_A)
+    got = tables(export(server, district, "household/submissions.csv.zip", attachments="false"))
+    assert sorted(r[1] for r in got["household.csv"][1:]) == ["Malee", "Somchai"]
+    assert {r[1] for r in got["household-member.csv"][1:]} == {corpus["Somchai"]}
