@@ -7,7 +7,7 @@ phones without ODK Collect (iPhones) and for district offices keying in paper fo
 | ``GET /v1/key/<token>/projects/<id>/f/<xmlFormId>`` | app user (the token of Collect) | the same page |
 | ``GET /v1/key/<token>/projects/<id>/f`` | app user | the list of forms, each a link to its web form |
 | ``GET /f/<xmlFormId>/form.xml``, ``/f/<xmlFormId>/attachments/<name>`` | signed-in user | XForm, media, entity lists |
-| ``POST /f/<xmlFormId>/submission`` | signed-in user (CSRF token header) | as Collect's POST /submission |
+| ``POST /f/<xmlFormId>/submission`` | signed-in user (CSRF token in ``X-CSRFToken``) | as Collect's POST /submission |
 | ``GET /submissions/<id>/edit`` | reviewer with the submission in their area | the web form on its answers |
 | ``GET /submissions/<id>/instance.xml`` | reviewer with the submission in their area | the current version's XML |
 | ``GET /vendor/web-forms/<file>``, ``/vendor/vue/<file>`` | anyone | the libraries from ``settings.vendor_dir`` |
@@ -45,7 +45,7 @@ from khoknongna.server.context import db, services
 from khoknongna.server.security_headers import content_security_policy
 from khoknongna.server.web import bp
 from khoknongna.server.web_review import in_scope, reviewer
-from khoknongna.server.web_session import require_reader
+from khoknongna.server.web_session import csrf, require_csrf_header, require_reader
 from khoknongna.storage import audit as audit_queries
 from khoknongna.storage import forms as form_queries
 from khoknongna.storage import review as review_queries
@@ -184,10 +184,13 @@ def web_form_media(form_id: str, name: str) -> Response:
 
 
 @bp.post("/f/<form_id>/submission")
+@csrf.exempt  # checked from the header below: the site-wide check would read the body before ingest streams it
 def web_form_submission(form_id: str) -> Response:
     """A submission (or one part of it) from the web form, sent by the signed-in user through the same ingest
-    as Collect; an edit (``meta/deprecatedID``) is recorded in the audit log as ``submission.edit``."""
+    as Collect; an edit (``meta/deprecatedID``) is recorded in the audit log as ``submission.edit``. The CSRF
+    token comes in the ``X-CSRFToken`` header."""
     actor, _ = _session_form(form_id)
+    require_csrf_header()
     accepted = openrosa.receive_submission(actor)
     if accepted.outcome.value == "edited":
         conn = db()

@@ -4,20 +4,24 @@ an app-user link and sends it through the same ingest as Collect; a supervisor e
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine, text
 
 from khoknongna.accounts import create_app_user
 from khoknongna.publishing import publish_bundled_forms
 from khoknongna.settings import Settings
-from tests.browser.conftest import _refused, screenshot
+from tests.browser.conftest import _refused, screenshot, sign_in
 from tests.collect import CollectClient
 from tests.photos import jpeg, scene
+from tests.plots import plot_xml
 from tests.web.map_data import MUEANG, send_plot
+from tests.web.support import sign_in as web_sign_in
 
 PHONE = {"width": 390, "height": 844}
 #: Where the phone stands: the reference plot of tests/plots.py, in Khon Kaen.
@@ -208,3 +212,126 @@ def test_each_bundled_form_opens_in_the_web_form_and_names_the_questions_it_cann
         expect(phone.locator("#webform-unsupported")).to_contain_text("ตอบในเบราว์เซอร์ไม่ได้")
         expect(phone.get_by_alt_text(re.compile("ODK Collect"))).to_be_visible()
     screenshot(phone, f"webform-{form_id}")
+
+
+# --- a supervisor corrects a plot survey ----------------------------------------------------------------------
+
+PHOTOS = ("1790000000002.jpg", "1790000000003.jpg")
+
+
+@pytest.fixture
+def surveyed(forms, supervise: CollectClient, db: Engine) -> tuple[int, str, dict[str, bytes]]:
+    """A plot survey of tambon 400114 (district 4001) with an overview photo and two more, sent with Collect:
+    (submission id, instanceID, the photos by name)."""
+    instance_id = f"uuid:{uuid.uuid4()}"
+    files = {"1790000000001.jpg": jpeg(scene(6)), PHOTOS[0]: jpeg(scene(7)), PHOTOS[1]: jpeg(scene(8))}
+    xml = plot_xml(instance_id, photos=PHOTOS, plot_id=str(uuid.uuid4()))
+    assert supervise.submit(xml, files)[-1].status_code == 201
+    with db.connect() as conn:
+        submission_id = conn.execute(
+            text("SELECT submission_id FROM submission_versions WHERE instance_id = :i"), {"i": instance_id}
+        ).scalar_one()
+    return submission_id, instance_id, files
+
+
+def versions(db: Engine, submission_id: int) -> list:
+    """The versions of a submission, oldest first: id, instanceID, deprecatedID, current, data, files by name."""
+    with db.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT sv.id, sv.instance_id, sv.deprecated_id, sv.current, sv.data, sv.xml,"
+                    " (SELECT jsonb_object_agg(a.name, a.blob_sha256) FROM submission_attachments a"
+                    "  WHERE a.submission_version_id = sv.id) AS files"
+                    " FROM submission_versions sv WHERE sv.submission_id = :s ORDER BY sv.id"
+                ),
+                {"s": submission_id},
+            )
+        )
+
+
+def numbers(geo: str) -> list[tuple[float, ...]]:
+    """An ODK geo answer (``lat lon alt acc;...``) as numbers."""
+    return [tuple(float(v) for v in point.split()) for point in geo.split(";")]
+
+
+def same_geometries(db: Engine, old_version: int, new_version: int) -> int:
+    """How many geometries of the old version the new one has at the same place in the form, equal in PostGIS."""
+    with db.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT count(*) FROM submission_geometries o JOIN submission_geometries n"
+                " ON n.field_path = o.field_path AND n.repeat_position = o.repeat_position"
+                " AND ST_Equals(n.geom, o.geom) WHERE o.submission_version_id = :o AND n.submission_version_id = :n"
+            ),
+            {"o": old_version, "n": new_version},
+        ).scalar_one()
+
+
+def test_a_district_supervisor_corrects_the_owners_phone_of_a_plot_survey_in_the_web_form(
+    phone: Page, web_user, surveyed: tuple[int, str, dict[str, bytes]], app: Flask, db: Engine
+) -> None:
+    submission_id, instance_id, files = surveyed
+    name, password = web_user("somchai", "district", "4001")
+    sign_in(phone, name, password)
+    phone.goto(f"/submissions/{submission_id}")
+    phone.get_by_role("link", name=re.compile("แก้ไข")).first.click()
+    phone.wait_for_selector(".form-initialization-status.ready", state="attached", timeout=30000)
+    expect(phone.locator("#webform-unsupported")).to_contain_text("คำตอบเดิมจะคงไว้ตามที่ส่งมา")
+    phone_number = question(phone, "เบอร์โทร").locator("input")
+    expect(phone_number).to_have_value("0812345678")
+    phone_number.fill("0898765432")
+    phone_number.blur()
+    screenshot(phone, "webform-edit-plot-survey")
+    phone.get_by_role("button", name="Send").click()
+
+    expect(phone).to_have_url(f"/submissions/{submission_id}", timeout=20000)
+    expect(phone.locator("#review-state")).to_contain_text("แก้ไขแล้ว")
+    expect(phone.locator('tr[data-path="owner/owner_phone"]')).to_contain_text("0898765432")
+    expect(phone.locator("table.history")).to_contain_text("submission.edit")
+    screenshot(phone, "webform-edited")
+
+    old, new = versions(db, submission_id)
+    assert (old.instance_id, old.current) == (instance_id, False)
+    assert (new.deprecated_id, new.current) == (instance_id, True) and new.instance_id != instance_id
+    assert old.data["owner"]["owner_phone"] == "0812345678"
+    assert new.data["owner"]["owner_phone"] == "0898765432"
+    blobs = app.extensions["knn"].blobs
+    assert new.files == old.files and set(new.files) == set(files)  # the photos are carried into the new version
+    assert all(blobs.exists(sha) for sha in new.files.values())
+    # The shapes and lines the browser cannot draw come back as loaded (Web Forms writes 16.4419 for 16.4419000).
+    for answer in ("boundary", "location"):
+        assert numbers(new.data[answer]) == numbers(old.data[answer])
+    assert [numbers(p["part_shape"]) for p in new.data["parts"]] == [
+        numbers(p["part_shape"]) for p in old.data["parts"]
+    ]
+    assert [numbers(s["swale_line"]) for s in new.data["swales"]] == [
+        numbers(s["swale_line"]) for s in old.data["swales"]
+    ]
+    assert same_geometries(db, old.id, new.id) == 5
+    with db.connect() as conn:
+        plot = conn.execute(
+            text("SELECT properties->>'owner_phone' AS phone, version FROM plots WHERE uuid = :u"),
+            {"u": new.data["plot_id"]},
+        ).one()
+        state = conn.execute(text("SELECT review_state FROM submissions WHERE id = :s"), {"s": submission_id})
+        audit = conn.execute(
+            text(
+                "SELECT u.username, a.after FROM audit_log a JOIN users u ON u.id = a.actor_id"
+                " WHERE a.action = 'submission.edit' AND a.subject_id = :s"
+            ),
+            {"s": submission_id},
+        ).all()
+    assert (plot.phone, plot.version) == ("0898765432", 2)
+    assert state.scalar_one() == "edited"
+    assert [(who, after["instance_id"]) for who, after in audit] == [("somchai", new.instance_id)]
+
+
+def test_a_supervisor_of_another_district_cannot_open_a_submission_to_edit_it(
+    client: FlaskClient, web_user, surveyed: tuple[int, str, dict[str, bytes]]
+) -> None:
+    submission_id = surveyed[0]
+    web_sign_in(client, *web_user("kanya", "district", "4002"))
+
+    assert client.get(f"/submissions/{submission_id}/edit").status_code == 404
+    assert client.get(f"/submissions/{submission_id}/instance.xml").status_code == 404
