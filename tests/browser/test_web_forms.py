@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 
 from khoknongna.accounts import create_app_user
 from khoknongna.publishing import publish_bundled_forms
+from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
 from tests.browser.conftest import _refused, screenshot, sign_in
 from tests.collect import CollectClient
@@ -24,14 +25,33 @@ from tests.web.map_data import MUEANG, send_plot
 from tests.web.support import sign_in as web_sign_in
 
 PHONE = {"width": 390, "height": 844}
+#: The base map the app is configured with here (KNN_BASEMAP_URL); the phone answers its tiles itself.
+BASEMAP = "https://tiles.knn.test/{z}/{x}/{y}.png"
+#: A 1x1 PNG tile.
+TILE = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f1a0e20000000049454e44ae426082"
+)
 #: Where the phone stands: the reference plot of tests/plots.py, in Khon Kaen.
 HERE = {"latitude": 16.4419, "longitude": 102.8359, "accuracy": 5}
 
 
 @pytest.fixture
+def basemap() -> str | None:
+    """The app's base map (a test parametrizes it to ``None`` for a server without one)."""
+    return BASEMAP
+
+
+@pytest.fixture
+def app(settings: Settings, db: Engine, basemap: str | None) -> Flask:
+    """The app, its base map set to ``basemap``."""
+    return create_app(settings.model_copy(update={"basemap_url": basemap}), engine=db)
+
+
+@pytest.fixture
 def phone(browser: Browser, live_server: str) -> Iterator[Page]:
-    """A phone-sized tab in Thai time that may read the location (at ``HERE``); JavaScript errors and anything the
-    Content-Security-Policy refused fail the test."""
+    """A phone-sized tab in Thai time that may read the location (at ``HERE``) and gets the base map's tiles;
+    JavaScript errors and anything the Content-Security-Policy refused fail the test."""
     context = browser.new_context(
         base_url=live_server,
         locale="th-TH",
@@ -43,6 +63,10 @@ def phone(browser: Browser, live_server: str) -> Iterator[Page]:
         geolocation=HERE,
         permissions=["geolocation"],
     )
+    cors = {"Access-Control-Allow-Origin": "*"}
+    context.route(
+        BASEMAP.split("{")[0] + "**", lambda route: route.fulfill(body=TILE, content_type="image/png", headers=cors)
+    )
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
@@ -50,6 +74,14 @@ def phone(browser: Browser, live_server: str) -> Iterator[Page]:
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def elsewhere(phone: Page, live_server: str) -> list[str]:
+    """The addresses of the requests the phone sends to other servers than this one, as they are sent."""
+    urls: list[str] = []
+    phone.on("request", lambda r: r.url.startswith((live_server, "data:")) or urls.append(r.url))
+    return urls
 
 
 @pytest.fixture
@@ -335,3 +367,32 @@ def test_a_supervisor_of_another_district_cannot_open_a_submission_to_edit_it(
 
     assert client.get(f"/submissions/{submission_id}/edit").status_code == 404
     assert client.get(f"/submissions/{submission_id}/instance.xml").status_code == 404
+
+
+# --- the map of geo questions ---------------------------------------------------------------------------------
+
+
+def show_map(tab: Page, token: str) -> None:
+    """Open the plot survey, whose boundary is drawn on a map, and wait for the map."""
+    open_form(tab, f"/v1/key/{token}/projects/1/f/plot_survey")
+    tab.locator(".ol-viewport").first.wait_for(timeout=20000)
+
+
+def test_the_map_of_a_geo_question_shows_the_configured_base_map(
+    phone: Page, elsewhere: list[str], forms, app_user: tuple[int, str]
+) -> None:
+    with phone.expect_request(BASEMAP.split("{")[0] + "**", timeout=20000):
+        show_map(phone, app_user[1])
+    screenshot(phone, "webform-map-basemap")
+
+    assert elsewhere and all(url.startswith(BASEMAP.split("{")[0]) for url in elsewhere)
+
+
+@pytest.mark.parametrize("basemap", [None])
+def test_without_a_base_map_the_map_of_a_geo_question_sends_nothing_to_another_server(
+    phone: Page, elsewhere: list[str], forms, app_user: tuple[int, str]
+) -> None:
+    show_map(phone, app_user[1])
+    phone.wait_for_timeout(2000)  # the map has asked for its tiles
+
+    assert elsewhere == []
