@@ -3,6 +3,7 @@ an app-user link and sends it through the same ingest as Collect; a supervisor e
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Iterator
@@ -134,12 +135,13 @@ def fill_daily_log(tab: Page, plot_label: str, photo: bytes) -> None:
 
 
 def daily_logs(db: Engine) -> list:
-    """The daily logs received: submitter, point of the start location, photo blob."""
+    """The daily logs received: instanceID, app user, plot, submitting user's name, start location, photo blobs."""
     with db.connect() as conn:
         return list(
             conn.execute(
                 text(
                     "SELECT sv.instance_id, sv.app_user_id, sv.data->>'plot' AS plot,"
+                    " (SELECT u.username FROM users u WHERE u.id = sv.submitter_id) AS submitter,"
                     " (SELECT ST_X(g.geom) || ' ' || ST_Y(g.geom) FROM submission_geometries g"
                     "  WHERE g.submission_version_id = sv.id AND g.field_path = 'start_location') AS at,"
                     " (SELECT array_agg(a.blob_sha256 ORDER BY a.name) FROM submission_attachments a"
@@ -191,6 +193,38 @@ def test_the_same_form_filled_twice_makes_two_submissions(
         expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
 
     assert len({row.instance_id for row in daily_logs(db)}) == 2
+
+
+def test_a_district_supervisor_keys_in_a_paper_daily_log_signed_in(
+    phone: Page, forms, web_user, plot_label: tuple[str, str], db: Engine
+) -> None:
+    sign_in(phone, *web_user("somchai", "district", "4001"))
+    open_form(phone, "/f/daily_log")
+    fill_daily_log(phone, plot_label[1], jpeg(scene(9)))
+    phone.get_by_role("button", name="Send").click()
+    expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
+
+    [row] = daily_logs(db)
+    assert (row.submitter, row.app_user_id, row.plot) == ("somchai", None, plot_label[0])
+    assert len(row.blobs) == 2
+
+
+def test_a_signed_in_web_form_post_without_the_csrf_header_is_refused_and_stores_nothing(
+    client: FlaskClient, forms, web_user, db: Engine
+) -> None:
+    web_sign_in(client, *web_user("somchai", "district", "4001"))
+    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/f/daily_log").get_data(as_text=True))[1]
+
+    def post(headers: dict[str, str]):
+        xml = f'<data id="daily_log"><meta><instanceID>uuid:{uuid.uuid4()}</instanceID></meta></data>'.encode()
+        data = {"xml_submission_file": (io.BytesIO(xml), "submission.xml", "text/xml")}
+        return client.post("/f/daily_log/submission", data=data, headers={"X-OpenRosa-Version": "1.0", **headers})
+
+    assert post({}).status_code == 400
+    assert post({"X-CSRFToken": "forged"}).status_code == 400
+    assert daily_logs(db) == []
+    assert post({"X-CSRFToken": token}).status_code == 201
+    assert len(daily_logs(db)) == 1
 
 
 def lost_answer(route) -> None:
