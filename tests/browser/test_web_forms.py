@@ -227,6 +227,24 @@ def test_a_signed_in_web_form_post_without_the_csrf_header_is_refused_and_stores
     assert len(daily_logs(db)) == 1
 
 
+def test_a_second_daily_log_filled_on_the_same_page_after_sending_is_sent_too(
+    phone: Page, forms, app_user: tuple[int, str], plot_label: tuple[str, str], db: Engine
+) -> None:
+    open_form(phone, f"/v1/key/{app_user[1]}/projects/1/f/daily_log")
+    fill_daily_log(phone, plot_label[1], jpeg(scene(10)))
+    phone.get_by_role("button", name="Send").click()
+    expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
+
+    fill_daily_log(phone, plot_label[1], jpeg(scene(11)))
+    with phone.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/submission")) as answer:
+        phone.get_by_role("button", name="Send").click()
+
+    assert answer.value.status == 201
+    first, second = daily_logs(db)
+    assert first.instance_id != second.instance_id
+    assert second.at and len(second.blobs) == 2 and not set(second.blobs) & set(first.blobs)
+
+
 def lost_answer(route) -> None:
     """The POST reaches the server, but its answer never reaches the phone (the signal dropped)."""
     route.fetch()
