@@ -43,6 +43,11 @@ def settings_qr(settings: dict) -> segno.QRCode:
     return segno.make(encode_settings(settings), error="l", micro=False)
 
 
+def link_qr(url: str) -> segno.QRCode:
+    """The QR code of a plain link (``https://…``), which a phone's camera app opens in the browser."""
+    return segno.make(url, error="m", micro=False)
+
+
 def save_png(qr: segno.QRCode, path: Path) -> None:
     """Write the QR code as a PNG large enough to scan from a printed page or a screen."""
     qr.save(str(path), kind="png", scale=8, border=4)

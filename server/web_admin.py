@@ -17,7 +17,7 @@ from flask import Response, abort, flash, make_response, redirect, render_templa
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from khoknongna import accounts
-from khoknongna.collect_settings import collect_settings, encode_settings, settings_qr
+from khoknongna.collect_settings import collect_settings, encode_settings, link_qr, settings_qr
 from khoknongna.problems import Problem
 from khoknongna.publishing import publish_form
 from khoknongna.server.auth import THAILAND, Actor
@@ -296,9 +296,12 @@ def app_user_url(token: str, project_id: int = DEFAULT_PROJECT_ID) -> str:
 
 
 def _qr_page(app_user_id: int, display_name: str, area_code: str | None, token: str, status: int) -> Response:
+    """The page of an app user's new link: the Collect settings QR code, and the QR code of the list of web forms
+    (``<link>/f``) that a phone's camera opens in the browser (iPhones, which have no Collect)."""
     url = app_user_url(token)
     payload = collect_settings(url, project_name(db(), DEFAULT_PROJECT_ID) or "", app_user=True)
     qr = settings_qr(payload)
+    web_url = f"{url}/f"
     page = render_template(
         "admin_app_user_qr.html",
         app_user_id=app_user_id,
@@ -307,6 +310,8 @@ def _qr_page(app_user_id: int, display_name: str, area_code: str | None, token: 
         url=url,
         qr_png=qr.png_data_uri(scale=6, border=4),
         payload=encode_settings(payload),
+        web_url=web_url,
+        web_qr_png=link_qr(web_url).png_data_uri(scale=6, border=4),
     )
     return _no_store(page, status)
 

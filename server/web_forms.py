@@ -7,7 +7,7 @@ phones without ODK Collect (iPhones) and for district offices keying in paper fo
 | ``GET /v1/key/<token>/projects/<id>/f/<xmlFormId>`` | app user (the token of Collect) | the same page |
 | ``GET /v1/key/<token>/projects/<id>/f`` | app user | the list of forms, each a link to its web form |
 | ``GET /f/<xmlFormId>/form.xml``, ``/f/<xmlFormId>/attachments/<name>`` | signed-in user | XForm, media, entity lists |
-| ``POST /f/<xmlFormId>/submission`` | signed-in user (CSRF token header) | as Collect's POST /submission |
+| ``POST /f/<xmlFormId>/submission`` | signed-in user (CSRF token in ``X-CSRFToken``) | as Collect's POST /submission |
 | ``GET /submissions/<id>/edit`` | reviewer with the submission in their area | the web form on its answers |
 | ``GET /submissions/<id>/instance.xml`` | reviewer with the submission in their area | the current version's XML |
 | ``GET /vendor/web-forms/<file>``, ``/vendor/vue/<file>`` | anyone | the libraries from ``settings.vendor_dir`` |
@@ -23,8 +23,10 @@ The page needs WebAssembly (Web Forms parses XPath with tree-sitter compiled to 
 its Content-Security-Policy adds ``'wasm-unsafe-eval'``, which allows compiling wasm but not ``eval`` of
 JavaScript, and the hash of its one inline script, the import map naming Vue's runtime build (no template
 compiler, so no ``eval``); fonts as ``data:`` (the library inlines Roboto) and a ``data:`` worker (the photo
-resizer, pica, probes ``createImageBitmap`` in one). Geo questions edited on a map load
-OpenStreetMap tiles, which only this page allows.
+resizer, pica, probes ``createImageBitmap`` in one). Web Forms draws geo questions over OpenStreetMap tiles and
+cannot be told otherwise: the page's script rewrites each tile's address to the configured base map
+(``KNN_BASEMAP_URL``, already in the site's CSP) or to an empty image, and the CSP does not allow OpenStreetMap,
+so no field position goes to a third party the administrator did not choose.
 """
 
 from __future__ import annotations
@@ -45,15 +47,13 @@ from khoknongna.server.context import db, services
 from khoknongna.server.security_headers import content_security_policy
 from khoknongna.server.web import bp
 from khoknongna.server.web_review import in_scope, reviewer
-from khoknongna.server.web_session import require_reader
+from khoknongna.server.web_session import csrf, require_csrf_header, require_reader
 from khoknongna.storage import audit as audit_queries
 from khoknongna.storage import forms as form_queries
 from khoknongna.storage import review as review_queries
 from khoknongna.storage.projects import DEFAULT_PROJECT_ID, project_name
 from khoknongna.web_form_support import unsupported_questions
 
-#: Web Forms' map questions load their base map from here (the library has no setting for it).
-OSM_TILES = "https://tile.openstreetmap.org"
 VUE_RUNTIME = "vue.runtime.esm-browser.prod.js"
 
 
@@ -98,11 +98,10 @@ def _import_map() -> str:
 
 
 def _page_policy(import_map: str) -> str:
-    """This page's CSP: the site's, plus wasm compilation, the import map's hash and the map tiles."""
+    """This page's CSP: the site's (with the base map's origin), plus wasm compilation and the import map's hash."""
     digest = base64.b64encode(hashlib.sha256(import_map.encode()).digest()).decode()
     policy = content_security_policy(services().settings)
     policy = policy.replace("script-src 'self'", f"script-src 'self' 'wasm-unsafe-eval' 'sha256-{digest}'", 1)
-    policy = policy.replace("img-src 'self' data: blob:", f"img-src 'self' data: blob: {OSM_TILES}", 1)
     policy = policy.replace("worker-src 'self' blob:", "worker-src 'self' blob: data:", 1)
     return f"{policy}; font-src 'self' data:"  # the library inlines its Roboto font
 
@@ -128,7 +127,13 @@ def _render(form: Any, config: dict[str, Any], *, collect_url: str | None, back:
     if unsupported and collect_url:
         payload = collect_settings(collect_url, project_name(db(), g.project_id) or "", app_user=True)
         qr = settings_qr(payload).png_data_uri(scale=5, border=4)
-    config = {**config, "maxSize": services().settings.accept_content_length, "formId": form.xml_form_id}
+    settings = services().settings
+    config = {
+        **config,
+        "maxSize": settings.accept_content_length,
+        "formId": form.xml_form_id,
+        "basemap": settings.basemap_url,
+    }
     page = render_template(
         "webform.html",
         form=form,
@@ -184,10 +189,13 @@ def web_form_media(form_id: str, name: str) -> Response:
 
 
 @bp.post("/f/<form_id>/submission")
+@csrf.exempt  # checked from the header below: the site-wide check would read the body before ingest streams it
 def web_form_submission(form_id: str) -> Response:
     """A submission (or one part of it) from the web form, sent by the signed-in user through the same ingest
-    as Collect; an edit (``meta/deprecatedID``) is recorded in the audit log as ``submission.edit``."""
+    as Collect; an edit (``meta/deprecatedID``) is recorded in the audit log as ``submission.edit``. The CSRF
+    token comes in the ``X-CSRFToken`` header."""
     actor, _ = _session_form(form_id)
+    require_csrf_header()
     accepted = openrosa.receive_submission(actor)
     if accepted.outcome.value == "edited":
         conn = db()

@@ -62,6 +62,7 @@ ACTION_TH = {
     "submission.review": "เปลี่ยนสถานะการตรวจ",
     "submission.comment": "แสดงความเห็น",
     "signal.explain": "อธิบายสัญญาณ",
+    "submission.edit": "แก้ไขข้อมูลที่ส่ง",
 }
 
 

@@ -15,9 +15,10 @@ import hmac
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, abort
+from flask import Flask, abort, request
 from flask_login import LoginManager, UserMixin, current_user, logout_user
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
+from wtforms import ValidationError
 
 from khoknongna.server.auth import Actor, user_actor
 from khoknongna.server.context import db
@@ -78,6 +79,19 @@ def require_reader() -> Actor:
     if actor is None:
         abort(login_manager.unauthorized())
     return actor
+
+
+def require_csrf_header() -> None:
+    """Check the CSRF token of a write whose body its view streams (a multipart upload): the token must come in
+    the ``X-CSRFToken`` header. Flask-WTF's own check reads ``request.form`` first, which would parse, and so
+    consume, the whole body before the view gets to it; such views are ``csrf.exempt`` and call this instead.
+
+    Raises ``CSRFError`` (400) when the header is missing or its token is not this session's.
+    """
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken"))
+    except ValidationError as exc:
+        raise CSRFError(exc.args[0]) from None
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -6,6 +6,32 @@ import { createApp, h } from "vue";
 import { OdkWebForm, POST_SUBMIT__NEW_INSTANCE, webFormsPlugin } from "@getodk/web-forms";
 
 const config = JSON.parse(document.getElementById("webform-config").textContent);
+
+// --- the base map of map questions -----------------------------------------------------------------------------
+
+// Web Forms 0.22 draws geo questions on an OpenLayers map over OpenStreetMap tiles and has no setting for another
+// source. Sending tile requests there would tell a third party where the field work is, which the administrator
+// never chose: each tile's address is rewritten, as OpenLayers sets it on the tile's <img>, to the configured
+// base map (KNN_BASEMAP_URL), or to an empty image (a plain background) when there is none. The page's CSP does
+// not allow OpenStreetMap, so a tile that escaped this would be refused, not sent.
+const OSM_TILE = /^https:\/\/tile\.openstreetmap\.org\/(\d+)\/(\d+)\/(\d+)\.png$/;
+const NO_TILE = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
+const imageSrc = Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, "src");
+
+function tileUrl(url) {
+  const tile = OSM_TILE.exec(String(url));
+  if (!tile) return url;
+  if (!config.basemap) return NO_TILE;
+  const [, z, x, y] = tile;
+  return config.basemap.replace("{z}", z).replace("{x}", x).replace("{y}", y);
+}
+
+Object.defineProperty(HTMLImageElement.prototype, "src", {
+  ...imageSrc,
+  set(url) {
+    imageSrc.set.call(this, tileUrl(url));
+  },
+});
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content;
 const outboxBox = document.getElementById("webform-outbox");
 const sentNote = document.getElementById("webform-sent");

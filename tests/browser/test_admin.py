@@ -21,7 +21,10 @@ def test_an_admin_creates_an_app_user_and_its_qr_code_appears(page: Page, web_us
     qr = page.get_by_role("img", name="ODK Collect settings QR code")
     expect(qr).to_be_visible()
     assert qr.evaluate("image => image.complete && image.naturalWidth > 100")
-    expect(page.locator("code.link")).to_contain_text("/v1/key/")
+    collect_link, web_forms_link = page.locator("code.link").all()
+    expect(collect_link).to_contain_text("/v1/key/")
+    expect(web_forms_link).to_have_text(re.compile(r"/v1/key/\S+/projects/1/f$"))
+    expect(page.get_by_role("img", name="Web forms QR code")).to_be_visible()
     expect(page.get_by_text("ต.ในเมือง อ.เมืองขอนแก่น จ.ขอนแก่น")).to_be_visible()
     screenshot(page, "admin-app-user-qr")
 

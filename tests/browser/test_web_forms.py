@@ -3,31 +3,56 @@ an app-user link and sends it through the same ingest as Collect; a supervisor e
 
 from __future__ import annotations
 
+import io
 import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine, text
 
 from khoknongna.accounts import create_app_user
 from khoknongna.publishing import publish_bundled_forms
+from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
-from tests.browser.conftest import _refused, screenshot
+from tests.browser.conftest import _refused, screenshot, sign_in
 from tests.collect import CollectClient
 from tests.photos import jpeg, scene
+from tests.plots import plot_xml
 from tests.web.map_data import MUEANG, send_plot
+from tests.web.support import sign_in as web_sign_in
 
 PHONE = {"width": 390, "height": 844}
+#: The base map the app is configured with here (KNN_BASEMAP_URL); the phone answers its tiles itself.
+BASEMAP = "https://tiles.knn.test/{z}/{x}/{y}.png"
+#: A 1x1 PNG tile.
+TILE = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201a5f1a0e20000000049454e44ae426082"
+)
 #: Where the phone stands: the reference plot of tests/plots.py, in Khon Kaen.
 HERE = {"latitude": 16.4419, "longitude": 102.8359, "accuracy": 5}
 
 
 @pytest.fixture
+def basemap() -> str | None:
+    """The app's base map (a test parametrizes it to ``None`` for a server without one)."""
+    return BASEMAP
+
+
+@pytest.fixture
+def app(settings: Settings, db: Engine, basemap: str | None) -> Flask:
+    """The app, its base map set to ``basemap``."""
+    return create_app(settings.model_copy(update={"basemap_url": basemap}), engine=db)
+
+
+@pytest.fixture
 def phone(browser: Browser, live_server: str) -> Iterator[Page]:
-    """A phone-sized tab in Thai time that may read the location (at ``HERE``); JavaScript errors and anything the
-    Content-Security-Policy refused fail the test."""
+    """A phone-sized tab in Thai time that may read the location (at ``HERE``) and gets the base map's tiles;
+    JavaScript errors and anything the Content-Security-Policy refused fail the test."""
     context = browser.new_context(
         base_url=live_server,
         locale="th-TH",
@@ -39,6 +64,10 @@ def phone(browser: Browser, live_server: str) -> Iterator[Page]:
         geolocation=HERE,
         permissions=["geolocation"],
     )
+    cors = {"Access-Control-Allow-Origin": "*"}
+    context.route(
+        BASEMAP.split("{")[0] + "**", lambda route: route.fulfill(body=TILE, content_type="image/png", headers=cors)
+    )
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
@@ -46,6 +75,14 @@ def phone(browser: Browser, live_server: str) -> Iterator[Page]:
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def elsewhere(phone: Page, live_server: str) -> list[str]:
+    """The addresses of the requests the phone sends to other servers than this one, as they are sent."""
+    urls: list[str] = []
+    phone.on("request", lambda r: r.url.startswith((live_server, "data:")) or urls.append(r.url))
+    return urls
 
 
 @pytest.fixture
@@ -98,12 +135,13 @@ def fill_daily_log(tab: Page, plot_label: str, photo: bytes) -> None:
 
 
 def daily_logs(db: Engine) -> list:
-    """The daily logs received: submitter, point of the start location, photo blob."""
+    """The daily logs received: instanceID, app user, plot, submitting user's name, start location, photo blobs."""
     with db.connect() as conn:
         return list(
             conn.execute(
                 text(
                     "SELECT sv.instance_id, sv.app_user_id, sv.data->>'plot' AS plot,"
+                    " (SELECT u.username FROM users u WHERE u.id = sv.submitter_id) AS submitter,"
                     " (SELECT ST_X(g.geom) || ' ' || ST_Y(g.geom) FROM submission_geometries g"
                     "  WHERE g.submission_version_id = sv.id AND g.field_path = 'start_location') AS at,"
                     " (SELECT array_agg(a.blob_sha256 ORDER BY a.name) FROM submission_attachments a"
@@ -157,6 +195,56 @@ def test_the_same_form_filled_twice_makes_two_submissions(
     assert len({row.instance_id for row in daily_logs(db)}) == 2
 
 
+def test_a_district_supervisor_keys_in_a_paper_daily_log_signed_in(
+    phone: Page, forms, web_user, plot_label: tuple[str, str], db: Engine
+) -> None:
+    sign_in(phone, *web_user("somchai", "district", "4001"))
+    open_form(phone, "/f/daily_log")
+    fill_daily_log(phone, plot_label[1], jpeg(scene(9)))
+    phone.get_by_role("button", name="Send").click()
+    expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
+
+    [row] = daily_logs(db)
+    assert (row.submitter, row.app_user_id, row.plot) == ("somchai", None, plot_label[0])
+    assert len(row.blobs) == 2
+
+
+def test_a_signed_in_web_form_post_without_the_csrf_header_is_refused_and_stores_nothing(
+    client: FlaskClient, forms, web_user, db: Engine
+) -> None:
+    web_sign_in(client, *web_user("somchai", "district", "4001"))
+    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/f/daily_log").get_data(as_text=True))[1]
+
+    def post(headers: dict[str, str]):
+        xml = f'<data id="daily_log"><meta><instanceID>uuid:{uuid.uuid4()}</instanceID></meta></data>'.encode()
+        data = {"xml_submission_file": (io.BytesIO(xml), "submission.xml", "text/xml")}
+        return client.post("/f/daily_log/submission", data=data, headers={"X-OpenRosa-Version": "1.0", **headers})
+
+    assert post({}).status_code == 400
+    assert post({"X-CSRFToken": "forged"}).status_code == 400
+    assert daily_logs(db) == []
+    assert post({"X-CSRFToken": token}).status_code == 201
+    assert len(daily_logs(db)) == 1
+
+
+def test_a_second_daily_log_filled_on_the_same_page_after_sending_is_sent_too(
+    phone: Page, forms, app_user: tuple[int, str], plot_label: tuple[str, str], db: Engine
+) -> None:
+    open_form(phone, f"/v1/key/{app_user[1]}/projects/1/f/daily_log")
+    fill_daily_log(phone, plot_label[1], jpeg(scene(10)))
+    phone.get_by_role("button", name="Send").click()
+    expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
+
+    fill_daily_log(phone, plot_label[1], jpeg(scene(11)))
+    with phone.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/submission")) as answer:
+        phone.get_by_role("button", name="Send").click()
+
+    assert answer.value.status == 201
+    first, second = daily_logs(db)
+    assert first.instance_id != second.instance_id
+    assert second.at and len(second.blobs) == 2 and not set(second.blobs) & set(first.blobs)
+
+
 def lost_answer(route) -> None:
     """The POST reaches the server, but its answer never reaches the phone (the signal dropped)."""
     route.fetch()
@@ -208,3 +296,155 @@ def test_each_bundled_form_opens_in_the_web_form_and_names_the_questions_it_cann
         expect(phone.locator("#webform-unsupported")).to_contain_text("ตอบในเบราว์เซอร์ไม่ได้")
         expect(phone.get_by_alt_text(re.compile("ODK Collect"))).to_be_visible()
     screenshot(phone, f"webform-{form_id}")
+
+
+# --- a supervisor corrects a plot survey ----------------------------------------------------------------------
+
+PHOTOS = ("1790000000002.jpg", "1790000000003.jpg")
+
+
+@pytest.fixture
+def surveyed(forms, supervise: CollectClient, db: Engine) -> tuple[int, str, dict[str, bytes]]:
+    """A plot survey of tambon 400114 (district 4001) with an overview photo and two more, sent with Collect:
+    (submission id, instanceID, the photos by name)."""
+    instance_id = f"uuid:{uuid.uuid4()}"
+    files = {"1790000000001.jpg": jpeg(scene(6)), PHOTOS[0]: jpeg(scene(7)), PHOTOS[1]: jpeg(scene(8))}
+    xml = plot_xml(instance_id, photos=PHOTOS, plot_id=str(uuid.uuid4()))
+    assert supervise.submit(xml, files)[-1].status_code == 201
+    with db.connect() as conn:
+        submission_id = conn.execute(
+            text("SELECT submission_id FROM submission_versions WHERE instance_id = :i"), {"i": instance_id}
+        ).scalar_one()
+    return submission_id, instance_id, files
+
+
+def versions(db: Engine, submission_id: int) -> list:
+    """The versions of a submission, oldest first: id, instanceID, deprecatedID, current, data, files by name."""
+    with db.connect() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT sv.id, sv.instance_id, sv.deprecated_id, sv.current, sv.data, sv.xml,"
+                    " (SELECT jsonb_object_agg(a.name, a.blob_sha256) FROM submission_attachments a"
+                    "  WHERE a.submission_version_id = sv.id) AS files"
+                    " FROM submission_versions sv WHERE sv.submission_id = :s ORDER BY sv.id"
+                ),
+                {"s": submission_id},
+            )
+        )
+
+
+def numbers(geo: str) -> list[tuple[float, ...]]:
+    """An ODK geo answer (``lat lon alt acc;...``) as numbers."""
+    return [tuple(float(v) for v in point.split()) for point in geo.split(";")]
+
+
+def same_geometries(db: Engine, old_version: int, new_version: int) -> int:
+    """How many geometries of the old version the new one has at the same place in the form, equal in PostGIS."""
+    with db.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT count(*) FROM submission_geometries o JOIN submission_geometries n"
+                " ON n.field_path = o.field_path AND n.repeat_position = o.repeat_position"
+                " AND ST_Equals(n.geom, o.geom) WHERE o.submission_version_id = :o AND n.submission_version_id = :n"
+            ),
+            {"o": old_version, "n": new_version},
+        ).scalar_one()
+
+
+def test_a_district_supervisor_corrects_the_owners_phone_of_a_plot_survey_in_the_web_form(
+    phone: Page, web_user, surveyed: tuple[int, str, dict[str, bytes]], app: Flask, db: Engine
+) -> None:
+    submission_id, instance_id, files = surveyed
+    name, password = web_user("somchai", "district", "4001")
+    sign_in(phone, name, password)
+    phone.goto(f"/submissions/{submission_id}")
+    phone.get_by_role("link", name=re.compile("แก้ไข")).first.click()
+    phone.wait_for_selector(".form-initialization-status.ready", state="attached", timeout=30000)
+    expect(phone.locator("#webform-unsupported")).to_contain_text("คำตอบเดิมจะคงไว้ตามที่ส่งมา")
+    phone_number = question(phone, "เบอร์โทร").locator("input")
+    expect(phone_number).to_have_value("0812345678")
+    phone_number.fill("0898765432")
+    phone_number.blur()
+    screenshot(phone, "webform-edit-plot-survey")
+    phone.get_by_role("button", name="Send").click()
+
+    expect(phone).to_have_url(f"/submissions/{submission_id}", timeout=20000)
+    expect(phone.locator("#review-state")).to_contain_text("แก้ไขแล้ว")
+    expect(phone.locator('tr[data-path="owner/owner_phone"]')).to_contain_text("0898765432")
+    expect(phone.locator("table.history")).to_contain_text("submission.edit")
+    screenshot(phone, "webform-edited")
+
+    old, new = versions(db, submission_id)
+    assert (old.instance_id, old.current) == (instance_id, False)
+    assert (new.deprecated_id, new.current) == (instance_id, True) and new.instance_id != instance_id
+    assert old.data["owner"]["owner_phone"] == "0812345678"
+    assert new.data["owner"]["owner_phone"] == "0898765432"
+    blobs = app.extensions["knn"].blobs
+    assert new.files == old.files and set(new.files) == set(files)  # the photos are carried into the new version
+    assert all(blobs.exists(sha) for sha in new.files.values())
+    # The shapes and lines the browser cannot draw come back as loaded (Web Forms writes 16.4419 for 16.4419000).
+    for answer in ("boundary", "location"):
+        assert numbers(new.data[answer]) == numbers(old.data[answer])
+    assert [numbers(p["part_shape"]) for p in new.data["parts"]] == [
+        numbers(p["part_shape"]) for p in old.data["parts"]
+    ]
+    assert [numbers(s["swale_line"]) for s in new.data["swales"]] == [
+        numbers(s["swale_line"]) for s in old.data["swales"]
+    ]
+    assert same_geometries(db, old.id, new.id) == 5
+    with db.connect() as conn:
+        plot = conn.execute(
+            text("SELECT properties->>'owner_phone' AS phone, version FROM plots WHERE uuid = :u"),
+            {"u": new.data["plot_id"]},
+        ).one()
+        state = conn.execute(text("SELECT review_state FROM submissions WHERE id = :s"), {"s": submission_id})
+        audit = conn.execute(
+            text(
+                "SELECT u.username, a.after FROM audit_log a JOIN users u ON u.id = a.actor_id"
+                " WHERE a.action = 'submission.edit' AND a.subject_id = :s"
+            ),
+            {"s": submission_id},
+        ).all()
+    assert (plot.phone, plot.version) == ("0898765432", 2)
+    assert state.scalar_one() == "edited"
+    assert [(who, after["instance_id"]) for who, after in audit] == [("somchai", new.instance_id)]
+
+
+def test_a_supervisor_of_another_district_cannot_open_a_submission_to_edit_it(
+    client: FlaskClient, web_user, surveyed: tuple[int, str, dict[str, bytes]]
+) -> None:
+    submission_id = surveyed[0]
+    web_sign_in(client, *web_user("kanya", "district", "4002"))
+
+    assert client.get(f"/submissions/{submission_id}/edit").status_code == 404
+    assert client.get(f"/submissions/{submission_id}/instance.xml").status_code == 404
+
+
+# --- the map of geo questions ---------------------------------------------------------------------------------
+
+
+def show_map(tab: Page, token: str) -> None:
+    """Open the plot survey, whose boundary is drawn on a map, and wait for the map."""
+    open_form(tab, f"/v1/key/{token}/projects/1/f/plot_survey")
+    tab.locator(".ol-viewport").first.wait_for(timeout=20000)
+
+
+def test_the_map_of_a_geo_question_shows_the_configured_base_map(
+    phone: Page, elsewhere: list[str], forms, app_user: tuple[int, str]
+) -> None:
+    with phone.expect_request(BASEMAP.split("{")[0] + "**", timeout=20000):
+        show_map(phone, app_user[1])
+    screenshot(phone, "webform-map-basemap")
+
+    assert elsewhere and all(url.startswith(BASEMAP.split("{")[0]) for url in elsewhere)
+
+
+@pytest.mark.parametrize("basemap", [None])
+def test_without_a_base_map_the_map_of_a_geo_question_sends_nothing_to_another_server(
+    phone: Page, elsewhere: list[str], forms, app_user: tuple[int, str]
+) -> None:
+    show_map(phone, app_user[1])
+    phone.wait_for_timeout(2000)  # the map has asked for its tiles
+
+    assert elsewhere == []

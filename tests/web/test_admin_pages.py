@@ -209,6 +209,15 @@ def qr_settings(page: str) -> dict:
     return json.loads(zlib.decompress(base64.b64decode(code.text)).decode("utf-8"))
 
 
+def qr_link(page: str, alt: str) -> str:
+    """The text of the QR image of a page whose alt text contains ``alt``, read with a QR reader (zxing-cpp)."""
+    found = re.search(r'<img src="data:image/png;base64,([^"]+)" alt="[^"]*' + re.escape(alt), page)
+    assert found, page
+    image = Image.open(io.BytesIO(base64.b64decode(found.group(1))))
+    (code,) = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    return code.text
+
+
 def form_list(client: FlaskClient, server_url: str):
     return CollectClient(client, base=urlsplit(server_url).path).get("/formList")
 
@@ -234,6 +243,21 @@ def test_an_app_users_qr_code_configures_collect_for_a_link_that_works_until_rev
     assert revoked.status_code == 302
     assert form_list(phone, url).status_code == 403
     assert "ยกเลิกแล้ว" in admin.get("/admin/app-users").get_data(as_text=True)
+
+
+def test_an_app_users_web_forms_qr_code_opens_the_list_of_forms_to_fill_in_the_browser(
+    app: Flask, admin: FlaskClient, plot_survey
+) -> None:
+    page = post(admin, "/admin/app-users", {"display_name": "นพต. iPhone", "area_code": "400101"}).get_data(
+        as_text=True
+    )
+
+    link = qr_link(page, "Web forms QR code")
+    assert link == qr_settings(page)["general"]["server_url"] + "/f"
+    assert html.escape(link) in page, "the link is shown beside the QR code"
+    listed = app.test_client().get(urlsplit(link).path)
+    assert listed.status_code == 200
+    assert f'href="{urlsplit(link).path}/plot_survey"' in listed.get_data(as_text=True)
 
 
 def test_showing_the_qr_code_again_issues_a_new_link_and_the_old_one_stops(

@@ -243,3 +243,15 @@ def test_the_forms_carry_the_csrf_token(world: World, signed_in) -> None:
     html = body(client.get(f"/submissions/{world.flagged}"))
     assert csrf_token(html)
     assert html.count('name="csrf_token"') >= 4  # sign-out, review, explain, comment
+
+
+def test_a_reviewer_gets_an_edit_link_and_a_gis_user_neither_the_link_nor_the_edit_page(
+    world: World, signed_in
+) -> None:
+    edit = f'href="/submissions/{world.inside}/edit"'
+    reviewer = signed_in("somsri", "department")
+    gis = signed_in("gis", "gis")
+
+    assert edit in body(reviewer.get(f"/submissions/{world.inside}"))
+    assert edit not in body(gis.get(f"/submissions/{world.inside}"))
+    assert gis.get(f"/submissions/{world.inside}/edit").status_code == 403
