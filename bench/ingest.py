@@ -1074,12 +1074,14 @@ def own_server(blob_url: str, serve_args: str) -> Iterator[tuple[str, str]]:
         )
         port = free_port()
         command = [knn, "serve", "--host", "127.0.0.1", "--port", str(port), *shlex.split(serve_args)]
-        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            wait_for(f"http://127.0.0.1:{port}/healthz", 180, server)
-            yield f"http://127.0.0.1:{port}", data_dir
-        finally:
-            stop(server)
+        # stderr to a file, not a pipe nobody reads: a full pipe would stop the server at its next log line
+        with open(os.path.join(data_dir, "serve.log"), "wb") as log:
+            server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+            try:
+                wait_for(f"http://127.0.0.1:{port}/healthz", 180, server)
+                yield f"http://127.0.0.1:{port}", data_dir
+            finally:
+                stop(server)
     finally:
         if moto is not None:
             stop(moto, signal.SIGTERM)

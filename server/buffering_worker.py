@@ -14,6 +14,7 @@ only once a request is complete); gunicorn's worker API (``Worker.run``, ``notif
 
 from __future__ import annotations
 
+import logging
 import os
 
 from gunicorn.workers.base import Worker
@@ -21,6 +22,11 @@ from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
 from waitress.task import WSGITask
+
+# waitress warns on every request that has to wait for a free thread, holding its task queue's lock while the
+# line is written: under load that is one line per request, and a stalled log pipe would stall the server.
+# Requests waiting their turn are how a bounded thread pool works, not a fault.
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 #: Seconds one turn of the event loop may wait for activity: the heartbeat to gunicorn's arbiter and the delay
 #: before a stop request is noticed.
