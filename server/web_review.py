@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 
-from khoknongna import audit, photos, review
+from khoknongna import audit, photos, review, wording
 from khoknongna.openrosa.labels import FormLabels, read_labels
 from khoknongna.review_pages import (
     answer_rows,
@@ -25,7 +25,7 @@ from khoknongna.review_pages import (
     is_safe_file_name,
     sketch,
 )
-from khoknongna.server.auth import THAILAND, Actor
+from khoknongna.server.auth import Actor
 from khoknongna.server.context import db, services
 from khoknongna.server.web import bp
 from khoknongna.server.web_filters import selection_from_args
@@ -50,34 +50,8 @@ FLAG_RULES = (
     audit.CERTIFICATION_RULE,
 )
 PAGE_SIZE = 50
-#: Thai names of the review states (ODK Central's names beside them on the pages).
-STATE_TH = {
-    "received": "รับแล้ว",
-    "hasIssues": "มีปัญหา",
-    "edited": "แก้ไขแล้ว",
-    "approved": "อนุมัติ",
-    "rejected": "ไม่อนุมัติ",
-}
-ACTION_TH = {
-    "submission.review": "เปลี่ยนสถานะการตรวจ",
-    "submission.comment": "แสดงความเห็น",
-    "signal.explain": "อธิบายสัญญาณ",
-}
-
-
-@bp.app_template_filter("state_th")
 def _state_th(state: str) -> str:
-    return STATE_TH.get(state, state)
-
-
-@bp.app_template_filter("action_th")
-def _action_th(action: str) -> str:
-    return ACTION_TH.get(action, action)
-
-
-@bp.app_template_filter("bangkok")
-def _bangkok(moment: Any) -> str:
-    return moment.astimezone(THAILAND).strftime("%Y-%m-%d %H:%M") if moment is not None else ""
+    return wording.thai(wording.REVIEW_STATES, state)
 
 
 def _in_scope(actor: Actor, area_code: str | None) -> bool:
@@ -89,7 +63,7 @@ def _in_scope(actor: Actor, area_code: str | None) -> bool:
 def _reviewer() -> Actor:
     actor = require_reader()
     if not actor.reviews:
-        abort(403, "this role reads data but does not review it")
+        abort(403, "บทบาทนี้อ่านข้อมูลได้แต่ตรวจไม่ได้ · this role reads data but does not review it")
     return actor
 
 
@@ -216,13 +190,13 @@ def submission_review(submission_id: int) -> Response | tuple[str, int]:
     except review.ReviewError:
         conn.rollback()
         if state in review.NEEDS_REASON and not reason.strip():
-            message = f"สถานะ “{STATE_TH[state]}” ต้องระบุเหตุผล · A reason is required for {state}."
+            message = f"สถานะ “{_state_th(state)}” ต้องระบุเหตุผล · A reason is required for {state}."
         else:
             message = "เปลี่ยนสถานะไม่ได้ · The review state could not be changed (unknown state or reason too long)."
         return _detail(actor, submission_id, review_error=message, form_state=state, form_reason=reason), 400
     conn.commit()
     flash(
-        f"สถานะเปลี่ยนจาก {STATE_TH[changed.before]} เป็น {STATE_TH[changed.after]} · "
+        f"สถานะเปลี่ยนจาก {_state_th(changed.before)} เป็น {_state_th(changed.after)} · "
         f"Review state changed from {changed.before} to {changed.after}.",
         "ok",
     )
