@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 
 from khoknongna import audit, photos, review, wording
+from khoknongna.findings import once_each, with_plot_names
 from khoknongna.openrosa.labels import FormLabels, read_labels
 from khoknongna.review_pages import (
     answer_rows,
@@ -126,8 +127,16 @@ def _submission(actor: Actor, submission_id: int) -> Any:
     return row
 
 
-def _results(rows: list[Any]) -> list[dict[str, Any]]:
-    return [{**r.result, "computed_at": r.computed_at} for r in rows]
+def _results(actor: Actor, rows: list[Any], **extra: Any) -> list[dict[str, Any]]:
+    """Stored results as the pages show them: other plots named by label (``khoknongna.findings``)."""
+    shown = [{**r.result, "computed_at": r.computed_at, **extra} for r in rows]
+    return with_plot_names(db(), shown, actor.area_code)
+
+
+def _signals(actor: Actor, rows: list[Any]) -> list[dict[str, Any]]:
+    """A submission's signals (their explanations beside them) with other plots named by label."""
+    results = with_plot_names(db(), [r.result for r in rows], actor.area_code)
+    return [{**r._asdict(), "result": result} for r, result in zip(rows, results, strict=True)]
 
 
 def _detail(actor: Actor, submission_id: int, **extra: Any) -> str:
@@ -160,8 +169,11 @@ def _detail(actor: Actor, submission_id: int, **extra: Any) -> str:
         geometries=geometries,
         drawing=sketch(drawn),
         plot=plot,
-        checks=_results(check_queries.results_of_submission(conn, row.id)),
-        signals=audit_queries.signals_of_submission(conn, row.id),
+        checks=once_each(
+            _results(actor, check_queries.results_of_submission(conn, row.id)),
+            _results(actor, check_queries.results_of_plot(conn, plot.entity_id), about_plot=True) if plot else [],
+        ),
+        signals=_signals(actor, audit_queries.signals_of_submission(conn, row.id)),
         comments=queries.comments_of(conn, row.id),
         history=queries.history(conn, "submission", row.id),
         chosen_states=review.CHOSEN_STATES,
@@ -299,7 +311,7 @@ def plot_detail(plot_uuid: str) -> str:
         plot=plot,
         actor=actor,
         drawing=drawing,
-        checks=_results(check_queries.results_of_plot(conn, plot.entity_id)),
+        checks=_results(actor, check_queries.results_of_plot(conn, plot.entity_id)),
         submissions=queries.submissions_about_plot(conn, plot.entity_id, plot.uuid, actor.area_code),
         versions=queries.plot_versions(conn, plot.entity_id),
     )
