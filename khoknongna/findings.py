@@ -63,9 +63,7 @@ def _near_picture(numbers: Mapping[str, Any], plot: str) -> tuple[str, str]:
     )
 
 
-def name_other_plots(
-    results: Iterable[Mapping[str, Any]], plots: Mapping[int | str, PlotName]
-) -> list[dict[str, Any]]:
+def name_other_plots(results: Iterable[Mapping[str, Any]], plots: Mapping[int | str, PlotName]) -> list[dict[str, Any]]:
     """Copies of ``results`` (stored check or signal dicts) in which each finding naming another plot carries
     ``other_plot`` ``{"uuid", "label"}``, ``numbers.other_plot`` is that plot's UUID, and its sentences name the
     plot by its label (``plots`` maps entity ids and UUIDs to names; an unknown plot is left as it is).

@@ -116,6 +116,55 @@ def geo_text(value: str) -> str:
     return f"{len(points)} จุด points{accuracy} · เริ่มที่ from {where}"
 
 
+def value_words(path: str, text: str | None, selects: dict[str, str], labels: FormLabels) -> tuple[str, str]:
+    """``(thai, english)`` words for the answer ``text`` of the question at ``path``: its choice's labels (a
+    select; several for a select multiple), else the geothai name of an area code (a select whose choices the
+    form does not carry, or a question named like ``province``/``amphoe``/``tambon``); ``("", "")`` otherwise."""
+    if not text:
+        return "", ""
+    choice_th, choice_en = ("", "")
+    if path in labels.choices:
+        choice_th, choice_en = _choices(labels, path, text, selects.get(path) == "multiple")
+    if not choice_th and (path in labels.choices or path.rsplit("/", 1)[-1] in _AREA_FIELDS):
+        choice_th = area_name(text) or ""
+    return choice_th, choice_en
+
+
+@dataclass(frozen=True)
+class Property:
+    """One property of a plot's register entry: its name, the question it came from in words, its value and the
+    value in words (``choice_th``/``choice_en``, empty when the value says itself)."""
+
+    name: str
+    label_th: str
+    label_en: str
+    value: Any
+    choice_th: str = ""
+    choice_en: str = ""
+
+
+def property_rows(properties: dict[str, Any], definition: dict[str, Any] | None, labels: FormLabels) -> list[Property]:
+    """A register entry's properties labelled by the questions of the form that saved them (``definition`` and
+    ``labels`` of that form; the names alone without one), in the form's order; ``geometry`` is left out (the
+    page draws it)."""
+    saved_from: dict[str, str] = {}
+    for entity in (definition or {}).get("entities") or ():
+        container = entity.get("container") or ""
+        for name, path in entity.get("properties") or ():
+            saved_from.setdefault(name, f"{container}/{path}" if container else path)
+    rank = form_order(definition or {}, labels)
+    selects = (definition or {}).get("selects") or {}
+    rows = []
+    for name, value in properties.items():
+        if name == "geometry":
+            continue
+        path = saved_from.get(name, name)
+        label_th, label_en = bilingual(labels.field(path), name)
+        choice_th, choice_en = value_words(path, None if value is None else str(value), selects, labels)
+        rows.append((rank.get(path, len(rank)), name, Property(name, label_th, label_en, value, choice_th, choice_en)))
+    return [row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1]))]
+
+
 def answer_rows(
     data: dict[str, Any] | None, definition: dict[str, Any], labels: FormLabels, photos: Iterable[str]
 ) -> list[Answer]:
@@ -164,11 +213,7 @@ def answer_rows(
             return Answer(path, depth, shown, label_th, label_en, text)
         if kind in ("geopoint", "geotrace", "geoshape"):
             return Answer(path, depth, "geo", label_th, label_en, text, geo_text(text) if text else "")
-        choice_th, choice_en = ("", "")
-        if text is not None and path in labels.choices:
-            choice_th, choice_en = _choices(labels, path, text, selects.get(path) == "multiple")
-        if text and not choice_th and (path in labels.choices or path.rsplit("/", 1)[-1] in _AREA_FIELDS):
-            choice_th = area_name(text) or ""
+        choice_th, choice_en = value_words(path, text, selects, labels)
         return Answer(path, depth, "text", label_th, label_en, text, choice_th, choice_en)
 
     walk(data or {}, "", 0)

@@ -114,6 +114,7 @@ def iso(moment: datetime | date | None) -> str:
         return local.isoformat(timespec="seconds")
     return moment.isoformat()
 
+
 #: The web pages' HTTP errors: status -> (Thai title, Thai explanation, English explanation).
 HTTP_ERRORS: dict[int, tuple[str, str, str]] = {
     400: ("คำขอไม่ถูกต้อง", "ค่าที่ส่งมาไม่ถูกต้อง ตรวจตัวกรองหรือแบบฟอร์มแล้วลองอีกครั้ง", "The request is not valid."),

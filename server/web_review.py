@@ -24,6 +24,7 @@ from khoknongna.review_pages import (
     content_type_of,
     is_photo,
     is_safe_file_name,
+    property_rows,
     sketch,
 )
 from khoknongna.server.auth import Actor
@@ -51,6 +52,8 @@ FLAG_RULES = (
     audit.CERTIFICATION_RULE,
 )
 PAGE_SIZE = 50
+
+
 def _state_th(state: str) -> str:
     return wording.thai(wording.REVIEW_STATES, state)
 
@@ -306,14 +309,19 @@ def plot_detail(plot_uuid: str) -> str:
     if plot is None or not _in_scope(actor, plot.area_code):
         abort(404)
     drawing = sketch([("plot", plot.label, plot.boundary)]) if plot.boundary else None
+    versions = queries.plot_versions(conn, plot.entity_id)
+    written_by = next((v.submission_id for v in reversed(versions) if v.submission_id), None)
+    survey = queries.submission_for_page(conn, PROJECT_ID, written_by) if written_by else None
+    labels = _labels_of(survey.xform_sha256) if survey else FormLabels()
     return render_template(
         "review/plot.html",
         plot=plot,
+        properties=property_rows(plot.properties or {}, survey.definition if survey else None, labels),
         actor=actor,
         drawing=drawing,
         checks=_results(actor, check_queries.results_of_plot(conn, plot.entity_id)),
         submissions=queries.submissions_about_plot(conn, plot.entity_id, plot.uuid, actor.area_code),
-        versions=queries.plot_versions(conn, plot.entity_id),
+        versions=versions,
     )
 
 

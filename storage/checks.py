@@ -71,8 +71,7 @@ def plot_names(conn: Connection, entity_ids: list[int], uuids: list[str]) -> lis
     return list(
         conn.execute(
             text(
-                "SELECT entity_id, uuid, label, area_code FROM plots"
-                " WHERE entity_id = ANY(:ids) OR uuid = ANY(:uuids)"
+                "SELECT entity_id, uuid, label, area_code FROM plots WHERE entity_id = ANY(:ids) OR uuid = ANY(:uuids)"
             ),
             {"ids": entity_ids, "uuids": uuids},
         )

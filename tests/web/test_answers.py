@@ -95,3 +95,18 @@ def test_a_geopoint_is_shown_as_coordinates_and_accuracy(two_districts, signed_i
 
     assert "16.44190, 102.83600 · ±4.8 ม." in rows["location"]
     assert "5 จุด points · ±3.5 ม." in rows["boundary"]
+
+
+def test_the_plot_page_shows_its_register_entry_with_the_forms_labels_and_names(two_districts, signed_in) -> None:
+    client = signed_in("malee", "department")
+
+    html = client.get(f"/plots/{two_districts['mine'].uuid}").get_data(as_text=True)
+
+    rows = {
+        name: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip()
+        for name, row in re.findall(r'<tr data-property="([^"]+)">(.*?)</tr>', html, re.S)
+    }
+    assert list(rows)[:3] == ["programme", "model", "size_class"]  # the form's order, not the alphabet's
+    assert rows["model"].startswith("รูปแบบพื้นที่ต้นแบบ Model")
+    assert "ครัวเรือนต้นแบบ (HLM)" in rows["model"]
+    assert "ต.ศิลา อ.เมืองขอนแก่น จ.ขอนแก่น" in rows["tambon"]
