@@ -111,10 +111,11 @@ def error_page(error: HTTPException) -> Response:
 def is_page_request() -> bool:
     """Whether this request is for a web page (its error is an HTML page): a route of this blueprint, or a
     path no route has (an unknown or mistyped address) outside ``/v1/``, where the API and the project-scoped
-    OpenRosa routes live; a known path asked with the wrong method keeps the format of its route."""
+    OpenRosa routes live, unless ODK Collect asks (it sends ``X-OpenRosa-Version`` with every request); a known
+    path asked with the wrong method keeps the format of its route."""
     if request.blueprint is not None:
         return request.blueprint == bp.name
-    if request.path.startswith("/v1/"):
+    if request.path.startswith("/v1/") or "X-OpenRosa-Version" in request.headers:
         return False
     allowed = getattr(request.routing_exception, "valid_methods", None)
     if not allowed:

@@ -69,6 +69,13 @@ def test_an_openrosa_route_keeps_answering_openrosa_xml(client: FlaskClient) -> 
     assert response.headers["X-OpenRosa-Version"] == "1.0"
 
 
+def test_an_unknown_address_asked_by_collect_stays_openrosa_xml(client: FlaskClient) -> None:
+    response = client.get("/no/such/route", headers={"X-OpenRosa-Version": "1.0"})
+
+    assert response.status_code == 404
+    assert response.content_type.startswith("text/xml")
+
+
 def test_an_unknown_form_of_the_project_routes_stays_openrosa_xml(client: FlaskClient, collector) -> None:
     response = client.get("/v1/projects/1/no-such-route")
 
