@@ -81,8 +81,10 @@ def pages_of(world: World) -> list[tuple[str, str]]:
 
 def test_no_page_is_wider_than_the_phone(phone: Page, web_user, fifty_waiting: World) -> None:
     width = phone.viewport_size["width"]
+    phone.goto("/signin")
+    screenshot(phone, f"phone-{width}-signin")
+    too_wide = {"/signin": page_width(phone)} if page_width(phone) > width else {}
     sign_in(phone, *web_user("root", "admin"))
-    too_wide = {}
     for name, path in pages_of(fifty_waiting):
         phone.goto(path)
         if name == "list":
@@ -183,3 +185,19 @@ TAP_POINT = """(uuid) => {
   const box = map.getCanvas().getBoundingClientRect();
   return [box.left + p.x, box.top + p.y];
 }"""
+
+
+def test_the_lists_filters_fold_behind_a_button_on_a_phone(phone: Page, web_user, world: World) -> None:
+    sign_in(phone, *web_user("root", "admin"))
+    phone.goto("/submissions")
+    area = phone.get_by_label("พื้นที่")
+    assert not area.is_visible()
+    first_row = phone.locator("table.submissions tbody tr").first.bounding_box()
+    assert first_row is not None and first_row["y"] < phone.viewport_size["height"], "the list starts on screen one"
+
+    phone.get_by_role("button", name="ตัวกรอง").tap()
+    area.fill("4001")
+    phone.get_by_role("button", name="กรอง Filter").tap()
+
+    phone.wait_for_url("**/submissions?*area=4001*")
+    assert phone.locator("table.submissions tbody tr").count() == 2  # the plot survey and the report of 4001
