@@ -91,3 +91,17 @@ def test_the_json_api_keeps_answering_json(signed_in) -> None:
     assert response.status_code == 404
     assert response.is_json
     assert response.get_json()["code"]
+
+
+def test_a_failure_inside_a_web_page_is_a_thai_500_page(signed_in, app, monkeypatch) -> None:
+    client = signed_in("malee", "department")
+
+    def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("khoknongna.server.web_review.queries.submission_page", broken)
+    response = client.get("/submissions")
+
+    assert response.status_code == 500
+    assert response.content_type == HTML
+    assert "ระบบขัดข้อง" in response.get_data(as_text=True)
