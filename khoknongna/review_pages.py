@@ -1,5 +1,6 @@
-"""What the review pages show of a submission, as plain data: its answers with their labels in Thai and English
-(groups and repeats kept), which answers are photos, and its geometries drawn as an inline SVG sketch.
+"""What the review pages show of a submission, as plain data: its answers in the form's order with their labels in
+Thai and English (groups and repeats kept, choices by their labels, area codes by their names, geo answers as
+coordinates and accuracy), which answers are photos, and its geometries drawn as an inline SVG sketch.
 
 No Flask and no SQL here: the routes (``server/web_review.py``) read the rows and render these.
 """
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from khoknongna.areas import area_name
 from khoknongna.openrosa.labels import FormLabels, Texts
 
 #: The file types a browser may show inline; anything else is sent as a download of octet-stream.
@@ -21,6 +23,8 @@ INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 _SAFE_NAME = re.compile(r"^[^/\\\x00-\x1f]{1,255}$")
 #: Answers that are bookkeeping, not something a supervisor reads (``meta`` is shown as the instance id).
 _HIDDEN = frozenset({"meta"})
+#: Questions whose answer is an area code (geothai) even when the form gives no label for it (choices from a CSV).
+_AREA_FIELDS = frozenset({"province", "amphoe", "district", "tambon", "subdistrict", "area_code"})
 
 
 def bilingual(texts: Texts, fallback: str) -> tuple[str, str]:
@@ -36,7 +40,8 @@ class Answer:
     """One line of the answers: a group or repeat heading (``value`` None), or a question and its answer.
 
     ``kind``: ``group``, ``repeat`` (one instance of it, ``position`` 1-based), ``photo`` (``value`` is the
-    file name), ``file``, ``geo`` or ``text``. ``choice_th``/``choice_en`` label a select answer.
+    file name), ``file``, ``geo`` or ``text``. ``choice_th``/``choice_en`` label a select answer (``choice_th``
+    is also an area code's name, and a geo answer's coordinates and accuracy in words).
     """
 
     path: str
@@ -78,19 +83,110 @@ def _choices(labels: FormLabels, path: str, value: str, multiple: bool) -> tuple
     return ", ".join(t for t, _ in found), ", ".join(e or t for t, e in found)
 
 
+def form_order(definition: dict[str, Any], labels: FormLabels) -> dict[str, int]:
+    """The rank of every question, group and repeat path in the form (``field_order`` of the stored definition,
+    the binds in the form's order; else the order of the form's body). A group ranks with its first question."""
+    order = list(definition.get("field_order") or ()) + list(labels.fields) + list(definition.get("fields") or ())
+    rank: dict[str, int] = {}
+    for index, path in enumerate(order):
+        parts = path.split("/")
+        for depth in range(1, len(parts) + 1):
+            rank.setdefault("/".join(parts[:depth]), index)
+    return rank
+
+
+def geo_text(value: str) -> str:
+    """An ODK geo answer in words: ``16.44190, 102.83600 · ±4.8 ม.`` for a point; for a trace or shape its
+    number of points, its worst accuracy and where it starts. The text itself when it cannot be read."""
+    points = []
+    for chunk in value.split(";"):
+        numbers = chunk.split()
+        try:
+            points.append([float(n) for n in numbers[:4]])
+        except ValueError:
+            return value
+    points = [p for p in points if len(p) >= 2]
+    if not points:
+        return value
+    accuracies = [p[3] for p in points if len(p) >= 4]
+    accuracy = f" · ±{max(accuracies):g} ม. m" if accuracies else ""
+    where = f"{points[0][0]:.5f}, {points[0][1]:.5f}"
+    if len(points) == 1:
+        return f"{where}{accuracy}"
+    return f"{len(points)} จุด points{accuracy} · เริ่มที่ from {where}"
+
+
+def value_words(path: str, text: str | None, selects: dict[str, str], labels: FormLabels) -> tuple[str, str]:
+    """``(thai, english)`` words for the answer ``text`` of the question at ``path``: its choice's labels (a
+    select; several for a select multiple), else the geothai name of an area code (a select whose choices the
+    form does not carry, or a question named like ``province``/``amphoe``/``tambon``); ``("", "")`` otherwise."""
+    if not text:
+        return "", ""
+    choice_th, choice_en = ("", "")
+    if path in labels.choices:
+        choice_th, choice_en = _choices(labels, path, text, selects.get(path) == "multiple")
+    if not choice_th and (path in labels.choices or path.rsplit("/", 1)[-1] in _AREA_FIELDS):
+        choice_th = area_name(text) or ""
+    return choice_th, choice_en
+
+
+@dataclass(frozen=True)
+class Property:
+    """One property of a plot's register entry: its name, the question it came from in words, its value and the
+    value in words (``choice_th``/``choice_en``, empty when the value says itself)."""
+
+    name: str
+    label_th: str
+    label_en: str
+    value: Any
+    choice_th: str = ""
+    choice_en: str = ""
+
+
+def property_rows(properties: dict[str, Any], definition: dict[str, Any] | None, labels: FormLabels) -> list[Property]:
+    """A register entry's properties labelled by the questions of the form that saved them (``definition`` and
+    ``labels`` of that form; the names alone without one), in the form's order; ``geometry`` is left out (the
+    page draws it)."""
+    saved_from: dict[str, str] = {}
+    for entity in (definition or {}).get("entities") or ():
+        container = entity.get("container") or ""
+        for name, path in entity.get("properties") or ():
+            saved_from.setdefault(name, f"{container}/{path}" if container else path)
+    rank = form_order(definition or {}, labels)
+    selects = (definition or {}).get("selects") or {}
+    rows = []
+    for name, value in properties.items():
+        if name == "geometry":
+            continue
+        path = saved_from.get(name, name)
+        label_th, label_en = bilingual(labels.field(path), name)
+        choice_th, choice_en = value_words(path, None if value is None else str(value), selects, labels)
+        rows.append((rank.get(path, len(rank)), name, Property(name, label_th, label_en, value, choice_th, choice_en)))
+    return [row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1]))]
+
+
 def answer_rows(
     data: dict[str, Any] | None, definition: dict[str, Any], labels: FormLabels, photos: Iterable[str]
 ) -> list[Answer]:
-    """The answers of ``data`` (as ingest stores them: groups as objects, repeats as lists) in the order they
-    came, each with its labels; ``photos`` are the attachment names that are images."""
+    """The answers of ``data`` (as ingest stores them: groups as objects, repeats as lists) in the form's order
+    (:func:`form_order`; answers the form does not know come last), each with its labels; ``photos`` are the
+    attachment names that are images. A select answer shows its choice's labels, an area code its geothai name,
+    a geo answer :func:`geo_text`."""
     fields: dict[str, str] = definition.get("fields") or {}
+    rank = form_order(definition, labels)
     repeats = set(definition.get("repeats") or ())
     selects: dict[str, str] = definition.get("selects") or {}
     photo_names = set(photos)
     rows: list[Answer] = []
 
     def walk(node: dict[str, Any], prefix: str, depth: int) -> None:
-        for name, value in node.items():
+        def place(item: tuple[int, str]) -> tuple[int, int]:
+            path = f"{prefix}/{item[1]}" if prefix else item[1]
+            return rank.get(path, len(rank)), item[0]
+
+        names = [name for _, name in sorted(enumerate(node), key=place)]
+        for name in names:
+            value = node[name]
             if name.startswith(("@", "#")) or (not prefix and name in _HIDDEN):
                 continue
             path = f"{prefix}/{name}" if prefix else name
@@ -116,10 +212,8 @@ def answer_rows(
             shown = "photo" if text in photo_names else "file"
             return Answer(path, depth, shown, label_th, label_en, text)
         if kind in ("geopoint", "geotrace", "geoshape"):
-            return Answer(path, depth, "geo", label_th, label_en, text)
-        choice_th, choice_en = ("", "")
-        if text is not None and path in labels.choices:
-            choice_th, choice_en = _choices(labels, path, text, selects.get(path) == "multiple")
+            return Answer(path, depth, "geo", label_th, label_en, text, geo_text(text) if text else "")
+        choice_th, choice_en = value_words(path, text, selects, labels)
         return Answer(path, depth, "text", label_th, label_en, text, choice_th, choice_en)
 
     walk(data or {}, "", 0)

@@ -29,6 +29,7 @@ from sqlalchemy import Row
 
 from khoknongna import audit, exports, monthly_report, province_report, signoff, weekly_log
 from khoknongna.areas import OutsideArea, area_name, narrow
+from khoknongna.findings import with_plot_names
 from khoknongna.periods import month_being_reported, month_text
 from khoknongna.plot_checks import CheckRules
 from khoknongna.plot_checks import coverage as month_coverage
@@ -107,14 +108,20 @@ def plot_checks(plot: str) -> Response:
     entity_id = found.entity_id if found is not None and _in_area(found.area_code) else None
     if entity_id is None:
         raise Problem(PLOT_NOT_FOUND, plot=plot, project_id=g.project_id)
-    return _json({"plot": plot.lower(), "checks": queries.to_json(queries.results_of_plot(db(), entity_id))})
+    checks = _named(queries.to_json(queries.results_of_plot(db(), entity_id)))
+    return _json({"plot": plot.lower(), "checks": checks})
+
+
+def _named(results: list[dict]) -> list[dict]:
+    """Results whose findings name other plots by UUID and label (``khoknongna.findings``), not by row id."""
+    return with_plot_names(db(), results, g.api_user.area_code)
 
 
 @bp.get("/forms/<form_id>/submissions/<instance_id>/checks")
 def submission_checks(form_id: str, instance_id: str) -> Response:
     """``{"instanceId": …, "checks": [check…]}`` for a submission (its evidence location, when it names a plot)."""
     submission_id = _submission(g.project_id, form_id, instance_id)
-    results = queries.to_json(queries.results_of_submission(db(), submission_id))
+    results = _named(queries.to_json(queries.results_of_submission(db(), submission_id)))
     return _json({"instanceId": instance_id, "checks": results})
 
 
@@ -180,7 +187,7 @@ def submission_signals(form_id: str, instance_id: str) -> Response:
     """``{"instanceId", "signals": [signal…], "explanations": [entry…]}``: every audit signal of the submission
     (``status`` raised or ok, numbers, findings, sentences, ``explained``) and the trail of explanations."""
     submission_id = _submission(g.project_id, form_id, instance_id)
-    signals = audit_queries.to_json(audit_queries.signals_of_submission(db(), submission_id))
+    signals = _named(audit_queries.to_json(audit_queries.signals_of_submission(db(), submission_id)))
     trail = [
         {
             "rule": x.rule,

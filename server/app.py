@@ -26,6 +26,7 @@ from khoknongna.server import (
     web,
     web_admin,  # noqa: F401 - registers its pages on web.bp
     web_downloads,  # noqa: F401 - registers its pages on web.bp
+    web_format,  # noqa: F401 - registers the pages' filters for words and dates on web.bp
     web_forms,  # noqa: F401 - registers the web forms, their data routes and libraries on web.bp
     web_map,  # noqa: F401 - registers the map, its tiles and the map library on web.bp
     web_province,  # noqa: F401 - registers the province page on web.bp
@@ -160,7 +161,7 @@ def _database_error_response(error: DBAPIError) -> Response:
 
 
 def _http_error_response(error: HTTPException) -> Response:
-    if request.blueprint == web.bp.name and error.response is None:
+    if error.response is None and web.is_page_request():
         return web.error_page(error)
     if isinstance(error, RequestEntityTooLarge):
         return _problem_response(Problem(TOO_LARGE, limit=request.max_content_length))

@@ -11,16 +11,15 @@ stored in the session cookie, and such pages are sent with ``Cache-Control: no-s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from khoknongna import accounts
+from khoknongna import accounts, wording
 from khoknongna.collect_settings import collect_settings, encode_settings, link_qr, settings_qr
 from khoknongna.problems import Problem
 from khoknongna.publishing import publish_form
-from khoknongna.server.auth import THAILAND, Actor
+from khoknongna.server.auth import Actor
 from khoknongna.server.context import db, services
 from khoknongna.server.web import bp
 from khoknongna.server.web_session import require_reader
@@ -30,14 +29,7 @@ from khoknongna.storage import users as user_queries
 from khoknongna.storage.projects import DEFAULT_PROJECT_ID, project_name
 
 #: The roles in Thai, with what each may do (English beside it in the templates).
-ROLE_LABELS = {
-    "admin": ("ผู้ดูแลระบบ", "Administrator: everything"),
-    "department": ("ส่วนกลาง", "Department: reviews every area"),
-    "province": ("ผู้ตรวจระดับจังหวัด", "Province supervisor: one province"),
-    "district": ("ผู้ตรวจระดับอำเภอ", "District supervisor: one amphoe"),
-    "gis": ("GIS อ่านอย่างเดียว", "GIS: reads everything, changes nothing"),
-    "collector": ("ผู้เก็บข้อมูล", "Collector: ODK Collect only, no web pages"),
-}
+ROLE_LABELS = wording.ROLES
 #: Shortest password an admin may type in (generated ones have 16 characters).
 MIN_PASSWORD_CHARS = 8
 #: Largest upload of a form with its media files on the forms page.
@@ -80,12 +72,6 @@ def require_admin() -> Actor:
     if actor.role != "admin":
         abort(make_response(render_template("admin_forbidden.html"), 403))
     return actor
-
-
-@bp.app_template_filter("admin_time")
-def admin_time(moment: datetime | None) -> str:
-    """``2026-11-20 14:05`` in Thailand's time; empty for ``None``."""
-    return "" if moment is None else moment.astimezone(THAILAND).strftime("%Y-%m-%d %H:%M")
 
 
 def _no_store(body: str, status: int = 200) -> Response:

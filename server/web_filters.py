@@ -31,20 +31,20 @@ def selection_from_args(actor: Actor, project_id: int = 1) -> Selection:
     if args["month"]:
         found = _MONTH.match(args["month"])
         if found is None:
-            abort(400, f"month must be YYYY-MM, not '{args['month']}'")
+            abort(400, f"เดือนต้องอยู่ในรูป ปปปป-ดด · month must be YYYY-MM, not '{args['month']}'")
         month = (int(found.group(1)), int(found.group(2)))
     if args["area"] and area_name(args["area"]) is None:
-        abort(400, f"'{args['area']}' is not a province, amphoe or tambon code")
+        abort(400, f"ไม่พบรหัสพื้นที่ · '{args['area']}' is not a province, amphoe or tambon code")
     if args["review_state"] and args["review_state"] not in REVIEW_STATES:
-        abort(400, f"review_state must be one of {', '.join(REVIEW_STATES)}")
+        abort(400, f"สถานะการตรวจไม่ถูกต้อง · review_state must be one of {', '.join(REVIEW_STATES)}")
     if args["flag"] and not _FLAG.match(args["flag"]):
-        abort(400, "flag must be a rule name or 'any'")
+        abort(400, "ธงไม่ถูกต้อง · flag must be a rule name or 'any'")
     if args["submitter"] and not _SUBMITTER.match(args["submitter"]):
-        abort(400, "submitter must be app_user:<id> or user:<id>")
+        abort(400, "ผู้ส่งต้องอยู่ในรูป app_user:<id> หรือ user:<id> · submitter must be app_user:<id> or user:<id>")
     try:
         area = narrow(actor.area_code, args["area"])
     except OutsideArea as exc:
-        abort(403, str(exc))
+        abort(403, f"พื้นที่นี้อยู่นอกพื้นที่ของคุณ · {exc}")
     return Selection(
         project_id=project_id,
         area=area,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from flask import Response, abort, render_template, send_from_directory, url_for
 
+from khoknongna import wording
 from khoknongna.server.context import db, services
 from khoknongna.server.web import bp
 from khoknongna.server.web_filters import filter_query, selection_from_args
@@ -33,19 +34,29 @@ TILE_MAX_AGE_S = 30
 #: The map's view when the selection has no plot: Thailand.
 THAILAND_BOUNDS = (97.3, 5.6, 105.7, 20.5)
 #: The check and audit rules a supervisor can filter by, with their Thai and English names.
-FLAG_RULES = (
-    ("plot_area", "ขนาดแปลง", "plot area"),
-    ("plot_validity", "ขอบเขตแปลง", "boundary"),
-    ("plot_overlaps", "แปลงทับซ้อน", "overlaps"),
-    ("plot_parts", "สัดส่วน 30:30:30:10", "30:30:30:10 parts"),
-    ("evidence_location", "ตำแหน่งหลักฐาน", "evidence location"),
-    ("photo_reused_exact", "รูปซ้ำ", "reused photo"),
-    ("photo_reused_near", "รูปคล้ายกัน", "near-duplicate photo"),
-    ("photo_exif", "ข้อมูล EXIF ของรูป", "photo EXIF"),
-    ("gps_untrusted", "GPS ไม่น่าเชื่อถือ", "untrusted GPS"),
-    ("impossible_travel", "เดินทางเร็วเกินจริง", "impossible travel"),
-    ("certification_missing", "ไม่มีการรับรอง", "certification missing"),
+FLAG_RULES = tuple(
+    (rule, *wording.RULES[rule])
+    for rule in (
+        "plot_area",
+        "plot_validity",
+        "plot_overlaps",
+        "plot_parts",
+        "evidence_location",
+        "photo_reused_exact",
+        "photo_reused_near",
+        "photo_exif",
+        "gps_untrusted",
+        "impossible_travel",
+        "certification_missing",
+    )
 )
+
+#: The plots' colours on the map, in words (the legend of map.html says the same).
+PLOT_STATUSES = {
+    "ok": ("ผ่านการตรวจ", "checks passed"),
+    "problems": ("พบปัญหา", "problems found"),
+    "not_checked": ("ยังไม่ได้ตรวจ", "not checked yet"),
+}
 
 
 def _library_dir() -> Path:
@@ -86,6 +97,7 @@ def map_page() -> tuple[str, int] | str:
             "bounds": tiles.plots_extent(db(), selection) or THAILAND_BOUNDS,
             "basemapUrl": settings.basemap_url,
             "basemapAttribution": settings.basemap_attribution or "",
+            "words": {"plotStatus": PLOT_STATUSES, "reviewStates": wording.REVIEW_STATES},
             "library": url_for("web.maplibre_file", filename="maplibre-gl.mjs", v=version) if version else None,
         },
     )

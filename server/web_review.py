@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 
-from khoknongna import audit, photos, review
+from khoknongna import audit, photos, review, wording
+from khoknongna.findings import once_each, with_plot_names
 from khoknongna.openrosa.labels import FormLabels, read_labels
 from khoknongna.review_pages import (
     answer_rows,
@@ -23,9 +24,10 @@ from khoknongna.review_pages import (
     content_type_of,
     is_photo,
     is_safe_file_name,
+    property_rows,
     sketch,
 )
-from khoknongna.server.auth import THAILAND, Actor
+from khoknongna.server.auth import Actor
 from khoknongna.server.context import content_disposition, db, services
 from khoknongna.server.web import bp
 from khoknongna.server.web_filters import selection_from_args
@@ -50,35 +52,10 @@ FLAG_RULES = (
     audit.CERTIFICATION_RULE,
 )
 PAGE_SIZE = 50
-#: Thai names of the review states (ODK Central's names beside them on the pages).
-STATE_TH = {
-    "received": "รับแล้ว",
-    "hasIssues": "มีปัญหา",
-    "edited": "แก้ไขแล้ว",
-    "approved": "อนุมัติ",
-    "rejected": "ไม่อนุมัติ",
-}
-ACTION_TH = {
-    "submission.review": "เปลี่ยนสถานะการตรวจ",
-    "submission.comment": "แสดงความเห็น",
-    "signal.explain": "อธิบายสัญญาณ",
-    "submission.edit": "แก้ไขข้อมูลที่ส่ง",
-}
 
 
-@bp.app_template_filter("state_th")
 def _state_th(state: str) -> str:
-    return STATE_TH.get(state, state)
-
-
-@bp.app_template_filter("action_th")
-def _action_th(action: str) -> str:
-    return ACTION_TH.get(action, action)
-
-
-@bp.app_template_filter("bangkok")
-def _bangkok(moment: Any) -> str:
-    return moment.astimezone(THAILAND).strftime("%Y-%m-%d %H:%M") if moment is not None else ""
+    return wording.thai(wording.REVIEW_STATES, state)
 
 
 def in_scope(actor: Actor, area_code: str | None) -> bool:
@@ -91,7 +68,7 @@ def reviewer() -> Actor:
     """The signed-in actor when their role reviews submissions; 403 for a role that only reads."""
     actor = require_reader()
     if not actor.reviews:
-        abort(403, "this role reads data but does not review it")
+        abort(403, "บทบาทนี้อ่านข้อมูลได้แต่ตรวจไม่ได้ · this role reads data but does not review it")
     return actor
 
 
@@ -154,8 +131,16 @@ def _submission(actor: Actor, submission_id: int) -> Any:
     return row
 
 
-def _results(rows: list[Any]) -> list[dict[str, Any]]:
-    return [{**r.result, "computed_at": r.computed_at} for r in rows]
+def _results(actor: Actor, rows: list[Any], **extra: Any) -> list[dict[str, Any]]:
+    """Stored results as the pages show them: other plots named by label (``khoknongna.findings``)."""
+    shown = [{**r.result, "computed_at": r.computed_at, **extra} for r in rows]
+    return with_plot_names(db(), shown, actor.area_code)
+
+
+def _signals(actor: Actor, rows: list[Any]) -> list[dict[str, Any]]:
+    """A submission's signals (their explanations beside them) with other plots named by label."""
+    results = with_plot_names(db(), [r.result for r in rows], actor.area_code)
+    return [{**r._asdict(), "result": result} for r, result in zip(rows, results, strict=True)]
 
 
 def _detail(actor: Actor, submission_id: int, **extra: Any) -> str:
@@ -188,8 +173,11 @@ def _detail(actor: Actor, submission_id: int, **extra: Any) -> str:
         geometries=geometries,
         drawing=sketch(drawn),
         plot=plot,
-        checks=_results(check_queries.results_of_submission(conn, row.id)),
-        signals=audit_queries.signals_of_submission(conn, row.id),
+        checks=once_each(
+            _results(actor, check_queries.results_of_submission(conn, row.id)),
+            _results(actor, check_queries.results_of_plot(conn, plot.entity_id), about_plot=True) if plot else [],
+        ),
+        signals=_signals(actor, audit_queries.signals_of_submission(conn, row.id)),
         comments=queries.comments_of(conn, row.id),
         history=queries.history(conn, "submission", row.id),
         chosen_states=review.CHOSEN_STATES,
@@ -218,13 +206,13 @@ def submission_review(submission_id: int) -> Response | tuple[str, int]:
     except review.ReviewError:
         conn.rollback()
         if state in review.NEEDS_REASON and not reason.strip():
-            message = f"สถานะ “{STATE_TH[state]}” ต้องระบุเหตุผล · A reason is required for {state}."
+            message = f"สถานะ “{_state_th(state)}” ต้องระบุเหตุผล · A reason is required for {state}."
         else:
             message = "เปลี่ยนสถานะไม่ได้ · The review state could not be changed (unknown state or reason too long)."
         return _detail(actor, submission_id, review_error=message, form_state=state, form_reason=reason), 400
     conn.commit()
     flash(
-        f"สถานะเปลี่ยนจาก {STATE_TH[changed.before]} เป็น {STATE_TH[changed.after]} · "
+        f"สถานะเปลี่ยนจาก {_state_th(changed.before)} เป็น {_state_th(changed.after)} · "
         f"Review state changed from {changed.before} to {changed.after}.",
         "ok",
     )
@@ -322,14 +310,19 @@ def plot_detail(plot_uuid: str) -> str:
     if plot is None or not in_scope(actor, plot.area_code):
         abort(404)
     drawing = sketch([("plot", plot.label, plot.boundary)]) if plot.boundary else None
+    versions = queries.plot_versions(conn, plot.entity_id)
+    written_by = next((v.submission_id for v in reversed(versions) if v.submission_id), None)
+    survey = queries.submission_for_page(conn, PROJECT_ID, written_by) if written_by else None
+    labels = _labels_of(survey.xform_sha256) if survey else FormLabels()
     return render_template(
         "review/plot.html",
         plot=plot,
+        properties=property_rows(plot.properties or {}, survey.definition if survey else None, labels),
         actor=actor,
         drawing=drawing,
-        checks=_results(check_queries.results_of_plot(conn, plot.entity_id)),
+        checks=_results(actor, check_queries.results_of_plot(conn, plot.entity_id)),
         submissions=queries.submissions_about_plot(conn, plot.entity_id, plot.uuid, actor.area_code),
-        versions=queries.plot_versions(conn, plot.entity_id),
+        versions=versions,
     )
 
 

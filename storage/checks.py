@@ -66,6 +66,18 @@ def plot_uuids(conn: Connection, entity_ids: list[int]) -> dict[int, str]:
     return dict(rows.all())
 
 
+def plot_names(conn: Connection, entity_ids: list[int], uuids: list[str]) -> list[Row]:
+    """``(entity_id, uuid, label, area_code)`` of the plots with these entity ids or UUIDs (findings name them)."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT entity_id, uuid, label, area_code FROM plots WHERE entity_id = ANY(:ids) OR uuid = ANY(:uuids)"
+            ),
+            {"ids": entity_ids, "uuids": uuids},
+        )
+    )
+
+
 def submission_with_area(conn: Connection, project_id: int, xml_form_id: str, instance_id: str) -> Row | None:
     """``(id, area_code)`` of the submission of the form one of whose versions has this instanceID."""
     return conn.execute(

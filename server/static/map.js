@@ -1,6 +1,9 @@
 // The supervisors' map (server/templates/map.html): plots coloured by their check status, submissions' points,
 // traces and shapes, both as vector tiles of the app (storage/tiles.py), clustered when zoomed out.
-// A click on a plot opens /plots/<uuid>, on a submission /submissions/<id>, on a cluster zooms in.
+// A tap on a plot or a submission opens a sheet with the summary of each (the plot and a submission in it) and a
+// link to its page (/plots/<uuid>,
+// /submissions/<id>); a tap on a cluster zooms in. "My location" is MapLibre's control over the browser's
+// geolocation (https or localhost only).
 
 const STATUS_COLOURS = ["match", ["get", "status"], "problems", "#d2452f", "ok", "#2f8f4e", "#9aa39c"];
 const FLAG_COLOURS = ["case", [">", ["get", "flags"], 0], "#e08a00", "#1f5fbf"];
@@ -47,6 +50,60 @@ export function style(config) {
   return { version: 8, sources, layers };
 }
 
+//: MapLibre's own control labels, Thai first.
+const LOCALE = {
+  "GeolocateControl.FindMyLocation": "ตำแหน่งของฉัน · My location",
+  "GeolocateControl.LocationNotAvailable": "ไม่ทราบตำแหน่ง · Location not available",
+  "NavigationControl.ZoomIn": "ซูมเข้า · Zoom in",
+  "NavigationControl.ZoomOut": "ซูมออก · Zoom out",
+  "NavigationControl.ResetBearing": "หันทิศเหนือขึ้น · North up",
+};
+
+function element(tag, text, attributes = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  return node;
+}
+
+function words(table, code) {
+  const found = table && table[code];
+  return found ? `${found[0]} · ${found[1]}` : String(code ?? "");
+}
+
+// The summary of a tapped plot or submission, built as DOM nodes (tile properties are never parsed as HTML).
+export function summary(feature, config) {
+  const p = feature.properties;
+  const nodes = [];
+  if (feature.layer.id.startsWith("plot")) {
+    nodes.push(element("h2", p.label || "แปลง"));
+    nodes.push(element("p", `สถานะการตรวจแปลง · checks: ${words(config.words.plotStatus, p.status)}`));
+    if (p.problems) nodes.push(element("p", `ปัญหาที่พบ · problems: ${p.problems}`));
+    if (p.size_class) nodes.push(element("p", `ขนาด · size class: ${p.size_class} ไร่ rai`));
+    nodes.push(element("a", "ดูรายละเอียดแปลง › Plot details", {
+      class: "detail", href: `/plots/${encodeURIComponent(p.uuid)}` }));
+  } else {
+    nodes.push(element("h2", `รายการ #${p.id} · ${p.form}`));
+    nodes.push(element("p", `สถานะ · review: ${words(config.words.reviewStates, p.review_state)}`));
+    nodes.push(element("p", p.flags ? `มีข้อสังเกต ${p.flags} ข้อ · ${p.flags} flag(s)` : "ไม่มีข้อสังเกต · no flags"));
+    nodes.push(element("a", "ดูรายการ › Submission details", {
+      class: "detail", href: `/submissions/${encodeURIComponent(p.id)}` }));
+  }
+  return nodes;
+}
+
+function showSheet(features, config) {
+  const sheet = document.getElementById("map-sheet");
+  if (!sheet) return;
+  const parts = features.map((feature) => {
+    const part = element("div", null, { class: "sheet-item" });
+    part.replaceChildren(...summary(feature, config));
+    return part;
+  });
+  sheet.querySelector(".sheet-body").replaceChildren(...parts);
+  sheet.hidden = false;
+}
+
 export function startMap(maplibregl, config) {
   const map = new maplibregl.Map({
     container: "map",
@@ -54,8 +111,14 @@ export function startMap(maplibregl, config) {
     bounds: config.bounds,
     fitBoundsOptions: { padding: 40, maxZoom: 16 },
     maxZoom: 20,
+    locale: LOCALE,
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
+  map.addControl(new maplibregl.GeolocateControl({
+    positionOptions: { enableHighAccuracy: true },
+    fitBoundsOptions: { maxZoom: 16 },
+    showAccuracyCircle: true,
+  }));
   map.addControl(new maplibregl.ScaleControl({ unit: "metric" }));
 
   const clickable = [...SUBMISSION_LAYERS, ...PLOT_LAYERS, ...CLUSTER_LAYERS];
@@ -64,10 +127,8 @@ export function startMap(maplibregl, config) {
     const submission = found.find((f) => SUBMISSION_LAYERS.includes(f.layer.id));
     const plot = found.find((f) => PLOT_LAYERS.includes(f.layer.id));
     const cluster = found.find((f) => CLUSTER_LAYERS.includes(f.layer.id));
-    if (submission) {
-      window.location.assign(`/submissions/${encodeURIComponent(submission.properties.id)}`);
-    } else if (plot) {
-      window.location.assign(`/plots/${encodeURIComponent(plot.properties.uuid)}`);
+    if (submission || plot) {
+      showSheet([plot, submission].filter(Boolean), config);
     } else if (cluster) {
       map.easeTo({ center: event.lngLat, zoom: Math.min(map.getZoom() + 3, config.detailMinZoom + 1) });
     }

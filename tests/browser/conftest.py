@@ -60,13 +60,13 @@ def page(browser: Browser, live_server: str) -> Iterator[Page]:
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.on("console", lambda message: _refused(message.text) and errors.append(message.text))
+    tab.on("console", lambda message: refused(message.text) and errors.append(message.text))
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def _refused(console_text: str) -> bool:
+def refused(console_text: str) -> bool:
     """Whether a console message is Chromium reporting something the Content-Security-Policy refused."""
     return "Content Security Policy" in console_text
 

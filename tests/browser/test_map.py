@@ -1,5 +1,6 @@
 """The map in a real browser: MapLibre GL JS from node_modules draws the plots of the user's area from the
-app's vector tiles, coloured by their check status; a click on a plot opens its page."""
+app's vector tiles, coloured by their check status; a click on a plot opens a sheet with its summary and a
+link to its page."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def test_a_district_supervisor_sees_the_plots_of_their_district_coloured_by_chec
     screenshot(page, "map-district-plots")
 
 
-def test_the_map_shows_every_district_to_the_department_and_a_click_opens_the_plot(
+def test_the_map_shows_every_district_to_the_department_and_a_click_opens_the_plots_summary_and_page(
     page: Page, web_user, app, plot_survey, collect: CollectClient, db: Engine
 ) -> None:
     mueang, ban_fang = two_districts(app, collect, db)
@@ -60,9 +61,13 @@ def test_the_map_shows_every_district_to_the_department_and_a_click_opens_the_pl
         }""",
         ban_fang.plot_uuid,
     )
-    with page.expect_navigation():
-        page.mouse.click(*centre)
-    assert page.url.endswith(f"/plots/{ban_fang.plot_uuid}")
+    page.mouse.click(*centre)
+    sheet = page.locator("#map-sheet")
+    expect(sheet).to_be_visible()
+    expect(sheet).to_contain_text("สถานะการตรวจแปลง")
+    screenshot(page, "map-plot-sheet")
+    sheet.get_by_role("link", name="ดูรายละเอียดแปลง").click()
+    expect(page).to_have_url(f"/plots/{ban_fang.plot_uuid}")
 
 
 def test_a_filter_zooms_the_map_to_the_plots_it_keeps(

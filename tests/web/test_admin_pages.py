@@ -70,7 +70,7 @@ def test_an_admin_creates_a_district_supervisor_who_signs_in_and_sees_their_area
     supervisor = app.test_client()
     assert sign_in(supervisor, "somchai", password).status_code == 302
     home = supervisor.get("/home", follow_redirects=True).get_data(as_text=True)
-    assert "somchai · district · อ.เมืองขอนแก่น จ.ขอนแก่น" in home
+    assert "somchai · ผู้ตรวจระดับอำเภอ · อ.เมืองขอนแก่น จ.ขอนแก่น" in home
 
 
 def test_creating_a_user_is_logged_without_the_password(admin: FlaskClient, db: Engine) -> None:
