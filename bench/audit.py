@@ -29,7 +29,7 @@ import statistics
 import sys
 import time
 
-from common import run_benchmark, scratch_database
+from common import benchmark_parser, run_benchmark, scratch_database
 from PIL import Image, ImageDraw
 from sqlalchemy import Engine, text
 
@@ -140,13 +140,11 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Benchmark the near-duplicate photo search and photo hashing.")
+    p = benchmark_parser("Benchmark the near-duplicate photo search and photo hashing.", seed=20261121)
     p.add_argument("-n", type=int, default=1_000_000, help="photo hashes loaded (1000000)")
     p.add_argument("--distance", type=int, default=PhotoRules.max_distance, help="Hamming threshold, bits (10)")
     p.add_argument("--queries", type=int, default=100, help="random new hashes searched (100)")
     p.add_argument("--repeat", type=int, default=5, help="times the 3 MB JPEG is hashed (5)")
-    p.add_argument("--seed", type=int, default=20261121)
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return run_benchmark(p, run, argv)
 
 

@@ -54,13 +54,21 @@ def scratch_database(name: str) -> Iterator[ScratchDatabase]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def benchmark_parser(description: str, seed: int) -> argparse.ArgumentParser:
+    """A parser offering what every benchmark takes: ``--seed`` (default ``seed``) and ``--json``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seed", type=int, default=seed)
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    return parser
+
+
 def run_benchmark(
     parser: argparse.ArgumentParser,
     run: Callable[[argparse.Namespace], dict[str, object]],
     argv: list[str] | None,
     width: int = 24,
 ) -> int:
-    """Parse ``argv`` with ``parser`` (which must offer ``--json``), run the benchmark, print its figures.
+    """Parse ``argv`` with ``parser`` (one from :func:`benchmark_parser`), run the benchmark, print its figures.
 
     With ``--json`` the figures are one JSON object on stdout; otherwise one ``name value`` line each, names
     padded to ``width`` characters. Returns the exit status, 0.

@@ -41,7 +41,7 @@ from khoknongna.settings import Settings
 from khoknongna.storage.migrations import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import run_benchmark, scratch_database  # bench/common.py, beside this file
+from common import benchmark_parser, run_benchmark, scratch_database  # bench/common.py, beside this file
 
 from spatial import make_plots, register_plots  # bench/spatial.py, beside this file
 
@@ -124,8 +124,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         settings = Settings(
             data_dir=db.base / "data",
             database_url=db.url,
-            secret_key="bench-only",
-            validate_forms=False,  # noqa: S106
+            secret_key="bench-only",  # noqa: S106
+            validate_forms=False,
         )
         with engine.begin() as conn:
             create_user(conn, "bench", "bench-pass", "department", settings.realm)
@@ -151,11 +151,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Benchmark the map's vector tiles on synthetic national data.")
+    p = benchmark_parser("Benchmark the map's vector tiles on synthetic national data.", seed=20261121)
     p.add_argument("-n", type=int, default=50_000, help="plots (50000)")
     p.add_argument("--requests", type=int, default=100, help="tile requests per zoom level and tile set (100)")
-    p.add_argument("--seed", type=int, default=20261121)
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return run_benchmark(p, run, argv, width=28)
 
 

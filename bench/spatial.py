@@ -40,7 +40,7 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from common import run_benchmark, scratch_database
+from common import benchmark_parser, run_benchmark, scratch_database
 from pyproj import Geod
 from sqlalchemy import Connection, Engine, text
 
@@ -199,14 +199,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Benchmark the spatial checks on synthetic national data.")
+    p = benchmark_parser("Benchmark the spatial checks on synthetic national data.", seed=20261120)
     p.add_argument("-n", type=int, default=50_000, help="plots (50000)")
     p.add_argument("--overlap-pct", type=float, default=3.0, help="share of plots placed over a neighbour, %% (3)")
     p.add_argument("--follow-ups", type=int, default=300_000, help="follow-up submissions in the month (300000)")
     p.add_argument("--sample", type=int, default=200, help="plots timed one by one (200)")
     p.add_argument("--repeat", type=int, default=3, help="overlap scans (3)")
-    p.add_argument("--seed", type=int, default=20261120)
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return run_benchmark(p, run, argv)
 
 
