@@ -10,11 +10,14 @@ the backend. Only then may the database refer to it.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
@@ -106,6 +109,17 @@ class StagedBlob:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def stage_in(store: BlobStore, staging: Path) -> StagedBlob:
+    """A new empty :class:`StagedBlob` of ``store``: a temporary file ``up-…`` in the folder ``staging`` (made
+    when missing). Raises :class:`BlobStoreError` when the file cannot be created (disk full, permissions)."""
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=staging, prefix="up-")
+    except OSError as exc:
+        raise BlobStoreError(f"cannot create a file in {staging}: {exc.strerror}") from exc
+    return StagedBlob(os.fdopen(fd, "w+b"), store, name)
 
 
 class BlobStore(ABC):

@@ -10,14 +10,22 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from khoknongna.storage.blobs import BlobInfo, BlobNotFound, BlobStore, BlobStoreError, StagedBlob, check_key, is_key
+from khoknongna.storage.blobs import (
+    BlobInfo,
+    BlobNotFound,
+    BlobStore,
+    BlobStoreError,
+    StagedBlob,
+    check_key,
+    is_key,
+    stage_in,
+)
 
 #: A blob found again at commit time whose file is older than this is touched, so that a cleanup of
 #: unreferenced blobs (which spares recent ones) does not remove it while a new row is about to refer to it.
@@ -47,11 +55,7 @@ class LocalBlobStore(BlobStore):
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def stage(self) -> StagedBlob:
-        try:
-            fd, name = tempfile.mkstemp(dir=self.staging, prefix="up-")
-        except OSError as exc:
-            raise BlobStoreError(f"cannot create a file in {self.staging}: {exc.strerror}") from exc
-        return StagedBlob(os.fdopen(fd, "w+b"), self, name)
+        return stage_in(self, self.staging)
 
     def commit(self, staged: StagedBlob) -> str:
         if staged.committed_key:
