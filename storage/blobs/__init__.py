@@ -111,23 +111,22 @@ class StagedBlob:
         self.close()
 
 
-def stage_in(store: BlobStore, staging: Path) -> StagedBlob:
-    """A new empty :class:`StagedBlob` of ``store``: a temporary file ``up-…`` in the folder ``staging`` (made
-    when missing). Raises :class:`BlobStoreError` when the file cannot be created (disk full, permissions)."""
-    try:
-        staging.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=staging, prefix="up-")
-    except OSError as exc:
-        raise BlobStoreError(f"cannot create a file in {staging}: {exc.strerror}") from exc
-    return StagedBlob(os.fdopen(fd, "w+b"), store, name)
-
-
 class BlobStore(ABC):
     """Where blobs live. Keys are lowercase hex SHA-256 of the content."""
 
     @abstractmethod
     def stage(self) -> StagedBlob:
         """A new empty staged blob to write into."""
+
+    def _stage_in(self, staging: Path) -> StagedBlob:
+        """A new empty staged blob: a temporary file ``up-…`` in the folder ``staging`` (made when missing).
+        Raises :class:`BlobStoreError` when the file cannot be created (disk full, permissions)."""
+        try:
+            staging.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=staging, prefix="up-")
+        except OSError as exc:
+            raise BlobStoreError(f"cannot create a file in {staging}: {exc.strerror}") from exc
+        return StagedBlob(os.fdopen(fd, "w+b"), self, name)
 
     @abstractmethod
     def commit(self, staged: StagedBlob) -> str:

@@ -16,16 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from khoknongna.storage.blobs import (
-    BlobInfo,
-    BlobNotFound,
-    BlobStore,
-    BlobStoreError,
-    StagedBlob,
-    check_key,
-    is_key,
-    stage_in,
-)
+from khoknongna.storage.blobs import BlobInfo, BlobNotFound, BlobStore, BlobStoreError, StagedBlob, check_key, is_key
 
 #: A blob found again at commit time whose file is older than this is touched, so that a cleanup of
 #: unreferenced blobs (which spares recent ones) does not remove it while a new row is about to refer to it.
@@ -55,7 +46,7 @@ class LocalBlobStore(BlobStore):
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def stage(self) -> StagedBlob:
-        return stage_in(self, self.staging)
+        return self._stage_in(self.staging)
 
     def commit(self, staged: StagedBlob) -> str:
         if staged.committed_key:

@@ -62,7 +62,6 @@ from khoknongna.storage.blobs import (
     StagedBlob,
     check_key,
     is_key,
-    stage_in,
 )
 
 if TYPE_CHECKING:
@@ -301,7 +300,7 @@ class S3BlobStore(BlobStore):
     # -- staging and commit
 
     def stage(self) -> StagedBlob:
-        return stage_in(self, self.staging)
+        return self._stage_in(self.staging)
 
     def commit(self, staged: StagedBlob) -> str:
         if staged.committed_key:
