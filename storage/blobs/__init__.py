@@ -114,18 +114,17 @@ class StagedBlob:
 class BlobStore(ABC):
     """Where blobs live. Keys are lowercase hex SHA-256 of the content."""
 
-    @abstractmethod
-    def stage(self) -> StagedBlob:
-        """A new empty staged blob to write into."""
+    #: The local folder where uploads are staged while hashed, whatever the backend.
+    staging: Path
 
-    def _stage_in(self, staging: Path) -> StagedBlob:
-        """A new empty staged blob: a temporary file ``up-…`` in the folder ``staging`` (made when missing).
-        Raises :class:`BlobStoreError` when the file cannot be created (disk full, permissions)."""
+    def stage(self) -> StagedBlob:
+        """A new empty staged blob to write into: a temporary file ``up-…`` in :attr:`staging` (made when
+        missing). Raises :class:`BlobStoreError` when the file cannot be created (disk full, permissions)."""
         try:
-            staging.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=staging, prefix="up-")
+            self.staging.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self.staging, prefix="up-")
         except OSError as exc:
-            raise BlobStoreError(f"cannot create a file in {staging}: {exc.strerror}") from exc
+            raise BlobStoreError(f"cannot create a file in {self.staging}: {exc.strerror}") from exc
         return StagedBlob(os.fdopen(fd, "w+b"), self, name)
 
     @abstractmethod

@@ -45,9 +45,6 @@ class LocalBlobStore(BlobStore):
         check_key(sha256)
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def stage(self) -> StagedBlob:
-        return self._stage_in(self.staging)
-
     def commit(self, staged: StagedBlob) -> str:
         if staged.committed_key:
             return staged.committed_key

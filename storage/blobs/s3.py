@@ -299,9 +299,6 @@ class S3BlobStore(BlobStore):
 
     # -- staging and commit
 
-    def stage(self) -> StagedBlob:
-        return self._stage_in(self.staging)
-
     def commit(self, staged: StagedBlob) -> str:
         if staged.committed_key:
             return staged.committed_key
