@@ -24,22 +24,17 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
+from common import benchmark_parser, run_benchmark, scratch_database
 from PIL import Image, ImageDraw
 from sqlalchemy import Engine, text
 
 from khoknongna.photos import PhotoRules, read_photo_bytes, to_signed64
 from khoknongna.storage.audit import near_photos
-from khoknongna.storage.db import make_engine
-from khoknongna.storage.embedded import running_cluster
 from khoknongna.storage.migrations import upgrade
 from khoknongna.storage.projects import ensure_default_project
 
@@ -104,37 +99,31 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         info = read_photo_bytes(photo)
         hashing.append(time.perf_counter() - t0)
     assert info is not None and info.phash is not None
-    base = Path(tempfile.mkdtemp(prefix="knn-bench-audit-"))
-    base.chmod(0o755)  # the cluster runs as ``postgres`` when started by root
-    try:
-        with running_cluster(base / "pg", database="bench") as cluster:
-            engine = make_engine(cluster.url, pool_size=2)
-            upgrade(engine)
-            load_s = load(engine, args.n, info.phash, args.seed)
-            rng = random.Random(args.seed + 1)
-            queries = [to_signed64(rng.getrandbits(64)) for _ in range(args.queries)]
-            times, found = [], 0
-            with engine.connect() as conn:
-                near_photos(conn, info.phash, args.distance)  # warm the cache
-                photo_times = []
-                for _ in range(5):
-                    t0 = time.perf_counter()
-                    found = len(near_photos(conn, info.phash, args.distance))
-                    photo_times.append((time.perf_counter() - t0) * 1000)
-                photo_ms = statistics.median(photo_times)
-                for q in queries:
-                    t0 = time.perf_counter()
-                    near_photos(conn, q, args.distance)
-                    times.append((time.perf_counter() - t0) * 1000)
+    with scratch_database("audit") as db:
+        engine = db.engine
+        upgrade(engine)
+        load_s = load(engine, args.n, info.phash, args.seed)
+        rng = random.Random(args.seed + 1)
+        queries = [to_signed64(rng.getrandbits(64)) for _ in range(args.queries)]
+        times, found = [], 0
+        with engine.connect() as conn:
+            near_photos(conn, info.phash, args.distance)  # warm the cache
+            photo_times = []
+            for _ in range(5):
                 t0 = time.perf_counter()
-                conn.execute(
-                    text("SELECT count(*) FROM photo_hashes WHERE bit_count(CAST(phash # :h AS bit(64))) <= :d"),
-                    {"h": info.phash, "d": args.distance},
-                ).scalar_one()
-                scan_ms = (time.perf_counter() - t0) * 1000
-            engine.dispose()
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+                found = len(near_photos(conn, info.phash, args.distance))
+                photo_times.append((time.perf_counter() - t0) * 1000)
+            photo_ms = statistics.median(photo_times)
+            for q in queries:
+                t0 = time.perf_counter()
+                near_photos(conn, q, args.distance)
+                times.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            conn.execute(
+                text("SELECT count(*) FROM photo_hashes WHERE bit_count(CAST(phash # :h AS bit(64))) <= :d"),
+                {"h": info.phash, "d": args.distance},
+            ).scalar_one()
+            scan_ms = (time.perf_counter() - t0) * 1000
     times.sort()
     return {
         "hashes": args.n + 10,
@@ -151,21 +140,12 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Benchmark the near-duplicate photo search and photo hashing.")
+    p = benchmark_parser("Benchmark the near-duplicate photo search and photo hashing.", seed=20261121)
     p.add_argument("-n", type=int, default=1_000_000, help="photo hashes loaded (1000000)")
     p.add_argument("--distance", type=int, default=PhotoRules.max_distance, help="Hamming threshold, bits (10)")
     p.add_argument("--queries", type=int, default=100, help="random new hashes searched (100)")
     p.add_argument("--repeat", type=int, default=5, help="times the 3 MB JPEG is hashed (5)")
-    p.add_argument("--seed", type=int, default=20261121)
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    args = p.parse_args(argv)
-    result = run(args)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:24} {value}")
-    return 0
+    return run_benchmark(p, run, argv)
 
 
 if __name__ == "__main__":

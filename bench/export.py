@@ -23,20 +23,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import psutil
+from common import scratch_database
 from sqlalchemy import Engine, text
 
 from khoknongna import exports
 from khoknongna.openrosa.xform import FormDefinition
-from khoknongna.storage.db import make_engine
-from khoknongna.storage.embedded import running_cluster
 from khoknongna.storage.gis_views import refresh_form_views
 from khoknongna.storage.migrations import upgrade
 from khoknongna.storage.projects import ensure_default_project
@@ -151,34 +147,28 @@ class PeakMemory:
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
-    base = Path(tempfile.mkdtemp(prefix="knn-bench-export-"))
-    base.chmod(0o755)  # the cluster runs as ``postgres`` when started by root
-    try:
-        with running_cluster(base / "pg", database="bench") as cluster:
-            engine = make_engine(cluster.url, pool_size=2)
-            upgrade(engine)
-            _, generate_s = generate(engine, args.n)
-            figures: dict[str, object] = {"submissions": args.n, "generate_s": round(generate_s, 1)}
-            for fmt in args.formats:
-                out = base / f"export{exports.FILE_SUFFIX[fmt]}"
-                with engine.connect() as conn, PeakMemory() as memory:
-                    t0 = time.perf_counter()
-                    result = exports.export(conn, None, 1, FORM.form_id, fmt, out, exports.month_filters(None))  # type: ignore[arg-type]
-                    seconds = time.perf_counter() - t0
-                rows = sum(result.rows.values())
-                figures[fmt] = {
-                    "rows": rows,
-                    "seconds": round(seconds, 1),
-                    "rows_per_s": round(rows / seconds),
-                    "peak_rss_above_start_mib": round(memory.above_base_mib, 1),
-                    "peak_rss_mib": round(memory.peak / 2**20, 1),
-                    "file_mib": round(out.stat().st_size / 2**20, 1),
-                }
-                out.unlink()
-            engine.dispose()
-            return figures
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    with scratch_database("export") as db:
+        engine = db.engine
+        upgrade(engine)
+        _, generate_s = generate(engine, args.n)
+        figures: dict[str, object] = {"submissions": args.n, "generate_s": round(generate_s, 1)}
+        for fmt in args.formats:
+            out = db.base / f"export{exports.FILE_SUFFIX[fmt]}"
+            with engine.connect() as conn, PeakMemory() as memory:
+                t0 = time.perf_counter()
+                result = exports.export(conn, None, 1, FORM.form_id, fmt, out, exports.month_filters(None))  # type: ignore[arg-type]
+                seconds = time.perf_counter() - t0
+            rows = sum(result.rows.values())
+            figures[fmt] = {
+                "rows": rows,
+                "seconds": round(seconds, 1),
+                "rows_per_s": round(rows / seconds),
+                "peak_rss_above_start_mib": round(memory.above_base_mib, 1),
+                "peak_rss_mib": round(memory.peak / 2**20, 1),
+                "file_mib": round(out.stat().st_size / 2**20, 1),
+            }
+            out.unlink()
+        return figures
 
 
 def main() -> int:

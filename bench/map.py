@@ -26,13 +26,10 @@ Target on a 2-core machine: p95 < 150 ms at every zoom level.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -41,11 +38,11 @@ from sqlalchemy import Engine, text
 from khoknongna.accounts import create_user
 from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
-from khoknongna.storage.db import make_engine
-from khoknongna.storage.embedded import running_cluster
 from khoknongna.storage.migrations import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import benchmark_parser, run_benchmark, scratch_database  # bench/common.py, beside this file
+
 from spatial import make_plots, register_plots  # bench/spatial.py, beside this file
 
 ZOOMS = (6, 10, 14)
@@ -120,56 +117,44 @@ def percentile(values: list[float], q: float) -> float:
 def run(args: argparse.Namespace) -> dict[str, object]:
     plots = make_plots(args.n, 0.0, args.seed)
     rng = random.Random(args.seed + 3)
-    base = Path(tempfile.mkdtemp(prefix="knn-bench-map-"))
-    base.chmod(0o755)  # the cluster runs as ``postgres`` when started by root
     result: dict[str, object] = {"plots": len(plots)}
-    try:
-        with running_cluster(base / "pg", database="bench") as cluster:
-            engine = make_engine(cluster.url, pool_size=2)
-            result["load_s"] = round(load(engine, plots, args.seed), 1)
-            settings = Settings(
-                data_dir=base / "data", database_url=cluster.url, secret_key="bench-only", validate_forms=False  # noqa: S106
-            )
-            with engine.begin() as conn:
-                create_user(conn, "bench", "bench-pass", "department", settings.realm)
-            app = create_app(settings, engine=engine)
-            app.config["WTF_CSRF_ENABLED"] = False
-            client = app.test_client()
-            assert client.post("/signin", data={"username": "bench", "password": "bench-pass"}).status_code == 302
-            for z in ZOOMS:
-                sample = [rng.choice(plots).corners[0] for _ in range(args.requests)]
-                tiles_zxy = [tile_of(lon, lat, z) for lon, lat in sample]
-                for kind in ("plots", "submissions"):
-                    times, sizes = [], []
-                    for tz, tx, ty in tiles_zxy:
-                        t0 = time.perf_counter()
-                        response = client.get(f"/tiles/{kind}/{tz}/{tx}/{ty}.mvt")
-                        times.append((time.perf_counter() - t0) * 1000)
-                        assert response.status_code in (200, 204), response.status_code
-                        sizes.append(len(response.data))
-                    result[f"{kind}_z{z}_ms_p50"] = round(statistics.median(times), 1)
-                    result[f"{kind}_z{z}_ms_p95"] = round(percentile(times, 0.95), 1)
-                    result[f"{kind}_z{z}_kb_mean"] = round(statistics.mean(sizes) / 1024, 1)
-            engine.dispose()
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    with scratch_database("map") as db:
+        engine = db.engine
+        result["load_s"] = round(load(engine, plots, args.seed), 1)
+        settings = Settings(
+            data_dir=db.base / "data",
+            database_url=db.url,
+            secret_key="bench-only",  # noqa: S106
+            validate_forms=False,
+        )
+        with engine.begin() as conn:
+            create_user(conn, "bench", "bench-pass", "department", settings.realm)
+        app = create_app(settings, engine=engine)
+        app.config["WTF_CSRF_ENABLED"] = False
+        client = app.test_client()
+        assert client.post("/signin", data={"username": "bench", "password": "bench-pass"}).status_code == 302
+        for z in ZOOMS:
+            sample = [rng.choice(plots).corners[0] for _ in range(args.requests)]
+            tiles_zxy = [tile_of(lon, lat, z) for lon, lat in sample]
+            for kind in ("plots", "submissions"):
+                times, sizes = [], []
+                for tz, tx, ty in tiles_zxy:
+                    t0 = time.perf_counter()
+                    response = client.get(f"/tiles/{kind}/{tz}/{tx}/{ty}.mvt")
+                    times.append((time.perf_counter() - t0) * 1000)
+                    assert response.status_code in (200, 204), response.status_code
+                    sizes.append(len(response.data))
+                result[f"{kind}_z{z}_ms_p50"] = round(statistics.median(times), 1)
+                result[f"{kind}_z{z}_ms_p95"] = round(percentile(times, 0.95), 1)
+                result[f"{kind}_z{z}_kb_mean"] = round(statistics.mean(sizes) / 1024, 1)
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Benchmark the map's vector tiles on synthetic national data.")
+    p = benchmark_parser("Benchmark the map's vector tiles on synthetic national data.", seed=20261121)
     p.add_argument("-n", type=int, default=50_000, help="plots (50000)")
     p.add_argument("--requests", type=int, default=100, help="tile requests per zoom level and tile set (100)")
-    p.add_argument("--seed", type=int, default=20261121)
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    args = p.parse_args(argv)
-    result = run(args)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:28} {value}")
-    return 0
+    return run_benchmark(p, run, argv, width=28)
 
 
 if __name__ == "__main__":

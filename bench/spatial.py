@@ -32,18 +32,15 @@ Targets on a 2-core machine: overlap scan < 10 s, one plot < 50 ms, coverage < 1
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from common import benchmark_parser, run_benchmark, scratch_database
 from pyproj import Geod
 from sqlalchemy import Connection, Engine, text
 
@@ -52,8 +49,6 @@ from khoknongna.spatial.coverage import FollowUp, RegisteredPlot, month_coverage
 from khoknongna.spatial.geodesy import Boundary
 from khoknongna.spatial.overlaps import overlap_scan, overlaps_for_plot
 from khoknongna.spatial.validity import validity_check
-from khoknongna.storage.db import make_engine
-from khoknongna.storage.embedded import running_cluster
 from khoknongna.storage.entities import ensure_dataset
 from khoknongna.storage.migrations import upgrade
 from khoknongna.storage.projects import ensure_default_project
@@ -160,33 +155,27 @@ def load(engine: Engine, plots: list[Plot]) -> float:
 
 def run(args: argparse.Namespace) -> dict[str, object]:
     plots = make_plots(args.n, args.overlap_pct, args.seed)
-    base = Path(tempfile.mkdtemp(prefix="knn-bench-spatial-"))
-    base.chmod(0o755)  # the cluster runs as ``postgres`` when started by root
-    try:
-        with running_cluster(base / "pg", database="bench") as cluster:
-            engine = make_engine(cluster.url, pool_size=2)
-            load_s = load(engine, plots)
-            scans = []
-            found: list = []
-            for _ in range(args.repeat):
-                with engine.connect() as conn:
-                    t0 = time.perf_counter()
-                    found = overlap_scan(conn)
-                    scans.append(time.perf_counter() - t0)
-            rng = random.Random(args.seed + 1)
-            sample = rng.sample(plots, min(args.sample, len(plots)))
-            one = []
+    with scratch_database("spatial") as db:
+        engine = db.engine
+        load_s = load(engine, plots)
+        scans = []
+        found: list = []
+        for _ in range(args.repeat):
             with engine.connect() as conn:
-                for p in sample:
-                    t0 = time.perf_counter()
-                    boundary = Boundary.from_coords(p.corners, p.accs)
-                    area_check(boundary, str(p.rai))
-                    validity_check(boundary)
-                    overlaps_for_plot(conn, p.entity_id)
-                    one.append(time.perf_counter() - t0)
-            engine.dispose()
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+                t0 = time.perf_counter()
+                found = overlap_scan(conn)
+                scans.append(time.perf_counter() - t0)
+        rng = random.Random(args.seed + 1)
+        sample = rng.sample(plots, min(args.sample, len(plots)))
+        one = []
+        with engine.connect() as conn:
+            for p in sample:
+                t0 = time.perf_counter()
+                boundary = Boundary.from_coords(p.corners, p.accs)
+                area_check(boundary, str(p.rai))
+                validity_check(boundary)
+                overlaps_for_plot(conn, p.entity_id)
+                one.append(time.perf_counter() - t0)
     follow_ups = make_follow_ups(plots, args.follow_ups, args.seed + 2)
     registered = [RegisteredPlot(p.entity_id, p.tambon) for p in plots]
     t0 = time.perf_counter()
@@ -210,22 +199,13 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Benchmark the spatial checks on synthetic national data.")
+    p = benchmark_parser("Benchmark the spatial checks on synthetic national data.", seed=20261120)
     p.add_argument("-n", type=int, default=50_000, help="plots (50000)")
     p.add_argument("--overlap-pct", type=float, default=3.0, help="share of plots placed over a neighbour, %% (3)")
     p.add_argument("--follow-ups", type=int, default=300_000, help="follow-up submissions in the month (300000)")
     p.add_argument("--sample", type=int, default=200, help="plots timed one by one (200)")
     p.add_argument("--repeat", type=int, default=3, help="overlap scans (3)")
-    p.add_argument("--seed", type=int, default=20261120)
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    args = p.parse_args(argv)
-    result = run(args)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key:24} {value}")
-    return 0
+    return run_benchmark(p, run, argv)
 
 
 if __name__ == "__main__":

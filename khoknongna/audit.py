@@ -306,10 +306,9 @@ def certification_check(form_id: str, data: dict[str, Any], received: set[str]) 
         "has_signature": not any(f.code != "no_owner_name" for f in findings),
     }
     if not findings:
-        return CheckResult(
+        return CheckResult.passed(
             CERTIFICATION_RULE,
             CERTIFICATION_VERSION,
-            "ok",
             numbers,
             "บันทึกนี้มีชื่อและลายมือชื่อเจ้าของแปลงผู้รับรอง",
             "This log has the certifying owner's name and signature.",

@@ -32,7 +32,7 @@ import logging
 import re
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -99,6 +99,32 @@ def _views(conn: Connection, project_id: int, xml_form_id: str) -> tuple[int, li
     return found
 
 
+@dataclass(frozen=True)
+class _Selection:
+    """What every writer reads: the form's views (the first one is the submissions), the filters, the progress."""
+
+    conn: Connection
+    xml_form_id: str
+    form_pk: int
+    views: list[ExportView]
+    filters: Filters
+    progress: Progress | None
+
+    @property
+    def main(self) -> ExportView:
+        return self.views[0]
+
+    def rows(self, view: ExportView, expressions: dict[str, str] | None = None) -> Iterator[Any]:
+        """The rows of ``view``, columns read through ``expressions`` (default: as text where a format needs
+        text); progress counts the submissions (the main view's rows)."""
+        if expressions is None:
+            expressions = _text_expressions(view)
+        for row in queries.stream_rows(self.conn, self.form_pk, self.main, view, self.filters, expressions):
+            yield row
+            if self.progress and view.repeat is None:
+                self.progress(1)
+
+
 def count(conn: Connection, project_id: int, xml_form_id: str, filters: Filters) -> int:
     """How many submissions an export with these filters holds."""
     form_pk, views = _views(conn, project_id, xml_form_id)
@@ -131,40 +157,17 @@ def _text_expressions(view: ExportView) -> dict[str, str]:
     return out
 
 
-def _view_rows(
-    conn: Connection,
-    form_pk: int,
-    views: list[ExportView],
-    view: ExportView,
-    filters: Filters,
-    progress: Progress | None,
-) -> Iterator[Any]:
-    """The rows of one view, as text where a format needs text; progress counts the submissions (main view)."""
-    for row in queries.stream_rows(conn, form_pk, views[0], view, filters, _text_expressions(view)):
-        yield row
-        if progress and view.repeat is None:
-            progress(1)
-
-
-def write_csv_zip(
-    conn: Connection,
-    project_id: int,
-    xml_form_id: str,
-    out: BinaryIO,
-    filters: Filters,
-    progress: Progress | None = None,
-) -> ExportResult:
+def write_csv_zip(selection: _Selection, out: BinaryIO) -> ExportResult:
     """A zip with one CSV (UTF-8 with BOM, for Excel) per view into ``out`` (need not be seekable)."""
-    form_pk, views = _views(conn, project_id, xml_form_id)
     rows: dict[str, int] = {}
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for view in views:
+        for view in selection.views:
             with archive.open(f"{view.name}.csv", "w", force_zip64=True) as member:
                 writer_io = io.TextIOWrapper(member, encoding="utf-8-sig", newline="")
                 writer = csv.writer(writer_io)
                 writer.writerow(view.columns)
                 n = 0
-                for row in _view_rows(conn, form_pk, views, view, filters, progress):
+                for row in selection.rows(view):
                     writer.writerow([_plain(v) for v in row])
                     n += 1
                 writer_io.flush()
@@ -173,30 +176,22 @@ def write_csv_zip(
     return ExportResult(rows)
 
 
-def write_xlsx(
-    conn: Connection,
-    project_id: int,
-    xml_form_id: str,
-    out: BinaryIO,
-    filters: Filters,
-    progress: Progress | None = None,
-) -> ExportResult:
+def write_xlsx(selection: _Selection, out: BinaryIO) -> ExportResult:
     """An XLSX workbook with one sheet per view (openpyxl write-only: rows are not kept in memory)."""
     from openpyxl import Workbook
 
-    form_pk, views = _views(conn, project_id, xml_form_id)
     workbook = Workbook(write_only=True)
     rows: dict[str, int] = {}
     titles: set[str] = set()
-    for view in views:
-        title = re.sub(r"[\[\]:*?/\\]", "_", view.repeat or xml_form_id)[:31]
+    for view in selection.views:
+        title = re.sub(r"[\[\]:*?/\\]", "_", view.repeat or selection.xml_form_id)[:31]
         while title in titles:
             title = f"{title[:28]}~{len(titles)}"
         titles.add(title)
         sheet = workbook.create_sheet(title=title)
         sheet.append(list(view.columns))
         n = 0
-        for row in _view_rows(conn, form_pk, views, view, filters, progress):
+        for row in selection.rows(view):
             if n >= XLSX_MAX_ROWS:
                 raise ExportTooLarge(f"{view.name} has more than {XLSX_MAX_ROWS:,} rows, Excel's limit: use CSV")
             sheet.append([_xlsx_value(v) for v in row])
@@ -214,17 +209,9 @@ def _xlsx_value(value: Any) -> Any:
     return _plain(value)
 
 
-def write_geojson(
-    conn: Connection,
-    project_id: int,
-    xml_form_id: str,
-    out: BinaryIO,
-    filters: Filters,
-    progress: Progress | None = None,
-) -> ExportResult:
+def write_geojson(selection: _Selection, out: BinaryIO) -> ExportResult:
     """The submissions as a GeoJSON FeatureCollection, written feature by feature."""
-    form_pk, views = _views(conn, project_id, xml_form_id)
-    main = views[0]
+    main = selection.main
     geometries = main.geometry_columns()
     expressions = _text_expressions(main)
     expressions.pop(next(iter(geometries), ""), None)
@@ -232,7 +219,7 @@ def write_geojson(
         expressions[geometries[0]] = f"ST_AsGeoJSON(t.{quote(geometries[0])}, 8)"
     out.write(b'{"type":"FeatureCollection","features":[\n')
     n = 0
-    for row in queries.stream_rows(conn, form_pk, main, main, filters, expressions):
+    for row in selection.rows(main, expressions):
         values = dict(row._mapping)
         geometry = values.pop(geometries[0]) if geometries else None
         feature = {
@@ -243,8 +230,6 @@ def write_geojson(
         }
         out.write((b",\n" if n else b"") + json.dumps(feature, ensure_ascii=False).encode())
         n += 1
-        if progress:
-            progress(1)
     out.write(b"\n]}\n")
     return ExportResult({main.name: n})
 
@@ -252,42 +237,21 @@ def write_geojson(
 _GPKG_TYPES = {"Point": "Point", "LineString": "LineString", "Polygon": "Polygon"}
 
 
-def write_gpkg(
-    conn: Connection, project_id: int, xml_form_id: str, path: Path, filters: Filters, progress: Progress | None = None
-) -> ExportResult:
+def write_gpkg(selection: _Selection, path: Path) -> ExportResult:
     """A GeoPackage at ``path`` (a file GDAL writes: not a stream), appended ``GPKG_BATCH`` rows at a time."""
-    form_pk, views = _views(conn, project_id, xml_form_id)
     path.unlink(missing_ok=True)
     rows: dict[str, int] = {}
-    for view in views:
+    for view in selection.views:
         geometries = view.geometry_columns() or [None]
         for position, geometry in enumerate(geometries):
             layer = view.name if position == 0 else f"{view.name}__{geometry}"
-            rows[layer] = _gpkg_layer(
-                conn,
-                form_pk,
-                views[0],
-                view,
-                geometry,
-                layer,
-                path,
-                filters,
-                progress if (view.repeat is None and position == 0) else None,
-            )
+            # the submissions are counted once: on the main view's first layer
+            counted = selection if position == 0 else replace(selection, progress=None)
+            rows[layer] = _gpkg_layer(counted, view, geometry, layer, path)
     return ExportResult(rows)
 
 
-def _gpkg_layer(
-    conn: Connection,
-    form_pk: int,
-    main: ExportView,
-    view: ExportView,
-    geometry: str | None,
-    layer: str,
-    path: Path,
-    filters: Filters,
-    progress: Progress | None,
-) -> int:
+def _gpkg_layer(selection: _Selection, view: ExportView, geometry: str | None, layer: str, path: Path) -> int:
     import numpy as np
     from pyogrio.raw import write
 
@@ -328,11 +292,9 @@ def _gpkg_layer(
     batch: list[Any] = []
     n = 0
     first = True
-    for row in queries.stream_rows(conn, form_pk, main, ordered, filters, expressions):
+    for row in selection.rows(ordered, expressions):
         batch.append(row)
         n += 1
-        if progress:
-            progress(1)
         if len(batch) >= GPKG_BATCH:
             flush(batch, first)
             batch, first = [], False
@@ -352,26 +314,17 @@ def _numpy_column(np: Any, values: list[Any], kind: str) -> tuple[Any, Any]:
     return np.array([None if v is None else str(_plain(v)) for v in values], dtype=object), mask
 
 
-def write_photos_zip(
-    conn: Connection,
-    project_id: int,
-    xml_form_id: str,
-    out: BinaryIO,
-    filters: Filters,
-    blobs: BlobStore,
-    progress: Progress | None = None,
-) -> ExportResult:
+def write_photos_zip(selection: _Selection, out: BinaryIO, blobs: BlobStore) -> ExportResult:
     """A zip (stored, photos are compressed already) of the files of the selected submissions, streamed.
 
     Entries are ``<instanceID>/<file name>`` made of safe names, whatever was stored (names kept by older
     versions were not checked): extracting the zip writes inside its folder only.
     """
-    form_pk, views = _views(conn, project_id, xml_form_id)
     n = 0
     folders = UniqueNames()
     folder, names, instance_id = "", UniqueNames(), None
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
-        for row in queries.photo_rows(conn, form_pk, views[0], filters):
+        for row in queries.photo_rows(selection.conn, selection.form_pk, selection.main, selection.filters):
             if row.instance_id != instance_id:  # rows come ordered by submission
                 instance_id, names = row.instance_id, UniqueNames()
                 folder = folders.name(row.instance_id.replace(":", "_"))
@@ -380,8 +333,8 @@ def write_photos_zip(
                 for chunk in iter(lambda s=source: s.read(1 << 20), b""):
                     member.write(chunk)
             n += 1
-            if progress:
-                progress(1)
+            if selection.progress:
+                selection.progress(1)
     return ExportResult({"files": n})
 
 
@@ -399,15 +352,17 @@ def export(
 
     Raises :class:`Problem` ``FORM_NOT_FOUND`` for a form without views; ``ValueError`` for an unknown format.
     """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format '{fmt}'; one of {', '.join(FORMATS)}")
+    form_pk, views = _views(conn, project_id, xml_form_id)
+    selection = _Selection(conn, xml_form_id, form_pk, views, filters, progress)
     if fmt == "gpkg":
-        return write_gpkg(conn, project_id, xml_form_id, path, filters, progress)
+        return write_gpkg(selection, path)
     writers = {"csv": write_csv_zip, "xlsx": write_xlsx, "geojson": write_geojson}
     with path.open("wb") as out:
         if fmt == "photos":
-            return write_photos_zip(conn, project_id, xml_form_id, out, filters, blobs, progress)
-        if fmt not in writers:
-            raise ValueError(f"unknown export format '{fmt}'; one of {', '.join(FORMATS)}")
-        return writers[fmt](conn, project_id, xml_form_id, out, filters, progress)
+            return write_photos_zip(selection, out, blobs)
+        return writers[fmt](selection, out)
 
 
 def chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:

@@ -177,10 +177,9 @@ def exact_reuse_signal(photos: int, matches: Sequence[PhotoMatch], plot: str | N
         "other_plots": len(other_plots),
     }
     if not matches:
-        return CheckResult(
+        return CheckResult.passed(
             EXACT_RULE,
             EXACT_VERSION,
-            "ok",
             numbers,
             f"ภาพถ่าย {photos} ภาพไม่ซ้ำกับไฟล์ในรายงานอื่น",
             f"None of the {photos} photo(s) is a file already sent in another submission.",
@@ -223,10 +222,9 @@ def near_reuse_signal(photos: int, matches: Sequence[PhotoMatch], plot: str | No
         "closest_distance_bits": min((m.distance for m in matches), default=None),
     }
     if not matches:
-        return CheckResult(
+        return CheckResult.passed(
             NEAR_RULE,
             NEAR_VERSION,
-            "ok",
             numbers,
             f"ภาพถ่าย {photos} ภาพไม่คล้ายภาพในรายงานอื่น",
             f"None of the {photos} photo(s) looks like a copy of a photo of another submission.",
@@ -305,10 +303,9 @@ def exif_signal(photos: int, facts: Sequence[ExifFacts], period_start: date, rul
         "far_photos": sum(f.code == "far_from_plot" for f in findings),
     }
     if not findings:
-        return CheckResult(
+        return CheckResult.passed(
             EXIF_RULE,
             EXIF_VERSION,
-            "ok",
             numbers,
             f"เวลาและตำแหน่งในภาพ (มีเวลา {with_time} ภาพ มีตำแหน่ง {with_position} ภาพ) สอดคล้องกับรายงาน",
             f"The photos' recorded times ({with_time}) and positions ({with_position}) agree with the report.",

@@ -295,16 +295,10 @@ def monthly_district_report(fmt: str) -> Response:
         built = monthly_report.build_report(db(), g.project_id, district, year, number, rules)
     except ValueError:
         raise Problem(BAD_PARAMETER, name="district", expected="an amphoe code (4 digits)", value=district) from None
-    body = io.BytesIO()
+    name = f"report-{district}-{month}.{fmt}"
     if fmt == "pdf":
-        monthly_report.write_pdf(built, body, services().blobs)
-    else:
-        monthly_report.write_xlsx(built, body)
-    media = "application/pdf" if fmt == "pdf" else exports.MEDIA_TYPES["xlsx"]
-    response = Response(body.getvalue(), mimetype=media)
-    response.headers["Content-Disposition"] = f'attachment; filename="report-{district}-{month}.{fmt}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+        return _document(lambda body: monthly_report.write_pdf(built, body, services().blobs), name, _PDF)
+    return _document(lambda body: monthly_report.write_xlsx(built, body), name)
 
 
 def _district_month() -> tuple[str, str, int, int]:
@@ -394,21 +388,21 @@ def weekly_log_bundle(fmt: str) -> Response:
         bundle = weekly_log.build_weekly(db(), g.project_id, collector, week, _area())
     except ValueError:
         raise Problem(BAD_PARAMETER, name="week", expected="YYYY-Www", value=week) from None
-    body = io.BytesIO()
+    name = f"daily-logs-{week}.{fmt}"
     if fmt == "pdf":
-        weekly_log.write_pdf(bundle, body, services().blobs)
-    else:
-        weekly_log.write_xlsx(bundle, body)
-    response = Response(body.getvalue(), mimetype="application/pdf" if fmt == "pdf" else exports.MEDIA_TYPES["xlsx"])
-    response.headers["Content-Disposition"] = f'attachment; filename="daily-logs-{week}.{fmt}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+        return _document(lambda body: weekly_log.write_pdf(bundle, body, services().blobs), name, _PDF)
+    return _document(lambda body: weekly_log.write_xlsx(bundle, body), name)
 
 
-def _xlsx(write: Callable[[io.BytesIO], None], name: str) -> Response:
+_PDF, _XLSX = "application/pdf", exports.MEDIA_TYPES["xlsx"]
+
+
+def _document(write: Callable[[io.BytesIO], None], name: str, media_type: str = _XLSX) -> Response:
+    """The file ``write`` makes in memory (an XLSX workbook unless ``media_type`` says otherwise), sent as the
+    attachment ``name``, never cached."""
     body = io.BytesIO()
     write(body)
-    response = Response(body.getvalue(), mimetype=exports.MEDIA_TYPES["xlsx"])
+    response = Response(body.getvalue(), mimetype=media_type)
     response.headers["Content-Disposition"] = content_disposition("attachment", name)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -465,7 +459,7 @@ def missing_plots_xlsx() -> Response:
     field developer, with the districts' month (:func:`khoknongna.province_report.write_chase_xlsx`)."""
     view = _province_month()
     name = f"missing-plots-{view.area or 'all'}-{view.month_text}.xlsx"
-    return _xlsx(lambda body: province_report.write_chase_xlsx(view, body), name)
+    return _document(lambda body: province_report.write_chase_xlsx(view, body), name)
 
 
 @bp.get("/reports/weekly-summary.xlsx")
@@ -481,6 +475,6 @@ def weekly_district_summary() -> Response:
         rows = weekly_log.district_summary(db(), g.project_id, district, week)
     except ValueError:
         raise Problem(BAD_PARAMETER, name="week", expected="YYYY-Www", value=week) from None
-    return _xlsx(
+    return _document(
         lambda body: weekly_log.write_summary_xlsx(district, week, rows, body), f"weekly-{district}-{week}.xlsx"
     )

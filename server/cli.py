@@ -25,19 +25,22 @@ def main(verbose: bool) -> None:
     )
 
 
-main.add_command(run.serve)
-main.add_command(run.worker)
-main.add_command(users.user)
-main.add_command(users.appuser)
-main.add_command(forms.forms)
-main.add_command(blobs.blobs)
-main.add_command(checks.jobs_group)
-main.add_command(checks.check)
-main.add_command(checks.audit_group)
-main.add_command(reports.export_form)
-main.add_command(reports.report)
-main.add_command(gis.gis)
-main.add_command(gis.db)
+for command in (
+    run.serve,
+    run.worker,
+    users.user,
+    users.appuser,
+    forms.forms,
+    blobs.blobs,
+    checks.jobs_group,
+    checks.check,
+    checks.audit_group,
+    reports.export_form,
+    reports.report,
+    gis.gis,
+    gis.db,
+):
+    main.add_command(command)
 
 
 if __name__ == "__main__":

@@ -112,10 +112,9 @@ def gps_trust_check(
         "same_coordinates": len(same_spots),
     }
     if not findings:
-        return CheckResult(
+        return CheckResult.passed(
             RULE,
             RULE_VERSION,
-            "ok",
             numbers,
             f"ตำแหน่ง {len(answers)} รายการมาจาก GPS ตามปกติ",
             f"The {len(answers)} position(s) look like ordinary GPS fixes.",

@@ -146,10 +146,9 @@ def overlaps_check(plot_id: int, overlaps: list[Overlap]) -> CheckResult:
         "largest_share": round(largest, 4),
     }
     if not findings:
-        return CheckResult(
+        return CheckResult.passed(
             RULE,
             RULE_VERSION,
-            "ok",
             numbers,
             "แปลงนี้ไม่ทับกับแปลงอื่นที่ลงทะเบียนไว้",
             "This plot does not overlap any other registered plot.",

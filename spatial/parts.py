@@ -167,10 +167,9 @@ def parts_check(boundary: Polygon, parts: Sequence[Part], rules: PartsRules | No
     numbers["outside_m2"] = round(outside_total, 1)
     split = " : ".join(format_pct(areas[u] / plot_m2 if plot_m2 else 0.0) for u in USES)
     if not findings:
-        return CheckResult(
+        return CheckResult.passed(
             RULE,
             RULE_VERSION,
-            "ok",
             numbers,
             f"สัดส่วนน้ำ : นา : ป่าและพืช : ที่อยู่ = {split} ใกล้เคียง 30:30:30:10 และทุกส่วนอยู่ในขอบเขตแปลง",
             f"Water : rice : forest and crops : housing = {split}, close to 30:30:30:10, and every part lies "

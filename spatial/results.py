@@ -63,6 +63,13 @@ class CheckResult:
     message_en: str
     findings: tuple[Finding, ...] = field(default=())
 
+    @classmethod
+    def passed(
+        cls, rule: str, rule_version: int, numbers: dict[str, Number], message_th: str, message_en: str
+    ) -> CheckResult:
+        """The ``ok`` outcome of a rule that found nothing: its numbers and the sentences saying so."""
+        return cls(rule, rule_version, "ok", numbers, message_th, message_en)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict with every field; ``findings`` as a list of :meth:`Finding.to_dict`."""
         return {

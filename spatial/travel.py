@@ -77,10 +77,9 @@ def travel_check(
         "neighbours": sum(v is not None for v in (previous, following)),
     }
     if not findings:
-        return CheckResult(
+        return CheckResult.passed(
             RULE,
             RULE_VERSION,
-            "ok",
             numbers,
             "ระยะทางและเวลาระหว่างรายงานก่อนและหลังของผู้เก็บข้อมูลคนเดียวกันเป็นไปได้",
             "The distance and time to the same collector's previous and next submissions are plausible.",

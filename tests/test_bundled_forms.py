@@ -11,13 +11,7 @@ from lxml import etree
 
 from khoknongna.forms_xlsform import bundled_forms
 from khoknongna.openrosa.xlsform import convert_xlsform
-
-XF = "http://www.w3.org/2002/xforms"
-XHTML = "http://www.w3.org/1999/xhtml"
-JR = "http://openrosa.org/javarosa"
-NS = {"x": XF, "h": XHTML}
-
-THAI, ENGLISH = "ไทย (th)", "English (en)"
+from tests.forms.xforms import ENGLISH, JR, NS, THAI, XF, binds, choices, control, label, xform
 
 FORMS = bundled_forms()
 
@@ -25,42 +19,7 @@ FORMS = bundled_forms()
 @pytest.fixture(scope="module")
 def plot_survey() -> etree._Element:
     """The plot survey's XForm, converted and checked by ODK Validate."""
-    path = next(p for p in FORMS if p.name == "plot_survey.xlsx")
-    return etree.fromstring(convert_xlsform(path.read_bytes(), path.name, validate=True).xform)
-
-
-def binds(xform: etree._Element) -> dict[str, dict[str, str]]:
-    """``nodeset -> attributes`` of every bind."""
-    return {b.get("nodeset"): dict(b.attrib) for b in xform.iterfind(".//x:bind", NS)}
-
-
-def control(xform: etree._Element, ref: str) -> etree._Element:
-    """The body control (question, group or repeat) of ``ref``; ``setvalue`` actions are not controls."""
-    body = xform.find("h:body", NS)
-    found = [
-        el
-        for el in body.iter()
-        if isinstance(el.tag, str)
-        and etree.QName(el).localname not in ("setvalue", "setgeopoint")
-        and ref in (el.get("ref"), el.get("nodeset"))
-    ]
-    assert found, f"no control for {ref}"
-    return found[0]
-
-
-def choices(xform: etree._Element, list_name: str) -> list[str]:
-    """Choice names of a select's list, from its secondary instance."""
-    instance = xform.find(f".//x:instance[@id='{list_name}']", NS)
-    assert instance is not None, f"no choice list {list_name}"
-    return [item.findtext("x:name", namespaces=NS) for item in instance.iterfind("x:root/x:item", NS)]
-
-
-def label(xform: etree._Element, ref: str, lang: str) -> str:
-    """The text of ``ref``'s label in ``lang``."""
-    text_id = f"{ref}:label"
-    node = xform.find(f".//x:itext/x:translation[@lang='{lang}']/x:text[@id='{text_id}']/x:value", NS)
-    assert node is not None, f"no {lang} label for {ref}"
-    return node.text or ""
+    return xform("plot_survey")
 
 
 def test_the_form_pack_is_not_empty() -> None:

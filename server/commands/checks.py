@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy import Connection, Engine
 
 from khoknongna import audit, exports, plot_checks
 from khoknongna import jobs as job_queue
 from khoknongna.areas import area_name
 from khoknongna.plot_checks import CheckRules
-from khoknongna.server.commands.common import data_dir_option, database, load_settings, transaction
+from khoknongna.server.commands.common import data_dir_option, database, load_settings, project_option, transaction
+from khoknongna.spatial.results import CheckResult
 from khoknongna.storage import audit as audit_queries
 from khoknongna.storage import checks as check_queries
 from khoknongna.storage import users as user_queries
-from khoknongna.storage.projects import DEFAULT_PROJECT_ID
 
 # --- jobs: the queue of checks and audit signals ----------------------------------------------------------------
 
@@ -84,30 +86,46 @@ def check() -> None:
     """Run the spatial checks now: plots of an area, coverage of a month."""
 
 
+def _tally_each(
+    engine: Engine, ids: list[int], label: str, run_one: Callable[[Connection, int], Iterable[CheckResult]]
+) -> Counter[tuple[str, str]]:
+    """Run ``run_one`` on each id, each in its own transaction, under a progress bar labelled ``label``; how many
+    results it gave per ``(rule, status)``."""
+    statuses: Counter[tuple[str, str]] = Counter()
+    with click.progressbar(ids, label=label, show_pos=True) as bar:
+        for one in bar:
+            with engine.begin() as conn:
+                statuses.update((r.rule, r.status) for r in run_one(conn, one))
+    return statuses
+
+
+def _echo_tally(statuses: Counter[tuple[str, str]], rule_width: int, status_width: int) -> None:
+    """One line per rule and status, in order: ``rule status count``."""
+    for (rule, status), count in sorted(statuses.items()):
+        click.echo(f"{rule:<{rule_width}} {status:<{status_width}} {count:>7}")
+
+
 @check.command("plots")
 @click.option("--area", "area_code", help="Only plots of this province, amphoe or tambon code.")
-@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@project_option
 @data_dir_option
 def check_plots(area_code: str | None, project_id: int, data_dir: Path) -> None:
     """Check every registered plot (of an area): area, validity, overlaps, parts. Results are stored."""
     settings = load_settings(data_dir)
     rules = CheckRules.from_settings(settings)
-    statuses: Counter[tuple[str, str]] = Counter()
     with database(settings) as (_, engine, _blobs):
         with engine.connect() as conn:
             ids = check_queries.plot_ids(conn, project_id, area_code)
-        with click.progressbar(ids, label=f"checking {len(ids)} plot(s)", show_pos=True) as bar:
-            for entity_id in bar:
-                with engine.begin() as conn:
-                    statuses.update((r.rule, r.status) for r in plot_checks.check_plot(conn, entity_id, rules))
-    for (rule, status), count in sorted(statuses.items()):
-        click.echo(f"{rule:<16} {status:<12} {count:>7}")
+        statuses = _tally_each(
+            engine, ids, f"checking {len(ids)} plot(s)", lambda conn, i: plot_checks.check_plot(conn, i, rules)
+        )
+    _echo_tally(statuses, 16, 12)
 
 
 @check.command("coverage")
 @click.option("--month", required=True, help="The month, YYYY-MM.")
 @click.option("--area", "area_code", help="A province, amphoe or tambon code (default: the whole project).")
-@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@project_option
 @data_dir_option
 def check_coverage(month: str, area_code: str | None, project_id: int, data_dir: Path) -> None:
     """Which plots had their monthly activity report (on time by the 20th or late), a socio-geographic
@@ -133,25 +151,24 @@ def audit_group() -> None:
 
 @audit_group.command("run")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only submissions received on or after this day.")
-@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@project_option
 @data_dir_option
 def audit_run(since: datetime | None, project_id: int, data_dir: Path) -> None:
     """Recompute the audit signals of every submission (received since a day), oldest first, and print how many
     of each were raised. Photos already hashed are not read again."""
     settings = load_settings(data_dir)
     rules = audit.AuditRules.from_settings(settings)
-    statuses: Counter[tuple[str, str]] = Counter()
     start = since.replace(tzinfo=audit.BANGKOK) if since is not None else None
     with database(settings) as (_, engine, blobs):
         with engine.connect() as conn:
             ids = audit_queries.submission_ids(conn, project_id, start)
-        with click.progressbar(ids, label=f"auditing {len(ids)} submission(s)", show_pos=True) as bar:
-            for submission_id in bar:
-                with engine.begin() as conn:
-                    results, _ = audit.audit_submission(conn, blobs, submission_id, rules)
-                statuses.update((r.rule, r.status) for r in results)
-    for (rule, status), count in sorted(statuses.items()):
-        click.echo(f"{rule:<22} {status:<7} {count:>7}")
+        statuses = _tally_each(
+            engine,
+            ids,
+            f"auditing {len(ids)} submission(s)",
+            lambda conn, i: audit.audit_submission(conn, blobs, i, rules)[0],
+        )
+    _echo_tally(statuses, 22, 7)
 
 
 @audit_group.command("explain")
@@ -160,7 +177,7 @@ def audit_run(since: datetime | None, project_id: int, data_dir: Path) -> None:
 @click.argument("rule")
 @click.option("--reason", required=True, help="Why the signal does not point at a problem.")
 @click.option("--user", "username", required=True, help="The supervisor explaining it (a user account).")
-@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@project_option
 @data_dir_option
 def audit_explain(
     form_id: str, instance_id: str, rule: str, reason: str, username: str, project_id: int, data_dir: Path

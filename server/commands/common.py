@@ -1,4 +1,4 @@
-"""What every command shares: the --data-dir option, the settings, the database and blob store for the
+"""What every command shares: the --data-dir and --project options, the settings, the database and blob store for the
 duration of a command, progress bars."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from khoknongna.storage.blobs import BlobStore, BlobStoreError, open_blob_store
 from khoknongna.storage.db import database_url, make_engine
 from khoknongna.storage.embedded import EmbeddedPostgresError
 from khoknongna.storage.migrations import upgrade
-from khoknongna.storage.projects import ensure_default_project
+from khoknongna.storage.projects import DEFAULT_PROJECT_ID, ensure_default_project
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -33,6 +33,10 @@ def data_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
         show_default=True,
         help="Folder of the private PostGIS cluster, the blobs and the secret key.",
     )(f)
+
+
+#: The ``--project`` option of the commands about one project's forms, users or data (default: the only one).
+project_option = click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
 
 
 def load_settings(data_dir: Path) -> Settings:

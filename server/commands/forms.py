@@ -9,9 +9,15 @@ import click
 from khoknongna.forms_xlsform import bundled_media
 from khoknongna.problems import Problem
 from khoknongna.publishing import publish_bundled_forms, publish_form
-from khoknongna.server.commands.common import data_dir_option, database, load_settings, ready, transaction
+from khoknongna.server.commands.common import (
+    data_dir_option,
+    database,
+    load_settings,
+    project_option,
+    ready,
+    transaction,
+)
 from khoknongna.storage import forms as form_queries
-from khoknongna.storage.projects import DEFAULT_PROJECT_ID
 
 
 @click.group()
@@ -22,7 +28,7 @@ def forms() -> None:
 @forms.command("publish")
 @click.argument("form_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("media_files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@project_option
 @click.option("--no-validate", is_flag=True, help="Skip ODK Validate (needs Java) for this form.")
 @data_dir_option
 def forms_publish(
@@ -67,7 +73,7 @@ def forms_publish_bundled(data_dir: Path) -> None:
 
 
 @forms.command("list")
-@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@project_option
 @data_dir_option
 def forms_list(project_id: int, data_dir: Path) -> None:
     """List the forms with their current version, submissions and missing media."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,9 +17,9 @@ from khoknongna.server.commands.common import (
     database,
     load_settings,
     progress,
+    project_option,
     transaction,
 )
-from khoknongna.storage.projects import DEFAULT_PROJECT_ID
 
 
 @click.command("export")
@@ -27,7 +29,7 @@ from khoknongna.storage.projects import DEFAULT_PROJECT_ID
 @click.option("--month", help="Only submissions of this month (YYYY-MM; report_month, else today, else received).")
 @click.option("--area", "area_code", help="Only submissions about plots of this province, amphoe or tambon code.")
 @click.option("--review-state", help="Only submissions in this review state (received, hasIssues, approved, …).")
-@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@project_option
 @data_dir_option
 def export_form(
     form_id: str,
@@ -58,6 +60,23 @@ def export_form(
     click.echo(f"written to {out}")
 
 
+def _report_file_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f`` with what every report takes after its subject: ``--format`` (pdf or xlsx), ``--out``, ``--project``
+    and ``--data-dir``, in that order."""
+    for option in reversed(
+        (
+            click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx"]), default="pdf", show_default=True),
+            click.option(
+                "--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write."
+            ),
+            project_option,
+            data_dir_option,
+        )
+    ):
+        f = option(f)
+    return f
+
+
 @click.group()
 def report() -> None:
     """Reports for the province: the monthly district report of seed 002."""
@@ -66,10 +85,7 @@ def report() -> None:
 @report.command("monthly")
 @click.option("--district", "district", required=True, help="The amphoe code (4 digits).")
 @click.option("--month", required=True, help="The month, YYYY-MM.")
-@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx"]), default="pdf", show_default=True)
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
-@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
-@data_dir_option
+@_report_file_options
 def report_monthly(district: str, month: str, fmt: str, out: Path, project_id: int, data_dir: Path) -> None:
     """The monthly report of every plot of a district, with the coverage and the 20th-of-the-month deadline."""
     try:
@@ -101,10 +117,7 @@ def report_monthly(district: str, month: str, fmt: str, out: Path, project_id: i
 @report.command("weekly")
 @click.option("--collector", required=True, help="The field developer: an app user's display name or a user name.")
 @click.option("--week", required=True, help="The ISO week, YYYY-Www (Monday to Sunday, Thai time).")
-@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx"]), default="pdf", show_default=True)
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
-@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
-@data_dir_option
+@_report_file_options
 def report_weekly(collector: str, week: str, fmt: str, out: Path, project_id: int, data_dir: Path) -> None:
     """A field developer's daily logs of one week with the owners' certifications (seed 004 ๔.๒)."""
     settings = load_settings(data_dir)

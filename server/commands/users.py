@@ -11,10 +11,10 @@ from khoknongna import accounts
 from khoknongna.areas import area_name
 from khoknongna.collect_settings import collect_settings, encode_settings, save_png, settings_qr
 from khoknongna.server import serve as serving
-from khoknongna.server.commands.common import data_dir_option, load_settings, transaction
+from khoknongna.server.commands.common import data_dir_option, load_settings, project_option, transaction
 from khoknongna.settings import Settings
 from khoknongna.storage import users as user_queries
-from khoknongna.storage.projects import DEFAULT_PROJECT_ID, project_name
+from khoknongna.storage.projects import project_name
 
 
 @click.group()
@@ -96,7 +96,7 @@ def appuser() -> None:
     help="Province (2 digits), amphoe (4) or tambon (6) code: the phone gets only that area's plots.",
 )
 @click.option("--out", "png", type=click.Path(dir_okay=False, path_type=Path), help="Also save the QR code as PNG.")
-@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@project_option
 @click.option("--server-url", help="Public URL of the server (default: KNN_PUBLIC_URL or http://<this machine>:8000).")
 @data_dir_option
 def appuser_add(
@@ -118,7 +118,7 @@ def appuser_add(
 @appuser.command("qr")
 @click.argument("app_user")
 @click.option("--out", "png", type=click.Path(dir_okay=False, path_type=Path), help="Also save the QR code as PNG.")
-@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@project_option
 @click.option("--server-url", help="Public URL of the server (default: KNN_PUBLIC_URL or http://<this machine>:8000).")
 @data_dir_option
 def appuser_qr(app_user: str, png: Path | None, project_id: int, server_url: str | None, data_dir: Path) -> None:
@@ -159,7 +159,7 @@ def _show_app_user_link(
 
 
 @appuser.command("list")
-@click.option("--project", "project_id", type=int, default=DEFAULT_PROJECT_ID, show_default=True)
+@project_option
 @data_dir_option
 def appuser_list(project_id: int, data_dir: Path) -> None:
     """List the project's app users (their links are never shown again)."""

@@ -10,11 +10,14 @@ the backend. Only then may the database refer to it.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
@@ -111,9 +114,18 @@ class StagedBlob:
 class BlobStore(ABC):
     """Where blobs live. Keys are lowercase hex SHA-256 of the content."""
 
-    @abstractmethod
+    #: The local folder where uploads are staged while hashed, whatever the backend.
+    staging: Path
+
     def stage(self) -> StagedBlob:
-        """A new empty staged blob to write into."""
+        """A new empty staged blob to write into: a temporary file ``up-…`` in :attr:`staging` (made when
+        missing). Raises :class:`BlobStoreError` when the file cannot be created (disk full, permissions)."""
+        try:
+            self.staging.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self.staging, prefix="up-")
+        except OSError as exc:
+            raise BlobStoreError(f"cannot create a file in {self.staging}: {exc.strerror}") from exc
+        return StagedBlob(os.fdopen(fd, "w+b"), self, name)
 
     @abstractmethod
     def commit(self, staged: StagedBlob) -> str:

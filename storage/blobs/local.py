@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -45,13 +44,6 @@ class LocalBlobStore(BlobStore):
         """Where the blob with this key is (or would be) stored."""
         check_key(sha256)
         return self.root / sha256[:2] / sha256[2:4] / sha256
-
-    def stage(self) -> StagedBlob:
-        try:
-            fd, name = tempfile.mkstemp(dir=self.staging, prefix="up-")
-        except OSError as exc:
-            raise BlobStoreError(f"cannot create a file in {self.staging}: {exc.strerror}") from exc
-        return StagedBlob(os.fdopen(fd, "w+b"), self, name)
 
     def commit(self, staged: StagedBlob) -> str:
         if staged.committed_key:

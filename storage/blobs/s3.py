@@ -37,7 +37,6 @@ import io
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -300,14 +299,6 @@ class S3BlobStore(BlobStore):
 
     # -- staging and commit
 
-    def stage(self) -> StagedBlob:
-        try:
-            self.staging.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(dir=self.staging, prefix="up-")
-        except OSError as exc:
-            raise BlobStoreError(f"cannot create a file in {self.staging}: {exc.strerror}") from exc
-        return StagedBlob(os.fdopen(fd, "w+b"), self, name)
-
     def commit(self, staged: StagedBlob) -> str:
         if staged.committed_key:
             return staged.committed_key
@@ -400,14 +391,8 @@ class S3BlobStore(BlobStore):
 
     def open(self, sha256: str) -> IO[bytes]:
         name = self.object_name(sha256)
-        try:
+        with _blob_errors(sha256, "read"):
             response = self.client.get_object(self.bucket, name)
-        except MinioException as exc:
-            if _is_not_found(exc):
-                raise BlobNotFound(sha256) from None
-            raise BlobStoreError(f"cannot read blob {sha256[:12]}…: {_reason(exc)}") from exc
-        except _STORE_ERRORS as exc:
-            raise BlobStoreError(f"cannot read blob {sha256[:12]}…: {_reason(exc)}") from exc
         return _VerifiedObject(response, sha256)  # type: ignore[return-value]
 
     def exists(self, sha256: str) -> bool:
@@ -419,14 +404,8 @@ class S3BlobStore(BlobStore):
 
     def stat(self, sha256: str) -> BlobInfo:
         name = self.object_name(sha256)
-        try:
+        with _blob_errors(sha256, "look up"):
             found = self.client.stat_object(self.bucket, name)
-        except MinioException as exc:
-            if _is_not_found(exc):
-                raise BlobNotFound(sha256) from None
-            raise BlobStoreError(f"cannot look up blob {sha256[:12]}…: {_reason(exc)}") from exc
-        except _STORE_ERRORS as exc:
-            raise BlobStoreError(f"cannot look up blob {sha256[:12]}…: {_reason(exc)}") from exc
         return BlobInfo(sha256, found.size or 0, found.last_modified or datetime.now(UTC))
 
     def list_blobs(self) -> Iterator[BlobInfo]:
@@ -475,6 +454,18 @@ class S3BlobStore(BlobStore):
 
 def _is_not_found(exc: MinioException) -> bool:
     return getattr(exc, "code", None) in _NOT_FOUND
+
+
+@contextlib.contextmanager
+def _blob_errors(sha256: str, doing: str) -> Iterator[None]:
+    """Within: a missing object raises :class:`BlobNotFound`; any other failure of the store
+    :class:`BlobStoreError` ``cannot <doing> blob <key>…: <reason>``."""
+    try:
+        yield
+    except _STORE_ERRORS as exc:
+        if isinstance(exc, MinioException) and _is_not_found(exc):
+            raise BlobNotFound(sha256) from None
+        raise BlobStoreError(f"cannot {doing} blob {sha256[:12]}…: {_reason(exc)}") from exc
 
 
 #: What the S3 error codes of a refused key mean, for whoever reads the log or the 503.
