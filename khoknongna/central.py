@@ -78,6 +78,10 @@ _CENTRAL_PROBLEMS[problems.DEPRECATED_ID_REQUIRED.code] = (
     "This PUT endpoint expects a deprecatedID metadata tag pointing at the current version instanceID. I cannot "
     "find that tag in your request.",
 )
+_CENTRAL_PROBLEMS[problems.PARAMETER_MISSING.code] = (400.2, "")
+_CENTRAL_PROBLEMS[problems.ENTITY_INVALID.code] = (400.28, "")
+_CENTRAL_PROBLEMS[problems.ENTITY_EXISTS.code] = (409.3, "")
+_CENTRAL_PROBLEMS[problems.ENTITY_VERSION_CONFLICT.code] = (409.15, "")
 _CENTRAL_PROBLEMS[problems.ODATA_FILTER.code] = (
     400.18,
     "The OData filter expression you provided could not be parsed.",
@@ -92,7 +96,7 @@ def problem_json(problem: Problem) -> tuple[int, dict[str, Any]]:
     """
     central = _CENTRAL_PROBLEMS.get(problem.code)
     code, message = central if central is not None else (float(problem.code), problem.message_en)
-    if central is not None and code == 400.8:
+    if central is not None and (code == 400.8 or not message):  # Central's message names the value too
         message = problem.message_en
     details = {"problem": problem.code, "reason": problem.message_en, "reason_th": problem.message_th}
     return int(code), {"code": code, "message": message, "details": details}

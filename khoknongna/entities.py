@@ -25,8 +25,10 @@ codes, nested as prefixes): app users of an area see the entities of that area a
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import uuid as uuid_module
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 from sqlalchemy import Connection
@@ -34,8 +36,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from khoknongna.openrosa.entity import EntityBlock, read_entity_blocks
 from khoknongna.openrosa.xform import FormDefinition
+from khoknongna.problems import (
+    BAD_PARAMETER,
+    ENTITY_EXISTS,
+    ENTITY_INVALID,
+    ENTITY_NOT_FOUND,
+    ENTITY_VERSION_CONFLICT,
+    OUTSIDE_AREA,
+    PARAMETER_MISSING,
+    Problem,
+)
 from khoknongna.spatial.odk_geo import parse_any_odk_geo
 from khoknongna.storage import entities as queries
+from khoknongna.storage import review as audit_log
 from khoknongna.storage.db import database_unreachable
 
 logger = logging.getLogger(__name__)
@@ -206,3 +219,168 @@ def _conflict(conn: Connection, existing, block: EntityBlock) -> str:
         changed.add("label")
         touched.add("label")
     return "hard" if changed & touched else "soft"
+
+
+# --- writes by a user (ODK Central's POST/PATCH of an entity) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntityWrite:
+    """What a user asks to write: the entity's ``uuid`` (lowercase, no ``uuid:``), its ``label`` (``None``: keep
+    it, on an update) and the properties to set (name → text)."""
+
+    uuid: str
+    label: str | None
+    data: dict[str, str]
+
+
+def read_entity_json(body: Any, properties: Sequence[str], *, new: bool) -> EntityWrite:
+    """An entity from Central's JSON body ``{"uuid", "label", "data": {property: text}}``.
+
+    Central's rules (central-backend ``lib/data/entity.js``, ``extractEntity``): no other keys; a new entity
+    needs a label (its uuid is made when absent); a label is non-blank text; every value of ``data`` is text
+    and names a property of the list; an update sets a label or data. Beyond Central, the uuid must be a
+    UUID (phones' lists name entities by it). Raises :class:`Problem` (``PARAMETER_MISSING``,
+    ``BAD_PARAMETER``, ``ENTITY_INVALID``).
+    """
+    if not isinstance(body, dict):
+        raise Problem(ENTITY_INVALID, reason='the body must be a JSON object {"uuid", "label", "data"}')
+    unexpected = sorted(set(body) - {"uuid", "label", "data"})
+    if unexpected:
+        raise Problem(ENTITY_INVALID, reason=f"unexpected keys {', '.join(unexpected)} (expected uuid, label, data)")
+    label, data = body.get("label"), body.get("data")
+    if label is None and new:
+        raise Problem(PARAMETER_MISSING, name="label")
+    if label is not None and (not isinstance(label, str) or not label.strip()):
+        raise Problem(BAD_PARAMETER, name="label", expected="text that is not blank", value=str(label))
+    if data is None and label is None:
+        raise Problem(ENTITY_INVALID, reason="no entity data or label given")
+    if data is not None and not isinstance(data, dict):
+        raise Problem(BAD_PARAMETER, name="data", expected="an object of property names and texts", value=str(data))
+    for name, value in (data or {}).items():
+        if not isinstance(value, str):
+            raise Problem(BAD_PARAMETER, name=name, expected="text", value=str(value))
+        if name not in properties:
+            raise Problem(ENTITY_INVALID, reason=f"the entity list has no property '{name}'")
+    return EntityWrite(_entity_uuid(body.get("uuid")) if new else "", label, dict(data or {}))
+
+
+def _entity_uuid(value: Any) -> str:
+    if value is None or value == "":
+        return str(uuid_module.uuid4())
+    text = value.removeprefix("uuid:") if isinstance(value, str) else ""
+    try:
+        return str(uuid_module.UUID(text))
+    except ValueError:
+        raise Problem(BAD_PARAMETER, name="uuid", expected="a UUID", value=str(value)) from None
+
+
+def within(entity_area: str | None, scope: str | None) -> bool:
+    """Whether a user whose area is ``scope`` (``None``: every area) may write an entity of ``entity_area``:
+    it must lie in their area. An entity without an area is seen by every phone, so only users of every
+    area may write one."""
+    return scope is None or (entity_area is not None and entity_area.startswith(scope))
+
+
+def _check_area(entity_area: str | None, scope: str | None) -> None:
+    if not within(entity_area, scope):
+        raise Problem(OUTSIDE_AREA, asked=entity_area or "(none)", scope=scope)
+
+
+def _state(label: str, version: int, properties: Mapping[str, str]) -> dict[str, Any]:
+    return {"label": label, "version": version, "properties": dict(properties)}
+
+
+def create_by_user(
+    conn: Connection, dataset_id: int, entity: EntityWrite, *, user_id: int, user_agent: str | None, scope: str | None
+) -> int:
+    """Create an entity written by a user (not a submission), with the rules of entity blocks: its area from
+    the ``tambon``/``amphoe``/``province`` properties, its ``geometry`` property kept as PostGIS geometry,
+    version 1, a new change number (phones' lists change). The area must be in the user's ``scope``
+    (``OUTSIDE_AREA``); a uuid the list has (even deleted) is ``ENTITY_EXISTS``. Writes an ``entity.create``
+    entry in the audit log. Returns the entity's id."""
+    area = area_code(entity.data)
+    _check_area(area, scope)
+    label = entity.label or ""
+    created = queries.insert_new_entity(
+        conn,
+        dataset_id,
+        entity.uuid,
+        label,
+        entity.data,
+        area,
+        geometry_ewkt(entity.data),
+        None,
+        user_id=user_id,
+        user_agent=user_agent,
+    )
+    if created is None:
+        deleted = any(r.deleted for r in queries.deleted_states(conn, dataset_id, [entity.uuid]))
+        raise Problem(
+            ENTITY_EXISTS,
+            name=queries.dataset_name(conn, dataset_id),
+            uuid=entity.uuid,
+            deleted=" (deleted)" if deleted else "",
+            deleted_th=" (ถูกลบแล้ว)" if deleted else "",
+        )
+    audit_log.record(
+        conn, user_id, "entity.create", "entity", created, area_code=area, after=_state(label, 1, entity.data)
+    )
+    return created
+
+
+def update_by_user(
+    conn: Connection,
+    dataset_id: int,
+    entity_uuid: str,
+    entity: EntityWrite,
+    *,
+    base_version: str | None,
+    force: bool,
+    user_id: int,
+    user_agent: str | None,
+    scope: str | None,
+) -> int:
+    """Update an entity as a user (Central's ``PATCH …/entities/<uuid>?baseVersion=N`` or ``?force=true``):
+    the given properties replace the entity's, the others stay; the label when given; a new version row,
+    based on the current version, and a new change number. Area and geometry are recomputed as for entity
+    blocks. Raises ``ENTITY_NOT_FOUND`` (missing, deleted or not in the user's view),
+    ``ENTITY_VERSION_CONFLICT`` (``base_version`` is not the current version and not ``force``: Central's
+    rule), ``OUTSIDE_AREA`` (the entity, before or after, is not in ``scope``). Writes an ``entity.update``
+    entry in the audit log. Returns the entity's id."""
+    existing = queries.entity_for_update(conn, dataset_id, entity_uuid)
+    seen = existing is not None and (scope is None or existing.area_code is None or within(existing.area_code, scope))
+    if existing is None or existing.deleted_at is not None or not seen:
+        raise Problem(ENTITY_NOT_FOUND, uuid=entity_uuid, name=queries.dataset_name(conn, dataset_id))
+    _check_area(existing.area_code, scope)
+    if not force and base_version != str(existing.version):
+        raise Problem(ENTITY_VERSION_CONFLICT, uuid=entity_uuid, current=existing.version, provided=base_version)
+    properties = {**existing.properties, **entity.data}
+    area = area_code(properties)
+    _check_area(area, scope)
+    label = entity.label or existing.label
+    queries.update_entity(
+        conn,
+        existing.id,
+        version=existing.version + 1,
+        label=label,
+        properties=properties,
+        area_code=area,
+        geometry_ewkt=geometry_ewkt(properties),
+        base_version=existing.version,
+        conflict=existing.conflict,
+        submission_version_id=None,
+        user_id=user_id,
+        user_agent=user_agent,
+    )
+    audit_log.record(
+        conn,
+        user_id,
+        "entity.update",
+        "entity",
+        existing.id,
+        area_code=area,
+        before=_state(existing.label, existing.version, existing.properties),
+        after=_state(label, existing.version + 1, properties),
+    )
+    return existing.id

@@ -119,6 +119,16 @@ DEPRECATED_ID_REQUIRED = _p(
     "An edit sent with PUT must name the version it replaces in meta/deprecatedID; this one names none.",
     "การแก้ไขที่ส่งด้วย PUT ต้องระบุรุ่นที่ถูกแทนที่ใน meta/deprecatedID แต่ข้อมูลนี้ไม่ได้ระบุ",
 )
+PARAMETER_MISSING = _p(
+    "400.13",
+    "The request needs '{name}'; it has none.",
+    "คำขอต้องมี '{name}' แต่ไม่มี",
+)
+ENTITY_INVALID = _p(
+    "400.14",
+    "The entity is invalid: {reason}.",
+    "ข้อมูลรายการไม่ถูกต้อง: {reason}",
+)
 
 # 401/403: who may do what
 AUTH_REQUIRED = _p(
@@ -249,6 +259,17 @@ FORM_VERSION_EXISTS = _p(
     "Form '{form_id}' already has a version '{version}' with different content. Raise the version (settings "
     "sheet) and publish again, so that phones and submissions can tell the two apart.",
     "แบบฟอร์ม '{form_id}' มีรุ่น '{version}' ที่เนื้อหาต่างกันอยู่แล้ว กรุณาเปลี่ยนเลขรุ่น (version ในแผ่นงาน settings) แล้วเผยแพร่ใหม่",
+)
+ENTITY_EXISTS = _p(
+    "409.5",
+    "The entity list '{name}' already has an entity '{uuid}'{deleted}.",
+    "มีรายการ '{uuid}' ใน '{name}' อยู่แล้ว{deleted_th}",
+)
+ENTITY_VERSION_CONFLICT = _p(
+    "409.6",
+    "The current version of entity '{uuid}' is {current}, and you gave '{provided}' as baseVersion. Read it "
+    "again and make your change on the current version (or pass force=true).",
+    "รายการ '{uuid}' เป็นรุ่นที่ {current} แล้ว แต่ baseVersion ที่ส่งมาคือ '{provided}' กรุณาอ่านรายการใหม่แล้วแก้ไขจากรุ่นปัจจุบัน",
 )
 
 # 413: too large

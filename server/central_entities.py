@@ -4,8 +4,12 @@ feed ``…/datasets/<name>.svc`` with ``Entities`` (``$top``, ``$skip``, ``$coun
 Central, ``$format=geojson`` on the entities' geometry.
 
 Registered on ``central_api.bp`` (same sign-in and problems). Narrowed as phones' lists are: a user sees the
-entities of their area and those without one; another area's entity is a 404. Reading only: entities are made
-and changed by submissions.
+entities of their area and those without one; another area's entity is a 404.
+
+Writes, as Central: ``POST …/datasets/<name>/entities`` (``{"uuid", "label", "data"}``; pyodk's
+``client.entities.create``) and ``PATCH …/entities/<uuid>?baseVersion=N`` or ``?force=true``
+(``client.entities.update``), by supervisors and admins within their area, with the rules of entity blocks
+(``khoknongna.entities``) and an entry in the audit log.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from typing import Any
 from flask import Response, request, stream_with_context
 
 from khoknongna import central, odata
-from khoknongna.problems import DATASET_NOT_FOUND, ENTITY_NOT_FOUND, Problem
+from khoknongna import entities as entity_rules
+from khoknongna.problems import DATASET_NOT_FOUND, ENTITY_NOT_FOUND, ROLE_FORBIDDEN, Problem
 from khoknongna.server.central_api import _json, _project, bp, extended, user
 from khoknongna.server.central_odata import geojson_response, natural, next_link, odata_response, select_list, true
 from khoknongna.server.context import db, services
@@ -61,6 +66,52 @@ def entity(project_id: int, name: str, uuid: str) -> Response:
     if not rows:
         raise Problem(ENTITY_NOT_FOUND, uuid=uuid, name=name)
     return _json(central.entity_json(rows[0], data=True))
+
+
+def _may_write() -> None:
+    if not user().reviews:
+        raise Problem(ROLE_FORBIDDEN, role=user().role, action="change entities", action_th="แก้ไขรายการ")
+
+
+def _written(dataset_id: int, entity_uuid: str) -> Response:
+    db().commit()
+    rows = list(_cursor(dataset_id, None, uuid=entity_uuid))
+    return _json(central.entity_json(rows[0], data=True))
+
+
+@bp.post(_DATASET + "/entities")
+def create_entity(project_id: int, name: str) -> Response:
+    """A new entity, ``{"uuid", "label", "data": {property: text}}`` (the uuid is made when absent); answers
+    the entity with its data. ``409.3`` when the list has the uuid; ``403.1`` when its area (its
+    tambon/amphoe/province properties) is outside the user's."""
+    _may_write()
+    found = _dataset(project_id, name)
+    entity = entity_rules.read_entity_json(request.get_json(silent=True), list(found.properties), new=True)
+    entity_rules.create_by_user(
+        db(), found.id, entity, user_id=user().id, user_agent=request.headers.get("User-Agent"), scope=user().area_code
+    )
+    return _written(found.id, entity.uuid)
+
+
+@bp.patch(_DATASET + "/entities/<uuid>")
+def update_entity(project_id: int, name: str, uuid: str) -> Response:
+    """Change an entity: ``{"label"?, "data"?: {property: text}}`` with ``?baseVersion=<current version>``
+    (``409.15`` otherwise) or ``?force=true``; answers the entity with its data."""
+    _may_write()
+    found = _dataset(project_id, name)
+    entity = entity_rules.read_entity_json(request.get_json(silent=True), list(found.properties), new=False)
+    entity_rules.update_by_user(
+        db(),
+        found.id,
+        uuid,
+        entity,
+        base_version=request.args.get("baseVersion"),
+        force=request.args.get("force") == "true",
+        user_id=user().id,
+        user_agent=request.headers.get("User-Agent"),
+        scope=user().area_code,
+    )
+    return _written(found.id, uuid)
 
 
 def _service_url(project_id: int, name: str) -> str:

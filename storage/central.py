@@ -296,14 +296,16 @@ def datasets(conn: Connection, project_id: int, area: str | None, name: str | No
 
 _ENTITIES = f"""
     SELECT e.id, e.uuid, e.label, e.version, e.properties, e.conflict, e.created_at, e.updated_at,
-           e.deleted_at, c.submitter_id AS creator_user_id, c.app_user_id AS creator_app_user_id,
+           e.deleted_at, e.area_code, COALESCE(c.submitter_id, first.user_id) AS creator_user_id,
+           c.app_user_id AS creator_app_user_id,
            coalesce(cu.username, ca.display_name) AS creator_name, cur.created_at AS version_created_at,
-           cur.base_version, v.submitter_id AS version_user_id, v.app_user_id AS version_app_user_id,
-           v.user_agent, ST_AsGeoJSON(e.geometry, 8) AS geojson
+           cur.base_version, COALESCE(v.submitter_id, cur.user_id) AS version_user_id,
+           v.app_user_id AS version_app_user_id, COALESCE(v.user_agent, cur.user_agent) AS user_agent,
+           ST_AsGeoJSON(e.geometry, 8) AS geojson
     FROM entities e
     LEFT JOIN entity_versions first ON first.entity_id = e.id AND first.version = 1
     LEFT JOIN submission_versions c ON c.id = first.submission_version_id
-    LEFT JOIN users cu ON cu.id = c.submitter_id
+    LEFT JOIN users cu ON cu.id = COALESCE(c.submitter_id, first.user_id)
     LEFT JOIN app_users ca ON ca.id = c.app_user_id
     LEFT JOIN entity_versions cur ON cur.entity_id = e.id AND cur.version = e.version
     LEFT JOIN submission_versions v ON v.id = cur.submission_version_id
@@ -323,7 +325,7 @@ def entities(
 ) -> Iterator[Row]:
     """The live entities of a list in ``area`` (or the one ``uuid``), oldest first, streamed from a server-side
     cursor (``conn`` in a transaction): ``id, uuid, label, version, properties, conflict, created_at,
-    updated_at, deleted_at, creator_user_id, creator_app_user_id, creator_name, version_created_at,
+    updated_at, deleted_at, area_code, creator_user_id, creator_app_user_id, creator_name, version_created_at,
     base_version, version_user_id, version_app_user_id, user_agent, geojson`` (the geometry as GeoJSON text)."""
     params = {"dataset": dataset_id, "area": area, "uuid": uuid, "offset": offset, "limit": limit}
     yield from conn.execution_options(yield_per=BATCH_ROWS).execute(text(_ENTITIES), params)

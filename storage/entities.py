@@ -42,6 +42,11 @@ def ensure_dataset(conn: Connection, project_id: int, name: str, properties: Seq
     ).scalar_one()
 
 
+def dataset_name(conn: Connection, dataset_id: int) -> str:
+    """The name of an entity list."""
+    return conn.execute(select(datasets.c.name).where(datasets.c.id == dataset_id)).scalar_one()
+
+
 def datasets_named(conn: Connection, project_id: int, names: Sequence[str]) -> dict[str, Row]:
     """``name -> (id, name, properties)`` for the entity lists of the project among ``names``."""
     rows = conn.execute(
@@ -80,8 +85,8 @@ _INSERT_NEW_ENTITY = text(
         RETURNING id
     ),
     first_version AS (
-        INSERT INTO entity_versions (entity_id, version, label, properties, submission_version_id)
-        SELECT id, 1, :label, CAST(:properties AS jsonb), :submission_version_id FROM entity
+        INSERT INTO entity_versions (entity_id, version, label, properties, submission_version_id, user_id, user_agent)
+        SELECT id, 1, :label, CAST(:properties AS jsonb), :submission_version_id, :user_id, :user_agent FROM entity
     )
     SELECT id FROM entity
     """
@@ -97,9 +102,13 @@ def insert_new_entity(
     area_code: str | None,
     geometry_ewkt: str | None,
     submission_version_id: int | None,
+    *,
+    user_id: int | None = None,
+    user_agent: str | None = None,
 ) -> int | None:
     """Create an entity at version 1 and its first version row, in one statement; returns its id, or ``None``
-    (nothing written) when the list already has an entity with this uuid."""
+    (nothing written) when the list already has an entity with this uuid. A submission writes it
+    (``submission_version_id``), or a user over the API (``user_id``, ``user_agent``)."""
     return conn.execute(
         _INSERT_NEW_ENTITY,
         {
@@ -110,6 +119,8 @@ def insert_new_entity(
             "area_code": area_code,
             "ewkt": geometry_ewkt,
             "submission_version_id": submission_version_id,
+            "user_id": user_id,
+            "user_agent": user_agent,
         },
     ).scalar_one_or_none()
 
@@ -126,8 +137,11 @@ def update_entity(
     base_version: int | None,
     conflict: str | None,
     submission_version_id: int | None,
+    user_id: int | None = None,
+    user_agent: str | None = None,
 ) -> None:
-    """Make ``version`` the entity's current version (and keep it in its history)."""
+    """Make ``version`` the entity's current version (and keep it in its history), written by a submission
+    (``submission_version_id``) or by a user over the API (``user_id``, ``user_agent``)."""
     conn.execute(
         update(entities)
         .where(entities.c.id == entity_id)
@@ -151,6 +165,8 @@ def update_entity(
             base_version=base_version,
             conflict=conflict,
             submission_version_id=submission_version_id,
+            user_id=user_id,
+            user_agent=user_agent,
         )
     )
 

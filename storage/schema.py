@@ -389,6 +389,14 @@ entity_versions = Table(
     Column("base_version", Integer, nullable=True, comment="the version the phone had when it made this update"),
     Column("conflict", Text, nullable=True),
     Column("submission_version_id", BigInteger, ForeignKey("submission_versions.id"), nullable=True),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id"),
+        nullable=True,
+        comment="the user who wrote this version over the API; NULL = a submission wrote it",
+    ),
+    Column("user_agent", Text, nullable=True),
     _created_at(),
     Index("ix_entity_versions_submission_version_id", "submission_version_id"),
 )
