@@ -12,6 +12,13 @@ def test_the_downloads_page_counts_only_the_users_district(two_districts, signed
     assert row is not None and row.group(1) == "1"
 
 
+def test_the_downloads_page_title_is_its_name_and_the_weekly_form_appears_once(two_districts, signed_in) -> None:
+    page = signed_in("somchai", "district", "4001").get("/downloads").get_data(as_text=True)
+
+    assert re.search(r"<title>([^<]*)</title>", page).group(1) == "ดาวน์โหลด · Khok Nong Na"
+    assert page.count("/reports/weekly.pdf") == 1
+
+
 def test_every_export_link_of_the_page_downloads_a_file(two_districts, signed_in) -> None:
     client = signed_in("somchai", "district", "4001")
     page = client.get("/downloads?month=2026-11").get_data(as_text=True)
