@@ -18,7 +18,7 @@ from khoknongna.accounts import create_app_user
 from khoknongna.publishing import publish_bundled_forms
 from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
-from tests.browser.conftest import _refused, screenshot, sign_in
+from tests.browser.conftest import refused, screenshot, sign_in
 from tests.collect import CollectClient
 from tests.photos import jpeg, scene
 from tests.plots import plot_xml
@@ -71,7 +71,7 @@ def phone(browser: Browser, live_server: str) -> Iterator[Page]:
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.on("console", lambda message: _refused(message.text) and errors.append(message.text))
+    tab.on("console", lambda message: refused(message.text) and errors.append(message.text))
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
