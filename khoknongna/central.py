@@ -277,8 +277,34 @@ def odata_name(name: str) -> str:
 
 def form_fields(definition: FormDefinition) -> list[Field]:
     """The nodes of a form version in document order: groups (``structure``) and repeats before what they
-    hold, then the questions with their bind types. Attributes (``meta/entity/@create``) are left out, as
-    Central leaves them out."""
+    hold, then the questions with their bind types.
+
+    Central's rule (central-backend ``lib/data/schema.js``, ``getFormFields``): the fields are the elements of
+    the primary instance in document order, each repeat once; a repeat or an element with children (and
+    ``meta/entity``) is a container; a leaf has the type of its bind, ``unknown`` when it has none (a
+    trigger, ``meta/instanceName`` without a bind), and is a field all the same: a column of the CSV export.
+    Attributes (``meta/entity/@create``) are not fields. Definitions stored before the instance's elements
+    were kept are read from their binds instead.
+    """
+    if not definition.nodes:
+        return _fields_from_binds(definition)
+    parents = {p.rsplit("/", 1)[0] for p in definition.nodes if "/" in p}
+    out: list[Field] = []
+    for path in definition.nodes:
+        name = path.rsplit("/", 1)[-1]
+        if path in definition.repeats:
+            out.append(Field(name, "/" + path, "repeat", False, False))
+        elif path in parents or (name == "entity" and "/meta/entity" in "/" + path):
+            out.append(Field(name, "/" + path, "structure", False, False))
+        else:
+            kind = definition.fields.get(path, "unknown")
+            multiple = definition.selects.get(path) == "multiple"
+            out.append(Field(name, "/" + path, kind, kind == "binary", multiple))
+    return out
+
+
+def _fields_from_binds(definition: FormDefinition) -> list[Field]:
+    """:func:`form_fields` from the binds alone, in their order (a leaf without a bind is missed)."""
     out: list[Field] = []
     seen: set[str] = set()
     containers = {p.rsplit("/", 1)[0] for p in definition.fields if "/" in p} | set(definition.repeats)

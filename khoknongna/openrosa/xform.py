@@ -79,7 +79,9 @@ class FormDefinition:
     attachments (images, audio, CSV and GeoJSON for choices and ``pulldata``), in order of appearance;
     ``entities`` the entity blocks the form fills in; ``selects`` marks the select questions whose answers are
     not plain text: ``"multiple"`` (space-separated choices) and ``"yes_no"`` (a select one of exactly the
-    choices ``yes`` and ``no``). Definitions stored before ``selects`` existed read back with none.
+    choices ``yes`` and ``no``); ``nodes`` the relative paths of the primary instance's elements in document
+    order, each once (a repeat's instances share one path). Definitions stored before ``selects`` or
+    ``nodes`` existed read back with none.
     """
 
     form_id: str
@@ -92,6 +94,7 @@ class FormDefinition:
     media: tuple[str, ...] = ()
     entities: tuple[EntityDeclaration, ...] = ()
     selects: dict[str, str] = field(default_factory=dict)
+    nodes: tuple[str, ...] = ()
 
     def field_type(self, path: str) -> str | None:
         return self.fields.get(path)
@@ -110,6 +113,7 @@ class FormDefinition:
             "media": list(self.media),
             "entities": [e.to_json() for e in self.entities],
             "selects": self.selects,
+            "nodes": list(self.nodes),
         }
 
     @classmethod
@@ -125,6 +129,7 @@ class FormDefinition:
             media=tuple(data["media"]),
             entities=tuple(EntityDeclaration.from_json(e) for e in data.get("entities", ())),
             selects=dict(data.get("selects") or {}),
+            nodes=tuple(data.get("nodes") or ()),
         )
 
 
@@ -199,6 +204,7 @@ def read_xform(data: bytes) -> FormDefinition:
         media=_media_names(data),
         entities=_entity_declarations(model, root, saveto),
         selects=selects,
+        nodes=tuple(dict.fromkeys(_element_path(el, root) for el in root.iterdescendants() if isinstance(el.tag, str))),
     )
 
 
