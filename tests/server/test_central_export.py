@@ -1,6 +1,7 @@
 """Central's CSV exports (``submissions.csv.zip``, ``submissions.csv``) over real HTTP: the columns and rows
-Central's own code writes for the bundled plot survey, repeats as their own tables, the submitted files in the
-zip, and the area narrowing."""
+Central's own code writes for the bundled plot survey, the tables and headers it writes for every corpus and
+bundled form (``central_csv/headers/``, made by ``central_csv/make_headers.py``), repeats as their own tables,
+the submitted files in the zip, and the area narrowing."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from urllib.parse import quote
 
+import pytest
 import requests
+from flask import Flask
 
+from khoknongna.settings import Settings
+from tests.collect import CollectClient
+from tests.instances import build_instance
+from tests.server.central_csv.make_headers import HEADERS, form_files
 from tests.server.test_central_api import DISTRICT_A, bearer, token_of
+from tests.test_corpus import ENCRYPTED, FORMS_DIR, download_form, media_of, publish
 
 CENTRAL = Path(__file__).parent / "central_csv"
 PHOTOS = {
@@ -24,7 +33,7 @@ PHOTOS = {
 
 def export(server: str, user: tuple[str, str], path: str, **params: str) -> requests.Response:
     answer = requests.get(
-        f"{server}/v1/projects/1/forms/{path}", params=params, headers=bearer(token_of(server, user)), timeout=60
+        f"{server}/v1/projects/1/forms/{quote(path)}", params=params, headers=bearer(token_of(server, user)), timeout=60
     )
     assert answer.status_code == 200, answer.text
     return answer
@@ -125,3 +134,32 @@ def test_a_district_supervisor_exports_only_their_district(server, corpus, web_u
     got = tables(export(server, district, "household/submissions.csv.zip", attachments="false"))
     assert sorted(r[1] for r in got["household.csv"][1:]) == ["Malee", "Somchai"]
     assert {r[1] for r in got["household-member.csv"][1:]} == {corpus["Somchai"]}
+
+
+# --- every corpus and bundled form: the tables and headers Central writes -------------------------------------
+
+FORM_NAMES = [name for name, _ in form_files()]
+#: The bundled forms, by file name (the others are corpus forms).
+BUNDLED = {p.name: p for p in Path(__file__).parents[2].joinpath("forms_xlsform").glob("*.xlsx")}
+
+
+@pytest.mark.parametrize("name", FORM_NAMES)
+def test_the_export_has_the_tables_and_headers_central_writes(
+    app: Flask, settings: Settings, server, supervisor, collect: CollectClient, name: str
+) -> None:
+    expected = json.loads((HEADERS / f"{name}.json").read_text(encoding="utf-8"))
+    form_file = BUNDLED.get(name, FORMS_DIR / name)
+    form_id = publish(app, settings, form_file).xml_form_id
+    submitted = name not in ENCRYPTED  # no readable submission can be built for an encrypted form
+    if submitted:
+        built = build_instance(download_form(collect, form_id), media_of(form_file))
+        assert all(r.status_code == 201 for r in collect.submit(built.xml, built.attachments))
+
+    got = tables(export(server, supervisor, f"{form_id}/submissions.csv.zip", attachments="false"))
+    root = list(csv.reader(io.StringIO(export(server, supervisor, f"{form_id}/submissions.csv").text)))
+
+    assert {table: rows[0] for table, rows in got.items()} == expected
+    assert root[0] == next(iter(expected.values()))  # the root table comes first
+    assert len(root) == 1 + submitted
+    for table, rows in got.items():
+        assert {len(r) for r in rows} == {len(rows[0])}, table
