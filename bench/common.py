@@ -1,4 +1,5 @@
-"""What the database benchmarks share: a private PostGIS cluster for one run, and the printing of its figures.
+"""What the database benchmarks share: a private PostGIS cluster for one run, the resident memory of a process
+(this one or a server's) sampled while it works, and the printing of the figures.
 
 The scripts beside this file import it by name (``from common import ...``): each is run as
 ``.venv/bin/python bench/<name>.py``, so this folder is first on ``sys.path``.
@@ -10,11 +11,14 @@ import argparse
 import json
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psutil
 from sqlalchemy import Engine
 
 from khoknongna.storage.db import make_engine
@@ -80,4 +84,96 @@ def run_benchmark(
     else:
         for key, value in result.items():
             print(f"{key:{width}} {value}")
+    return 0
+
+
+class PeakMemory:
+    """The peak of a resident memory, in bytes, above its level at the start, sampled every 50 ms.
+
+    ``sample`` gives the bytes to watch: by default this process's resident memory (for a server's, see
+    :func:`http_workers_rss`).
+    """
+
+    def __init__(self, sample: Callable[[], int] | None = None) -> None:
+        process = psutil.Process()
+        self.sample = sample or (lambda: process.memory_info().rss)
+        self.base = self.peak = self.sample()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self.sample())
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def above_base_mib(self) -> float:
+        return (self.peak - self.base) / 2**20
+
+
+def server_rss_mib(pid: int) -> dict[str, float]:
+    """Resident memory of ``pid`` and each of its descendants, MiB, by process (PostgreSQL is not counted):
+    ``serve`` (gunicorn's arbiter), ``gunicorn <pid>`` for each HTTP worker, ``worker`` for the checks worker."""
+    root = psutil.Process(pid)
+    memory = {}
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            if "postgres" in process.name():
+                continue
+            label = (
+                "serve"
+                if process.pid == pid
+                else "worker"
+                if "worker" in process.cmdline()
+                else f"gunicorn {process.pid}"
+            )
+            memory[label] = process.memory_info().rss / 2**20
+        except psutil.NoSuchProcess:
+            continue
+    return memory
+
+
+def http_workers_rss(pid: int) -> int:
+    """The resident memory, bytes, of the HTTP workers of the ``khoknongna serve`` process ``pid``, summed."""
+    return int(sum(mib for label, mib in server_rss_mib(pid).items() if label.startswith("gunicorn")) * 2**20)
+
+
+def rate_figures(rows: int, seconds: float, memory: PeakMemory) -> dict[str, Any]:
+    """The figures of one timed read or write of ``rows`` rows: time, rate and the memory watched meanwhile."""
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 1),
+        "rows_per_s": round(rows / seconds),
+        "peak_rss_above_start_mib": round(memory.above_base_mib, 1),
+        "peak_rss_mib": round(memory.peak / 2**20, 1),
+    }
+
+
+def print_generated_figures(
+    figures: dict[str, Any], names: list[str], as_json: bool, detail: Callable[[dict[str, Any]], str]
+) -> int:
+    """Print the figures of a benchmark over generated submissions (``bench/export.py``, ``bench/odata.py``).
+
+    ``figures`` holds ``submissions``, ``generate_s`` and, under each of ``names``, one :func:`rate_figures`
+    dict, which ``detail`` may extend. With ``as_json`` it is one JSON object on stdout; otherwise a line on the
+    generation, then one line per name: rows, time, rate and memory, then ``detail`` of its figures.
+    Returns the exit status, 0.
+    """
+    if as_json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    print(f"{figures['submissions']:,} submissions generated in {figures['generate_s']} s")
+    for name in names:
+        f = figures[name]
+        print(
+            f"{name:<8} {f['rows']:>10,} rows in {f['seconds']:>7} s = {f['rows_per_s']:>8,} rows/s; "
+            f"peak RSS {f['peak_rss_mib']} MiB (+{f['peak_rss_above_start_mib']} MiB meanwhile); {detail(f)}"
+        )
     return 0

@@ -24,11 +24,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
+from typing import Any
 
-import psutil
-from common import scratch_database
+from common import PeakMemory, print_generated_figures, rate_figures, scratch_database
 from sqlalchemy import Engine, text
 
 from khoknongna import exports
@@ -120,53 +119,20 @@ def generate(engine: Engine, n: int, batch: int = 100_000) -> tuple[int, float]:
     return form_id, time.perf_counter() - t0
 
 
-class PeakMemory:
-    """The peak resident memory of this process above its level at the start, sampled every 50 ms."""
-
-    def __init__(self) -> None:
-        self.process = psutil.Process()
-        self.base = self.peak = self.process.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak = max(self.peak, self.process.memory_info().rss)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def above_base_mib(self) -> float:
-        return (self.peak - self.base) / 2**20
-
-
 def run(args: argparse.Namespace) -> dict[str, object]:
     with scratch_database("export") as db:
         engine = db.engine
         upgrade(engine)
         _, generate_s = generate(engine, args.n)
-        figures: dict[str, object] = {"submissions": args.n, "generate_s": round(generate_s, 1)}
+        figures: dict[str, Any] = {"submissions": args.n, "generate_s": round(generate_s, 1)}
         for fmt in args.formats:
             out = db.base / f"export{exports.FILE_SUFFIX[fmt]}"
             with engine.connect() as conn, PeakMemory() as memory:
                 t0 = time.perf_counter()
                 result = exports.export(conn, None, 1, FORM.form_id, fmt, out, exports.month_filters(None))  # type: ignore[arg-type]
                 seconds = time.perf_counter() - t0
-            rows = sum(result.rows.values())
-            figures[fmt] = {
-                "rows": rows,
-                "seconds": round(seconds, 1),
-                "rows_per_s": round(rows / seconds),
-                "peak_rss_above_start_mib": round(memory.above_base_mib, 1),
-                "peak_rss_mib": round(memory.peak / 2**20, 1),
-                "file_mib": round(out.stat().st_size / 2**20, 1),
-            }
+            figures[fmt] = rate_figures(sum(result.rows.values()), seconds, memory)
+            figures[fmt]["file_mib"] = round(out.stat().st_size / 2**20, 1)
             out.unlink()
         return figures
 
@@ -177,19 +143,7 @@ def main() -> int:
     parser.add_argument("--formats", nargs="+", default=["csv", "gpkg"], choices=["csv", "xlsx", "geojson", "gpkg"])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
-    figures = run(args)
-    if args.json:
-        print(json.dumps(figures, indent=2))
-        return 0
-    print(f"{args.n:,} submissions generated in {figures['generate_s']} s")
-    for fmt in args.formats:
-        f = figures[fmt]
-        print(
-            f"{fmt:<8} {f['rows']:>10,} rows in {f['seconds']:>7} s = {f['rows_per_s']:>8,} rows/s; "
-            f"peak RSS {f['peak_rss_mib']} MiB (+{f['peak_rss_above_start_mib']} MiB during the export); "
-            f"file {f['file_mib']} MiB"
-        )
-    return 0
+    return print_generated_figures(run(args), args.formats, args.json, lambda f: f"file {f['file_mib']} MiB")
 
 
 if __name__ == "__main__":

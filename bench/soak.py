@@ -54,6 +54,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import psutil
 import requests
+from common import server_rss_mib  # bench/common.py, beside this file
 from ingest import (
     BANGKOK,
     BENCH_PASSWORD,
@@ -108,28 +109,6 @@ class Window:
 
 def p95_ms(latencies: list[float]) -> float:
     return percentile(sorted(latencies), 95) * 1000 if latencies else 0.0
-
-
-def server_rss_mib(pid: int) -> dict[str, float]:
-    """Resident memory of ``pid`` and each of its descendants, MiB, by process (PostgreSQL is not counted):
-    ``serve`` (gunicorn's arbiter), ``gunicorn <pid>`` for each HTTP worker, ``worker`` for the checks worker."""
-    root = psutil.Process(pid)
-    memory = {}
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            if "postgres" in process.name():
-                continue
-            label = (
-                "serve"
-                if process.pid == pid
-                else "worker"
-                if "worker" in process.cmdline()
-                else f"gunicorn {process.pid}"
-            )
-            memory[label] = process.memory_info().rss / 2**20
-        except psutil.NoSuchProcess:
-            continue
-    return memory
 
 
 def queued_jobs(database_url: str | None) -> str:
