@@ -37,8 +37,9 @@ from lxml import etree
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from khoknongna.entities import apply_entities
-from khoknongna.jobs import defer_ingest_jobs
+from khoknongna.entities import apply_entities, area_code, geometry_ewkt
+from khoknongna.jobs import defer_ingest_jobs, new_submission_jobs
+from khoknongna.openrosa.entity import read_entity_blocks
 from khoknongna.openrosa.instance import (
     InstanceContent,
     InstanceHeader,
@@ -83,6 +84,7 @@ class ReceivedFile:
 
     staged: StagedBlob
     content_type: str | None = None
+    blob_sha256: str | None = None  # its key once stored
 
 
 @dataclass
@@ -230,6 +232,81 @@ def _parse(xml: bytes) -> _Parsed:
     return _Parsed(root, header, xml.decode(encoding, "replace"), hashlib.sha256(xml).hexdigest())
 
 
+def _store_file(blobs: BlobStore, received: ReceivedFile) -> str:
+    """Store a received file durably in the blob store (once) and return its key; ``STORAGE_FAILED`` otherwise."""
+    if received.blob_sha256 is None:
+        try:
+            received.blob_sha256 = blobs.commit(received.staged)
+        except BlobStoreError as exc:
+            raise Problem(STORAGE_FAILED, detail=str(exc)) from exc
+    return received.blob_sha256
+
+
+def _begin(conn: Connection) -> None:
+    """Leave autocommit mode (a submission POST's connection starts in it) for a transaction: what follows takes
+    several statements that must commit together. Nothing is sent to the database."""
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        conn.commit()  # ends SQLAlchemy's transaction object of the reads so far (no COMMIT in autocommit)
+        conn.execution_options(isolation_level=conn.default_isolation_level)
+
+
+def _register(
+    conn: Connection,
+    blobs: BlobStore,
+    form_versions: FormVersions,
+    project_id: int,
+    parsed: _Parsed,
+    upload: Upload,
+    definition: FormDefinition | None,
+    content: InstanceContent,
+    version: dict[str, Any],
+    geometries: list[GeometryRow],
+) -> Accepted | None:
+    """A new submission stored whole by one statement (``storage.submissions.register_submission``): in
+    autocommit mode that statement is the transaction, so the POST costs one round trip to write.
+
+    Only for a submission whose every entity block creates an entity (the plot survey's), as its area and jobs are
+    then known without reading anything back. ``None`` (nothing written) otherwise, and when the instanceID or an
+    entity id is taken: the caller then works it out statement by statement in a transaction. The files the XML
+    names that came with this POST are stored in the blob store first.
+    """
+    blocks = read_entity_blocks(parsed.root, definition.entities) if definition is not None else []
+    lists = form_versions.dataset_ids(conn, project_id, [b.dataset for b in blocks]) if blocks else {}
+    if not all(b.create and b.uuid and b.label and b.dataset in lists for b in blocks):
+        return None
+    new_entities = [
+        queries.NewEntity(
+            dataset_id=lists[b.dataset],
+            plot=b.dataset == PLOTS_LIST,
+            uuid=b.uuid or "",
+            label=b.label,
+            properties=b.properties,
+            area_code=area_code(b.properties),
+            geometry_ewkt=geometry_ewkt(b.properties),
+        )
+        for b in blocks
+    ]
+    names_plot = isinstance((content.data or {}).get("plot"), str)
+    jobs = new_submission_jobs(follow_up=names_plot) if definition is not None else []
+    attachments = content.attachments
+    received = {}
+    for name in attachments:
+        if (file := upload.files.get(name)) is not None:
+            key = _store_file(blobs, file)
+            received[name] = queries.ReceivedAttachment(key, file.staged.size, _client_text(file.content_type))
+    row = queries.register_submission(conn, project_id, version, attachments, geometries, received, new_entities, jobs)
+    if row is None:
+        return None
+    return Accepted(
+        outcome=Outcome.CREATED,
+        xml_form_id=parsed.header.form_id,
+        instance_id=parsed.header.instance_id,
+        submission_id=row.submission_id,
+        version_id=row.id,
+        missing_attachments=tuple(n for n in attachments if n not in received),
+    )
+
+
 class _ConcurrentWrite(Exception):
     """What was just read changed before it could be written; decide again."""
 
@@ -302,6 +379,13 @@ def _accept(
 
     attachments = content.attachments
     geometries = geometry_rows(content)
+    if optimistic and not header.deprecated_id:
+        registered = _register(
+            conn, blobs, form_versions, project_id, parsed, upload, definition, content, version, geometries
+        )
+        if registered is not None:
+            return registered
+    _begin(conn)
     created = None
     if optimistic and not header.deprecated_id:
         created = queries.create_submission(conn, version, attachments, geometries)
@@ -360,10 +444,7 @@ def _accept(
     for name, stored in slots.items():
         received = upload.files.get(name)
         if received is not None:
-            try:
-                key = blobs.commit(received.staged)
-            except BlobStoreError as exc:
-                raise Problem(STORAGE_FAILED, detail=str(exc)) from exc
+            key = _store_file(blobs, received)
             if key != stored:
                 content_type = _client_text(received.content_type)
                 queries.fill_attachment(conn, version_id, name, key, received.staged.size, content_type)

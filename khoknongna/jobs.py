@@ -42,6 +42,7 @@ from khoknongna.settings import Settings
 from khoknongna.storage import audit as audit_queries
 from khoknongna.storage import checks as check_queries
 from khoknongna.storage.blobs import open_blob_store
+from khoknongna.storage.submissions import JobRow
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +182,10 @@ async def retry_stalled_job(context: procrastinate.JobContext, timestamp: int) -
     await retry_stalled_jobs(context.app.job_manager)
 
 
+#: Queueing locks of the ingest jobs: these prefixes and the plot's (entity) or submission's id.
+PLOT_LOCK, FOLLOW_UP_LOCK, AUDIT_LOCK = "plot-", "submission-", "audit-"
+
+
 def defer_ingest_jobs(
     conn: Connection,
     *,
@@ -198,12 +203,27 @@ def defer_ingest_jobs(
     fails the submission. Otherwise they are queued in a savepoint, one by one when a job is already waiting,
     and a failure to queue never fails the submission (the sweep, or ``khoknongna check``, catches up).
     """
-    jobs: list[tuple[Any, dict[str, int], str]] = [(check_plot_job, {"entity_id": p}, f"plot-{p}") for p in plots]
+    jobs: list[tuple[Any, dict[str, int], str]] = [(check_plot_job, {"entity_id": p}, f"{PLOT_LOCK}{p}") for p in plots]
     if follow_up is not None:
-        jobs.append((check_follow_up_job, {"submission_id": follow_up}, f"submission-{follow_up}"))
+        jobs.append((check_follow_up_job, {"submission_id": follow_up}, f"{FOLLOW_UP_LOCK}{follow_up}"))
     if audit is not None:
-        jobs.append((audit_submission_job, {"submission_id": audit}, f"audit-{audit}"))
+        jobs.append((audit_submission_job, {"submission_id": audit}, f"{AUDIT_LOCK}{audit}"))
     _defer(conn, jobs, fresh=fresh)
+
+
+def new_submission_jobs(*, follow_up: bool) -> list[JobRow]:
+    """The jobs :func:`defer_ingest_jobs` queues for a new submission, as rows its own statement inserts
+    (``storage.submissions.register_submission``): the checks of each plot it creates, its own checks when it names
+    a plot (``follow_up``), its audit. Same tasks, arguments and queueing locks."""
+
+    def row(task: Any, argument: str, target: str, lock_prefix: str) -> JobRow:
+        return JobRow(task.name, task.queue, task.priority, argument, target, lock_prefix)
+
+    rows = [row(check_plot_job, "entity_id", "plot", PLOT_LOCK)]
+    if follow_up:
+        rows.append(row(check_follow_up_job, "submission_id", "submission", FOLLOW_UP_LOCK))
+    rows.append(row(audit_submission_job, "submission_id", "submission", AUDIT_LOCK))
+    return rows
 
 
 def defer_reaudits(conn: Connection, submission_ids: list[int], window: timedelta) -> None:

@@ -88,15 +88,16 @@ def client_address() -> str:
     return request.remote_addr or ""
 
 
-def db() -> Connection:
+def db(*, autocommit: bool = False) -> Connection:
     """The request's database connection, opened on first use and closed when the request ends.
 
     Reads and the submission's writes share it, so a request costs one pool checkout. Requests that
-    only read (GET, HEAD) run in autocommit mode: no BEGIN and ROLLBACK round trips.
+    only read (GET, HEAD) run in autocommit mode: no BEGIN and ROLLBACK round trips; so does a request whose
+    first use asks for ``autocommit`` (a submission POST: ingest opens a transaction when it needs one).
     """
     if "db" not in g:
         conn = services().engine.connect()
-        if request.method in ("GET", "HEAD"):
+        if autocommit or request.method in ("GET", "HEAD"):
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         g.db = conn
     return g.db

@@ -238,6 +238,7 @@ def submission_probe() -> Response:
 @bp.post("/submission")
 def submission() -> Response:
     """One POST of a submission (the whole of it, or one part of a split upload)."""
+    db(autocommit=True)  # a new submission is stored by one statement, its own transaction (khoknongna.ingest)
     accepted = receive_submission(_actor())
     return _xml(openrosa_xml.response(accepted.message), status=201)
 

@@ -6,7 +6,8 @@ writes rows, inside the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,28 +48,35 @@ def version_by_instance_id(conn: Connection, form_id: int, instance_id: str, *, 
 
 _VERSION_COLUMNS = [c.name for c in submission_versions.c if c.name not in ("id", "submission_id", "received_at")]
 _GEOMETRY_ARRAYS = ("field_paths", "repeat_positions", "geo_types", "ewkts", "raw_values", "problems")
+_SLOT_ARRAYS = ("attachment_names", "attachment_blobs", "attachment_sizes", "attachment_types")
 
 
-def _version_statement(submission: str) -> TextClause:
+def _version_statement(submission: str, *, before: str = "", after: str = "", select: str = "") -> TextClause:
     """One statement inserting a version, its attachment slots and its geometries (one round trip).
 
     ``submission`` is SQL giving the row (``id``) of the submission the version belongs to. Every value
-    is cast to its column's type; the slots and geometries travel as one array per column.
+    is cast to its column's type; the slots (with the file when it came with this POST) and geometries travel
+    as one array per column. ``before`` and ``after`` are more CTEs (each ending with a comma, resp. starting
+    with one) and ``select`` the final query; by default it returns ``(id, submission_id)`` of the version.
     """
     pg = postgresql.dialect()
     values = ", ".join(f"CAST(:{n} AS {submission_versions.c[n].type.compile(dialect=pg)})" for n in _VERSION_COLUMNS)
     arrays = ", ".join(f"CAST(:{n} AS text[])" for n in _GEOMETRY_ARRAYS)
     return text(
         f"""
-        WITH submission AS ({submission}),
+        WITH {before} submission AS ({submission}),
         version AS (
             INSERT INTO submission_versions (submission_id, {", ".join(_VERSION_COLUMNS)})
             SELECT submission.id, {values} FROM submission
             RETURNING id, submission_id
         ),
         slots AS (
-            INSERT INTO submission_attachments (submission_version_id, name)
-            SELECT version.id, name FROM version, unnest(CAST(:attachment_names AS text[])) AS name
+            INSERT INTO submission_attachments
+                (submission_version_id, name, blob_sha256, size, content_type, received_at)
+            SELECT version.id, s.name, s.blob, s.size, s.content_type, CASE WHEN s.blob IS NOT NULL THEN now() END
+            FROM version, unnest(CAST(:attachment_names AS text[]), CAST(:attachment_blobs AS text[]),
+                                 CAST(:attachment_sizes AS bigint[]), CAST(:attachment_types AS text[]))
+                          AS s(name, blob, size, content_type)
         ),
         geometries AS (
             INSERT INTO submission_geometries
@@ -76,13 +84,12 @@ def _version_statement(submission: str) -> TextClause:
             SELECT version.id, g.field_path, CAST(g.repeat_position AS integer[]), g.geo_type,
                    ST_GeomFromEWKT(g.ewkt), g.raw_value, g.problem
             FROM version, unnest({arrays}) AS g(field_path, repeat_position, geo_type, ewkt, raw_value, problem)
-        )
-        SELECT id, submission_id FROM version
+        ) {after}
+        {select or "SELECT id, submission_id FROM version"}
         """  # noqa: S608 - built once from the schema's column names; every value is bound
     ).bindparams(
         bindparam("data", type_=submission_versions.c.data.type),
-        bindparam("attachment_names", type_=ARRAY(Text)),
-        *(bindparam(name, type_=ARRAY(Text)) for name in _GEOMETRY_ARRAYS),
+        *(bindparam(name, type_=ARRAY(Text)) for name in (*_GEOMETRY_ARRAYS, "attachment_names")),
     )
 
 
@@ -92,9 +99,26 @@ _CREATE_SUBMISSION = _version_statement(
 _ADD_VERSION = _version_statement("SELECT CAST(:submission_id AS bigint) AS id")
 
 
-def _content_params(attachment_names: Sequence[str], geometries: Sequence[GeometryRow]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ReceivedAttachment:
+    """A file of the version that came with this POST, already stored: its blob key, size and content type."""
+
+    blob_sha256: str
+    size: int
+    content_type: str | None
+
+
+def _content_params(
+    attachment_names: Sequence[str],
+    geometries: Sequence[GeometryRow],
+    received: Mapping[str, ReceivedAttachment] | None = None,
+) -> dict[str, Any]:
+    files = [(received or {}).get(name) for name in attachment_names]
     return {
         "attachment_names": list(attachment_names),
+        "attachment_blobs": [f.blob_sha256 if f else None for f in files],
+        "attachment_sizes": [f.size if f else None for f in files],
+        "attachment_types": [f.content_type if f else None for f in files],
         "field_paths": [g.field_path for g in geometries],
         "repeat_positions": ["{" + ",".join(map(str, g.repeat_position)) + "}" for g in geometries],
         "geo_types": [g.geo_type for g in geometries],
@@ -115,6 +139,138 @@ def create_submission(
     edited version.
     """
     return conn.execute(_CREATE_SUBMISSION, {**version, **_content_params(attachment_names, geometries)}).one_or_none()
+
+
+@dataclass(frozen=True)
+class NewEntity:
+    """An entity a new submission creates at version 1 (its list ``dataset_id``; ``plot``: the list is ``plots``)."""
+
+    dataset_id: int
+    plot: bool
+    uuid: str
+    label: str
+    properties: dict[str, str]
+    area_code: str | None
+    geometry_ewkt: str | None
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """A job queued by the statement that stores a submission, in procrastinate's job table: ``task``, ``queue``
+    and ``priority`` as the task declares them; one per ``target`` (``submission``: the new submission; ``plot``:
+    each plot the statement creates), whose id is the job's one argument ``argument`` and ends its queueing lock
+    (``lock_prefix`` + id)."""
+
+    task: str
+    queue: str
+    priority: int
+    argument: str
+    target: str
+    lock_prefix: str
+
+
+# The area rule of place_submission, for a submission whose entities are all new: the plot it names (``plot``,
+# else ``plot_id``), among those it creates or those registered; else the first area of an entity it creates;
+# else its app user's area.
+_REGISTER = _version_statement(
+    """
+    INSERT INTO submissions (form_id, instance_id, area_code)
+    SELECT CAST(:form_id AS integer), CAST(:instance_id AS text), coalesce(
+        (SELECT n.area_code FROM new_entity n, named WHERE n.plot AND n.uuid = named.uuid
+         UNION ALL
+         SELECT e.area_code FROM entities e JOIN datasets d ON d.id = e.dataset_id, named
+          WHERE d.project_id = CAST(:project_id AS integer) AND d.name = 'plots' AND e.uuid = named.uuid
+         LIMIT 1),
+        (SELECT n.area_code FROM new_entity n WHERE n.area_code IS NOT NULL ORDER BY n.position LIMIT 1),
+        (SELECT a.area_code FROM app_users a WHERE a.id = CAST(:app_user_id AS integer)))
+    WHERE NOT EXISTS (SELECT FROM submission_versions v
+                       WHERE v.form_id = CAST(:form_id AS integer) AND v.instance_id = CAST(:instance_id AS text))
+      AND NOT EXISTS (SELECT FROM entities e JOIN new_entity n USING (dataset_id, uuid))
+    RETURNING id
+    """,
+    before="""
+    new_entity AS (
+        SELECT * FROM unnest(CAST(:entity_lists AS integer[]), CAST(:entity_plots AS boolean[]),
+                             CAST(:entity_uuids AS text[]), CAST(:entity_labels AS text[]),
+                             CAST(:entity_properties AS jsonb[]), CAST(:entity_areas AS text[]),
+                             CAST(:entity_ewkts AS text[]))
+            WITH ORDINALITY AS n(dataset_id, plot, uuid, label, properties, area_code, ewkt, position)
+    ),
+    named AS (
+        SELECT lower(coalesce(CAST(:data AS jsonb)->>'plot', CAST(:data AS jsonb)->>'plot_id')) AS uuid
+    ),
+    """,
+    after=""",
+    entity AS (
+        INSERT INTO entities (dataset_id, uuid, label, version, properties, area_code, geometry)
+        SELECT n.dataset_id, n.uuid, n.label, 1, n.properties, n.area_code, ST_GeomFromEWKT(n.ewkt)
+        FROM version, new_entity n
+        ORDER BY n.position
+        RETURNING id, dataset_id, uuid
+    ),
+    entity_version AS (
+        INSERT INTO entity_versions (entity_id, version, label, properties, submission_version_id)
+        SELECT entity.id, 1, n.label, n.properties, version.id
+        FROM version, entity JOIN new_entity n USING (dataset_id, uuid)
+    ),
+    target AS (
+        SELECT 'submission' AS kind, submission_id AS id FROM version
+        UNION ALL
+        SELECT 'plot', entity.id FROM entity JOIN new_entity n USING (dataset_id, uuid) WHERE n.plot
+    ),
+    job AS (
+        SELECT procrastinate_defer_jobs_v1(ARRAY(
+            SELECT ROW(j.queue, j.task, j.priority, NULL, j.lock_prefix || target.id,
+                       jsonb_build_object(j.argument, target.id), NULL)::procrastinate_job_to_defer_v1
+            FROM unnest(CAST(:job_tasks AS text[]), CAST(:job_queues AS text[]), CAST(:job_priorities AS integer[]),
+                        CAST(:job_arguments AS text[]), CAST(:job_targets AS text[]), CAST(:job_locks AS text[]))
+                   AS j(task, queue, priority, argument, target, lock_prefix)
+            JOIN target ON target.kind = j.target
+        )) AS ids
+        FROM version
+    )
+    """,
+    select="SELECT id, submission_id, (SELECT ids FROM job) AS job_ids FROM version",
+).bindparams(*(bindparam(name, type_=ARRAY(Text)) for name in ("entity_uuids", "entity_labels")))
+
+
+def register_submission(
+    conn: Connection,
+    project_id: int,
+    version: dict[str, Any],
+    attachment_names: Sequence[str],
+    geometries: Sequence[GeometryRow],
+    received: Mapping[str, ReceivedAttachment],
+    new_entities: Sequence[NewEntity],
+    jobs: Sequence[JobRow],
+) -> Row | None:
+    """Store a new submission whole in one statement: the submission placed in its area (the rule of
+    :func:`place_submission`), its first version, the version's attachment slots (filled for the ``received``
+    files), its geometries, the ``new_entities`` it creates with their first versions, and the ``jobs``.
+
+    Returns ``(id, submission_id, job_ids)`` of the version, or ``None`` (and writes nothing) when the form has a
+    version with this instanceID or a list has an entity with the id of one of ``new_entities``. Raises
+    ``IntegrityError`` when another transaction wrote either meanwhile (nothing is written then either).
+    """
+    params = {
+        "project_id": project_id,
+        **version,
+        **_content_params(attachment_names, geometries, received),
+        "entity_lists": [e.dataset_id for e in new_entities],
+        "entity_plots": [e.plot for e in new_entities],
+        "entity_uuids": [e.uuid for e in new_entities],
+        "entity_labels": [e.label for e in new_entities],
+        "entity_properties": [json.dumps(e.properties) for e in new_entities],
+        "entity_areas": [e.area_code for e in new_entities],
+        "entity_ewkts": [e.geometry_ewkt for e in new_entities],
+        "job_tasks": [j.task for j in jobs],
+        "job_queues": [j.queue for j in jobs],
+        "job_priorities": [j.priority for j in jobs],
+        "job_arguments": [j.argument for j in jobs],
+        "job_targets": [j.target for j in jobs],
+        "job_locks": [j.lock_prefix for j in jobs],
+    }
+    return conn.execute(_REGISTER, params).one_or_none()
 
 
 def add_version(

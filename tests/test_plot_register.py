@@ -87,6 +87,16 @@ def test_a_plot_survey_registers_the_plot_with_its_label_codes_and_boundary(form
     assert row["geometry"].count(";") == 4, "the boundary ring, for the re-survey and the map"
 
 
+def test_a_phone_fetching_plots_csv_right_after_its_201_finds_the_plot(form_pack, phone) -> None:
+    field_phone, other_phone = phone(TAMBON), phone(TAMBON)
+    plot = str(uuid.uuid4())
+
+    survey(field_phone, plot)
+
+    assert [r["name"] for r in register_rows(field_phone)] == [plot]
+    assert [r["name"] for r in register_rows(other_phone)] == [plot]
+
+
 def test_the_register_reaches_phones_of_the_plots_tambon_and_amphoe_only(
     form_pack, collect: CollectClient, phone
 ) -> None:

@@ -46,9 +46,10 @@ def parse_xml(data: bytes) -> etree._Element:
 
 def local_name(element: etree._Element) -> str | None:
     """Tag name without namespace, or ``None`` for comments and processing instructions."""
-    if not isinstance(element.tag, str):
+    tag = element.tag
+    if not isinstance(tag, str):
         return None
-    return etree.QName(element).localname
+    return tag.rpartition("}")[2]  # "{namespace}name" or "name"; cheaper than etree.QName, called per element
 
 
 def child_elements(element: etree._Element) -> list[etree._Element]:
@@ -59,6 +60,6 @@ def child_elements(element: etree._Element) -> list[etree._Element]:
 def find_child(element: etree._Element, name: str) -> etree._Element | None:
     """First child element whose local name is ``name``, in any namespace (``orx:meta`` or ``meta``)."""
     for c in element:
-        if isinstance(c.tag, str) and etree.QName(c).localname == name:
+        if local_name(c) == name:
             return c
     return None
