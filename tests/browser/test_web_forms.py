@@ -265,7 +265,6 @@ def test_a_submission_whose_answer_was_lost_is_kept_and_its_retry_makes_no_secon
     assert len(daily_logs(db)) == 1
 
 
-
 # --- a submission larger than one POST -------------------------------------------------------------------------
 
 #: The accepted length of these tests: two of their small photos do not fit in one POST, one does.
@@ -328,6 +327,7 @@ def test_a_photo_larger_than_the_server_accepts_is_kept_unsent_in_the_browser_wi
     phone.get_by_role("button", name="ส่งอีกครั้ง").click()
     expect(outbox).to_contain_text("ใหญ่เกินกว่าที่เซิร์ฟเวอร์รับได้")
     assert posts == [] and daily_logs(db) == []
+
 
 #: What the web form says of each bundled form: the questions it cannot answer (README "Web forms" states it).
 BUNDLED = {
