@@ -285,6 +285,15 @@ FILE_TOO_LARGE = _p(
     "ไฟล์ '{name}' มีขนาดใหญ่เกินกว่าที่เซิร์ฟเวอร์รับได้ต่อหนึ่งไฟล์ ({limit} ไบต์) ยังไม่มีการบันทึกข้อมูลใด "
     "กรุณาลดขนาดไฟล์ (วิดีโอสั้นลง หรือลดขนาดภาพในการตั้งค่า Collect) แล้วส่งอีกครั้ง",
 )
+#: Said by the web form page, which checks each file before sending (the server would answer 413.2): the
+#: submission stays in the browser's outbox and goes once the limit (KNN_ACCEPT_CONTENT_LENGTH) is raised.
+WEB_FORM_FILE_TOO_LARGE = _p(
+    "413.3",
+    "The file '{name}' ({size}) is larger than this server accepts for one file ({limit}). Nothing has been sent: "
+    "the submission is kept in this browser. Ask an administrator to raise the limit, then press Send again.",
+    "ไฟล์ '{name}' ({size}) มีขนาดใหญ่เกินกว่าที่เซิร์ฟเวอร์รับได้ต่อหนึ่งไฟล์ ({limit}) จึงยังไม่ได้ส่งข้อมูลใด "
+    "ข้อมูลเก็บไว้ในเบราว์เซอร์นี้ ให้ผู้ดูแลระบบเพิ่มขนาดที่รับได้ แล้วกด “ส่งอีกครั้ง”",
+)
 
 # 422: a form that cannot be published
 FORM_INVALID = _p(

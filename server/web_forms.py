@@ -41,6 +41,7 @@ from flask import Response, abort, g, render_template, request, send_from_direct
 from markupsafe import Markup
 
 from khoknongna.collect_settings import collect_settings, settings_qr
+from khoknongna.problems import WEB_FORM_FILE_TOO_LARGE
 from khoknongna.server import openrosa, openrosa_xml
 from khoknongna.server.auth import Actor, app_user_actor
 from khoknongna.server.context import db, services
@@ -131,6 +132,8 @@ def _render(form: Any, config: dict[str, Any], *, collect_url: str | None, back:
     config = {
         **config,
         "maxSize": settings.accept_content_length,
+        # filled in by the page: {name}, {size}, {limit}
+        "tooLarge": {"th": WEB_FORM_FILE_TOO_LARGE.th, "en": WEB_FORM_FILE_TOO_LARGE.en},
         "formId": form.xml_form_id,
         "basemap": settings.basemap_url,
     }

@@ -2,6 +2,7 @@
 // build is enough (no template compiler, no eval). Submissions are written to an outbox in IndexedDB before
 // they are sent and removed only once the server answered 201, so a failed send is never lost: the page says
 // it has not been sent and offers to send it again (the server ignores a copy it already has: same instanceID).
+// A submission larger than the server accepts in one POST is split as ODK Collect splits it (see split()).
 import { createApp, h } from "vue";
 import { OdkWebForm, POST_SUBMIT__NEW_INSTANCE, webFormsPlugin } from "@getodk/web-forms";
 
@@ -58,17 +59,55 @@ async function outbox(mode, action) {
 }
 
 const keep = (item) => outbox("readwrite", (store) => store.add(item));
+const update = (item) => outbox("readwrite", (store) => store.put(item));
 const forget = (key) => outbox("readwrite", (store) => store.delete(key));
 const pending = async () =>
   (await outbox("readonly", (store) => store.getAll())).filter((item) => item.submitUrl === config.submitUrl);
+
+// --- splitting ---------------------------------------------------------------------------------------------
+
+const XML_PART = "xml_submission_file";
+const MOST_FILES = 100; // Collect starts a new POST once one holds more than this many files
+
+// Web Forms can split a submission itself (onSubmitChunked), but when one file and the XML together exceed the
+// limit it throws inside the library and hands over nothing, so those answers would be lost. The page takes the
+// whole submission (onSubmit) and splits it as Collect does (OkHttpConnection.uploadSubmissionAndFiles): every
+// POST holds the XML and the next files in order while they stay within the accepted length, a file that does not
+// fit starts the next POST, and all POSTs but the last carry *isIncomplete*=yes. Ingest merges the parts by
+// instanceID. Each part is a list of Files, the XML first.
+function split(instance, files, limit) {
+  const parts = [];
+  let part = null;
+  let bytes = 0;
+  for (const file of files) {
+    if (part === null || part.length - 1 > MOST_FILES || bytes + file.size > limit) {
+      part = [instance];
+      bytes = instance.size;
+      parts.push(part);
+    }
+    part.push(file);
+    bytes += file.size;
+  }
+  return parts.length > 0 ? parts : [[instance]];
+}
 
 // --- sending -----------------------------------------------------------------------------------------------
 
 class Refused extends Error {}
 
-async function sendPart(files) {
+// A file larger than the server accepts for one file (its 413): refused here, before anything is sent, so that no
+// part of the submission goes out and the whole of it stays in the outbox until the limit is raised.
+class TooLarge extends Error {
+  constructor(file) {
+    super(file.name);
+    this.file = file;
+  }
+}
+
+async function sendPart(files, incomplete) {
   const body = new FormData();
   for (const file of files) body.append(file.name, file, file.name);
+  if (incomplete) body.append("*isIncomplete*", "yes");
   const headers = { "X-OpenRosa-Version": "1.0" };
   if (csrf) headers["X-CSRFToken"] = csrf;
   const response = await fetch(config.submitUrl, { method: "POST", body, headers, credentials: "same-origin" });
@@ -78,8 +117,17 @@ async function sendPart(files) {
   throw new Refused(message || `${response.status} ${response.statusText}`);
 }
 
+// Sends the item's parts in order; each part sent is dropped from the stored item, so a retry after a lost signal
+// does not send its photos again.
 async function send(item) {
-  for (const part of item.parts) await sendPart(part);
+  const tooLarge = item.parts.flat().find((file) => file.name !== XML_PART && file.size > config.maxSize);
+  if (tooLarge) throw new TooLarge(tooLarge);
+  while (item.parts.length > 1) {
+    await sendPart(item.parts[0], true);
+    item.parts = item.parts.slice(1);
+    await update(item);
+  }
+  await sendPart(item.parts[0], false);
   await forget(item.key);
 }
 
@@ -103,7 +151,22 @@ async function sendAll() {
   return failure === null;
 }
 
+function bytes(size) {
+  const unit = size < 1_000_000 ? ["kilobyte", 1_000] : ["megabyte", 1_000_000];
+  return new Intl.NumberFormat("th-TH", { style: "unit", unit: unit[0], maximumFractionDigits: 1 }).format(
+    size / unit[1],
+  );
+}
+
 function describe(error) {
+  if (error instanceof TooLarge) {
+    const fill = (template) =>
+      template
+        .replace("{name}", error.file.name)
+        .replace("{size}", bytes(error.file.size))
+        .replace("{limit}", bytes(config.maxSize));
+    return `${fill(config.tooLarge.th)} · ${fill(config.tooLarge.en)}`;
+  }
   return error instanceof Refused
     ? `เซิร์ฟเวอร์ตอบว่า: ${error.message}`
     : "ส่งไม่สำเร็จ ตรวจสอบสัญญาณอินเทอร์เน็ตแล้วกดส่งอีกครั้ง · Could not reach the server: check the connection and send again.";
@@ -116,10 +179,14 @@ document.getElementById("webform-retry").addEventListener("click", async () => {
 
 async function onSubmit(payload, callback) {
   sentNote.hidden = true;
-  const parts = payload.data.map((data) => Array.from(data.values()));
-  const key = await keep({ submitUrl: config.submitUrl, formId: config.formId, at: Date.now(), parts });
+  const [data] = payload.data; // one FormData: the XML and every attached file
+  const files = Array.from(data.entries(), ([, file]) => file);
+  const instance = files.find((file) => file.name === XML_PART);
+  const parts = split(instance, files.filter((file) => file !== instance), config.maxSize);
+  const item = { submitUrl: config.submitUrl, formId: config.formId, at: Date.now(), parts };
+  item.key = await keep(item);
   try {
-    await send({ key, parts });
+    await send(item);
   } catch (error) {
     await showOutbox(describe(error));
     callback(config.edit ? {} : { next: POST_SUBMIT__NEW_INSTANCE });
@@ -162,9 +229,8 @@ async function start() {
         formXml,
         fetchFormAttachment,
         missingResourceBehavior: "BLANK",
-        submissionMaxSize: config.maxSize,
         editInstance: editInstance(),
-        onSubmitChunked: onSubmit,
+        onSubmit,
       }),
   });
   app.use(webFormsPlugin);

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -50,13 +52,12 @@ def live_server(app: Flask) -> Iterator[str]:
     thread.join(5)
 
 
-@pytest.fixture
-def page(browser: Browser, live_server: str) -> Iterator[Page]:
-    """A new browser tab (its own cookies) on the live server, in Thai time; JavaScript errors and anything the
-    Content-Security-Policy refused (reported on the console) fail the test."""
-    context = browser.new_context(
-        base_url=live_server, locale="th-TH", timezone_id="Asia/Bangkok", viewport={"width": 1280, "height": 800}
-    )
+@contextmanager
+def watched_tab(browser: Browser, live_server: str, **options: Any) -> Iterator[Page]:
+    """A new browser tab (its own cookies) on the live server, in Thai time, with ``options`` for
+    ``Browser.new_context`` (viewport, phone emulation, location); JavaScript errors and anything the
+    Content-Security-Policy refused (reported on the console) fail the test when the tab is closed."""
+    context = browser.new_context(base_url=live_server, locale="th-TH", timezone_id="Asia/Bangkok", **options)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
@@ -64,6 +65,26 @@ def page(browser: Browser, live_server: str) -> Iterator[Page]:
     yield tab
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def phone_options(viewport: dict[str, int], here: dict[str, float]) -> dict[str, Any]:
+    """``watched_tab`` options of a phone: a ``viewport`` of that size (CSS pixels), touch, 2x pixels, standing
+    at ``here`` (latitude, longitude, accuracy in metres) and allowed to read it."""
+    return {
+        "viewport": viewport,
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+        "geolocation": here,
+        "permissions": ["geolocation"],
+    }
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: str) -> Iterator[Page]:
+    """A desktop-sized ``watched_tab``."""
+    with watched_tab(browser, live_server, viewport={"width": 1280, "height": 800}) as tab:
+        yield tab
 
 
 def refused(console_text: str) -> bool:
@@ -85,3 +106,22 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+PLOT_CENTRE = """(uuid) => {
+  const map = window.knnMap;
+  const feature = map.queryRenderedFeatures({ layers: ["plot-fill"] }).find((f) => f.properties.uuid === uuid);
+  const ring = feature.geometry.coordinates[0];
+  const lon = ring.reduce((s, c) => s + c[0], 0) / ring.length;
+  const lat = ring.reduce((s, c) => s + c[1], 0) / ring.length;
+  const p = map.project([lon, lat]);
+  const box = map.getCanvas().getBoundingClientRect();
+  return [box.left + p.x, box.top + p.y];
+}"""
+
+
+def plot_centre(page: Page, plot_uuid: str) -> tuple[float, float]:
+    """Where the map page draws the middle of plot ``plot_uuid`` (the mean of its outer ring's corners), in page
+    pixels (x, y), for a click or a tap; the plot must be on screen."""
+    x, y = page.evaluate(PLOT_CENTRE, plot_uuid)
+    return x, y

@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 from sqlalchemy import Engine
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import plot_centre, screenshot, sign_in
 from tests.collect import CollectClient
 from tests.web.map_data import flag_plot, two_districts
 
@@ -48,19 +48,7 @@ def test_the_map_shows_every_district_to_the_department_and_a_click_opens_the_pl
     assert {uuid for uuid, _ in page.evaluate(RENDERED_PLOTS)} == {mueang.plot_uuid, ban_fang.plot_uuid}
     screenshot(page, "map-department-plots")
 
-    centre = page.evaluate(
-        """(uuid) => {
-          const map = window.knnMap;
-          const feature = map.queryRenderedFeatures({ layers: ["plot-fill"] }).find((f) => f.properties.uuid === uuid);
-          const ring = feature.geometry.coordinates[0];
-          const lon = ring.reduce((s, c) => s + c[0], 0) / ring.length;
-          const lat = ring.reduce((s, c) => s + c[1], 0) / ring.length;
-          const p = map.project([lon, lat]);
-          const box = map.getCanvas().getBoundingClientRect();
-          return [box.left + p.x, box.top + p.y];
-        }""",
-        ban_fang.plot_uuid,
-    )
+    centre = plot_centre(page, ban_fang.plot_uuid)
     page.mouse.click(*centre)
     sheet = page.locator("#map-sheet")
     expect(sheet).to_be_visible()

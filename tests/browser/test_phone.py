@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, Response
 
-from tests.browser.conftest import SCREENSHOTS, refused, screenshot, sign_in
+from tests.browser.conftest import SCREENSHOTS, phone_options, plot_centre, screenshot, sign_in, watched_tab
 from tests.collect import CollectClient
 from tests.test_plot_checks import point
 from tests.web import conftest as web_fixtures
@@ -30,27 +30,10 @@ MAP_FIRST_LOAD_BUDGET = 2_000_000
 
 @pytest.fixture(params=PHONES, ids=lambda size: f"{size[0]}x{size[1]}")
 def phone(request: pytest.FixtureRequest, browser: Browser, live_server: str) -> Iterator[Page]:
-    """A tab of an emulated phone (mobile viewport, touch, 2x pixels); JavaScript errors and anything the
-    Content-Security-Policy refused fail the test."""
+    """A tab of an emulated phone of each size in ``PHONES``, standing at ``HERE``."""
     width, height = request.param
-    context = browser.new_context(
-        base_url=live_server,
-        locale="th-TH",
-        timezone_id="Asia/Bangkok",
-        viewport={"width": width, "height": height},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-        permissions=["geolocation"],
-        geolocation=HERE,
-    )
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.on("console", lambda message: refused(message.text) and errors.append(message.text))
-    yield tab
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with watched_tab(browser, live_server, **phone_options({"width": width, "height": height}, HERE)) as tab:
+        yield tab
 
 
 @pytest.fixture
@@ -125,7 +108,7 @@ def test_filters_and_legend_open_over_the_map_and_a_tapped_plot_shows_its_sheet(
     phone.get_by_role("button", name="ปิด").first.tap()
     assert not filters.is_visible()
 
-    centre = phone.evaluate(TAP_POINT, world.plot_mueang)
+    centre = plot_centre(phone, world.plot_mueang)
     phone.touchscreen.tap(*centre)
     sheet = phone.locator("#map-sheet")
     sheet.wait_for(state="visible")
@@ -173,18 +156,6 @@ def test_a_first_visit_to_the_map_stays_within_its_byte_budget(phone: Page, web_
     (SCREENSHOTS / f"map-first-load-{width}.json").write_text(record)
     assert any(url.startswith("tiles/plots/") for url in fetched), "the tiles were counted"
     assert total < MAP_FIRST_LOAD_BUDGET
-
-
-TAP_POINT = """(uuid) => {
-  const map = window.knnMap;
-  const feature = map.queryRenderedFeatures({ layers: ["plot-fill"] }).find((f) => f.properties.uuid === uuid);
-  const ring = feature.geometry.coordinates[0];
-  const lon = ring.reduce((s, c) => s + c[0], 0) / ring.length;
-  const lat = ring.reduce((s, c) => s + c[1], 0) / ring.length;
-  const p = map.project([lon, lat]);
-  const box = map.getCanvas().getBoundingClientRect();
-  return [box.left + p.x, box.top + p.y];
-}"""
 
 
 def test_the_lists_filters_fold_behind_a_button_on_a_phone(phone: Page, web_user, world: World) -> None:

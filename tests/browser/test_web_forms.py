@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine, text
 
@@ -18,9 +19,9 @@ from khoknongna.accounts import create_app_user
 from khoknongna.publishing import publish_bundled_forms
 from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
-from tests.browser.conftest import refused, screenshot, sign_in
+from tests.browser.conftest import phone_options, screenshot, sign_in, watched_tab
 from tests.collect import CollectClient
-from tests.photos import jpeg, scene
+from tests.photos import FIRST_VIEW, frame, jpeg, scene
 from tests.plots import plot_xml
 from tests.web.map_data import MUEANG, send_plot
 from tests.web.support import sign_in as web_sign_in
@@ -44,37 +45,27 @@ def basemap() -> str | None:
 
 
 @pytest.fixture
-def app(settings: Settings, db: Engine, basemap: str | None) -> Flask:
-    """The app, its base map set to ``basemap``."""
-    return create_app(settings.model_copy(update={"basemap_url": basemap}), engine=db)
+def accept_content_length(settings: Settings) -> int:
+    """The bytes per POST the app accepts (KNN_ACCEPT_CONTENT_LENGTH; a test parametrizes it lower)."""
+    return settings.accept_content_length
+
+
+@pytest.fixture
+def app(settings: Settings, db: Engine, basemap: str | None, accept_content_length: int) -> Flask:
+    """The app, its base map set to ``basemap`` and its accepted length to ``accept_content_length``."""
+    update = {"basemap_url": basemap, "accept_content_length": accept_content_length}
+    return create_app(settings.model_copy(update=update), engine=db)
 
 
 @pytest.fixture
 def phone(browser: Browser, live_server: str) -> Iterator[Page]:
-    """A phone-sized tab in Thai time that may read the location (at ``HERE``) and gets the base map's tiles;
-    JavaScript errors and anything the Content-Security-Policy refused fail the test."""
-    context = browser.new_context(
-        base_url=live_server,
-        locale="th-TH",
-        timezone_id="Asia/Bangkok",
-        viewport=PHONE,
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-        geolocation=HERE,
-        permissions=["geolocation"],
-    )
-    cors = {"Access-Control-Allow-Origin": "*"}
-    context.route(
-        BASEMAP.split("{")[0] + "**", lambda route: route.fulfill(body=TILE, content_type="image/png", headers=cors)
-    )
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.on("console", lambda message: refused(message.text) and errors.append(message.text))
-    yield tab
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    """A phone-sized ``watched_tab`` standing at ``HERE`` that gets the base map's tiles."""
+    with watched_tab(browser, live_server, **phone_options(PHONE, HERE)) as tab:
+        cors = {"Access-Control-Allow-Origin": "*"}
+        tab.context.route(
+            BASEMAP.split("{")[0] + "**", lambda route: route.fulfill(body=TILE, content_type="image/png", headers=cors)
+        )
+        yield tab
 
 
 @pytest.fixture
@@ -118,8 +109,9 @@ def choose_image(tab: Page, label: str, jpeg: bytes, name: str) -> None:
     expect(question(tab, label).locator("img")).to_be_visible()  # the preview: the photo is attached
 
 
-def fill_daily_log(tab: Page, plot_label: str, photo: bytes) -> None:
-    """Fill in the daily log as a field developer would on the phone."""
+def fill_daily_log(tab: Page, plot_label: str, photo: bytes, signature: bytes | None = None) -> None:
+    """Fill in the daily log as a field developer would on the phone (the signature photo is ``photo`` unless
+    given)."""
     tab.get_by_label("ชื่อนักพัฒนาพื้นที่ต้นแบบ (นพต.)").fill("นายสมชาย ขยันดี")
     question(tab, "แปลงพื้นที่ต้นแบบ").locator(".p-select").click()
     tab.get_by_role("option", name=plot_label).click()
@@ -131,7 +123,7 @@ def fill_daily_log(tab: Page, plot_label: str, photo: bytes) -> None:
     hours.blur()
     question(tab, "มีภาพถ่ายหรือไม่").get_by_text("มี", exact=True).click()
     choose_image(tab, "ภาพถ่าย", photo, "work.jpg")
-    choose_image(tab, "ลายมือชื่อเจ้าของแปลง", photo, "signature.jpg")
+    choose_image(tab, "ลายมือชื่อเจ้าของแปลง", signature or photo, "signature.jpg")
 
 
 def daily_logs(db: Engine) -> list:
@@ -271,6 +263,70 @@ def test_a_submission_whose_answer_was_lost_is_kept_and_its_retry_makes_no_secon
     expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
     expect(outbox).to_be_hidden()
     assert len(daily_logs(db)) == 1
+
+
+# --- a submission larger than one POST -------------------------------------------------------------------------
+
+#: The accepted length of these tests: two of their small photos do not fit in one POST, one does.
+SMALL_LIMIT = 64_000
+
+
+def small_photo(seed: int) -> bytes:
+    """A photo of about 42 KB: 1200 x 900 pixels at JPEG quality 80, as Web Forms re-encodes it (its resizer)."""
+    return jpeg(frame(scene(seed), FIRST_VIEW, (1200, 900)), quality=80)
+
+
+def submission_posts(tab: Page) -> list[bytes]:
+    """The bodies of the submission POSTs the tab sends, as they are sent."""
+    bodies: list[bytes] = []
+    is_post = lambda r: r.method == "POST" and r.url.endswith("/submission")  # noqa: E731
+    tab.on("request", lambda r: is_post(r) and bodies.append(r.post_data_buffer))
+    return bodies
+
+
+@pytest.mark.parametrize("accept_content_length", [SMALL_LIMIT])
+def test_a_daily_log_larger_than_the_server_accepts_in_one_post_is_sent_in_several_as_collect_sends_it(
+    phone: Page, forms, app_user: tuple[int, str], plot_label: tuple[str, str], app: Flask, db: Engine
+) -> None:
+    work, signature = small_photo(13), small_photo(14)
+    assert len(work) + len(signature) > SMALL_LIMIT > max(len(work), len(signature)) + 10_000  # room for the XML
+    posts = submission_posts(phone)
+    open_form(phone, f"/v1/key/{app_user[1]}/projects/1/f/daily_log")
+    fill_daily_log(phone, plot_label[1], work, signature)
+    phone.get_by_role("button", name="Send").click()
+    expect(phone.locator("#webform-sent")).to_be_visible(timeout=20000)
+
+    [row] = daily_logs(db)
+    assert len(row.blobs) == 2 and all(app.extensions["knn"].blobs.exists(b) for b in row.blobs)
+    assert len(posts) == 2
+    assert all(len(body) < SMALL_LIMIT for body in posts)
+    assert all(b'name="xml_submission_file"' in body for body in posts)  # the XML goes in every POST
+    assert [b'name="*isIncomplete*"' in body for body in posts] == [True, False]
+    expect(phone.locator("#webform-outbox")).to_be_hidden()
+
+
+@pytest.mark.parametrize("accept_content_length", [SMALL_LIMIT])
+def test_a_photo_larger_than_the_server_accepts_is_kept_unsent_in_the_browser_with_a_thai_message(
+    phone: Page, forms, app_user: tuple[int, str], plot_label: tuple[str, str], db: Engine
+) -> None:
+    large = jpeg(Image.effect_noise((1600, 1200), 64).convert("RGB"))  # noise: large even as Web Forms re-encodes it
+    assert len(large) > 4 * SMALL_LIMIT
+    posts = submission_posts(phone)
+    open_form(phone, f"/v1/key/{app_user[1]}/projects/1/f/daily_log")
+    fill_daily_log(phone, plot_label[1], small_photo(16), large)
+    phone.get_by_role("button", name="Send").click()
+
+    outbox = phone.locator("#webform-outbox")
+    expect(outbox).to_be_visible(timeout=20000)
+    expect(outbox).to_contain_text(re.compile(r"ไฟล์ '\d+\.jpg' \(\d+(\.\d)? [kM]B\) มีขนาดใหญ่เกินกว่าที่เซิร์ฟเวอร์รับได้"))
+    screenshot(phone, "webform-file-too-large")
+    assert posts == [] and daily_logs(db) == []
+
+    phone.reload()  # still in the browser, waiting to be sent
+    expect(outbox.locator(".count")).to_have_text("1")
+    phone.get_by_role("button", name="ส่งอีกครั้ง").click()
+    expect(outbox).to_contain_text("ใหญ่เกินกว่าที่เซิร์ฟเวอร์รับได้")
+    assert posts == [] and daily_logs(db) == []
 
 
 #: What the web form says of each bundled form: the questions it cannot answer (README "Web forms" states it).
