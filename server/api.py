@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import BinaryIO, TypeVar
 
 import yaml
 from flask import Blueprint, Response, g, jsonify, request
@@ -52,6 +53,7 @@ from khoknongna.server.web_session import csrf, session_actor
 from khoknongna.storage import audit as audit_queries
 from khoknongna.storage import checks as queries
 from khoknongna.storage import signoffs as signoff_queries
+from khoknongna.storage.blobs import BlobStore
 from khoknongna.storage.projects import project_name
 
 # The project is any path segment, so that a bad one is this API's JSON 404, not a routing miss.
@@ -296,9 +298,7 @@ def monthly_district_report(fmt: str) -> Response:
     except ValueError:
         raise Problem(BAD_PARAMETER, name="district", expected="an amphoe code (4 digits)", value=district) from None
     name = f"report-{district}-{month}.{fmt}"
-    if fmt == "pdf":
-        return _document(lambda body: monthly_report.write_pdf(built, body, services().blobs), name, _PDF)
-    return _document(lambda body: monthly_report.write_xlsx(built, body), name)
+    return _pdf_or_xlsx(fmt, name, built, monthly_report.write_pdf, monthly_report.write_xlsx)
 
 
 def _district_month() -> tuple[str, str, int, int]:
@@ -388,10 +388,7 @@ def weekly_log_bundle(fmt: str) -> Response:
         bundle = weekly_log.build_weekly(db(), g.project_id, collector, week, _area())
     except ValueError:
         raise Problem(BAD_PARAMETER, name="week", expected="YYYY-Www", value=week) from None
-    name = f"daily-logs-{week}.{fmt}"
-    if fmt == "pdf":
-        return _document(lambda body: weekly_log.write_pdf(bundle, body, services().blobs), name, _PDF)
-    return _document(lambda body: weekly_log.write_xlsx(bundle, body), name)
+    return _pdf_or_xlsx(fmt, f"daily-logs-{week}.{fmt}", bundle, weekly_log.write_pdf, weekly_log.write_xlsx)
 
 
 _PDF, _XLSX = "application/pdf", exports.MEDIA_TYPES["xlsx"]
@@ -406,6 +403,24 @@ def _document(write: Callable[[io.BytesIO], None], name: str, media_type: str = 
     response.headers["Content-Disposition"] = content_disposition("attachment", name)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+_Built = TypeVar("_Built")
+
+
+def _pdf_or_xlsx(
+    fmt: str,
+    name: str,
+    built: _Built,
+    write_pdf: Callable[[_Built, BinaryIO, BlobStore], None],
+    write_xlsx: Callable[[_Built, BinaryIO], None],
+) -> Response:
+    """The attachment ``name`` as :func:`_document` sends it: ``built`` (a report or bundle) written by
+    ``write_pdf`` (which reads photos and signatures from the blob store) when ``fmt`` is ``"pdf"``, else by
+    ``write_xlsx``. The routes accept only ``pdf`` and ``xlsx``."""
+    if fmt == "pdf":
+        return _document(lambda body: write_pdf(built, body, services().blobs), name, _PDF)
+    return _document(lambda body: write_xlsx(built, body), name)
 
 
 def _province_month() -> province_report.ProvinceMonth:

@@ -15,9 +15,11 @@ it is a 403, a user without a session is sent to the sign-in page. They answer `
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Response, abort, render_template, send_from_directory, url_for
+from sqlalchemy import Connection
 
 from khoknongna import wording
 from khoknongna.server.context import db, services
@@ -120,24 +122,26 @@ def _selection() -> Selection:
     return selection_from_args(require_reader())
 
 
+def _tile(draw: Callable[[Connection, Selection, int, int, int], bytes], z: int, x: int, y: int) -> Response:
+    """The tile ``z/x/y`` that ``draw`` (a function of :mod:`khoknongna.storage.tiles`) makes of the request's
+    selection; 404 for a tile outside the grid."""
+    selection = _selection()
+    try:
+        return _tile_response(draw(db(), selection, z, x, y))
+    except ValueError as error:
+        abort(404, description=str(error))
+
+
 @bp.get("/tiles/plots/<int:z>/<int:x>/<int:y>.mvt")
 def plot_tile(z: int, x: int, y: int) -> Response:
     """The plots tile ``z/x/y`` of the selection (404 for a tile outside the grid)."""
-    selection = _selection()
-    try:
-        return _tile_response(tiles.plot_tile(db(), selection, z, x, y))
-    except ValueError as error:
-        abort(404, description=str(error))
+    return _tile(tiles.plot_tile, z, x, y)
 
 
 @bp.get("/tiles/submissions/<int:z>/<int:x>/<int:y>.mvt")
 def submission_tile(z: int, x: int, y: int) -> Response:
     """The submissions tile ``z/x/y`` of the selection (404 for a tile outside the grid)."""
-    selection = _selection()
-    try:
-        return _tile_response(tiles.submission_tile(db(), selection, z, x, y))
-    except ValueError as error:
-        abort(404, description=str(error))
+    return _tile(tiles.submission_tile, z, x, y)
 
 
 @bp.get("/vendor/maplibre-gl/<path:filename>")

@@ -47,6 +47,19 @@ def _points_text(points: list[int]) -> str:
     return shown + (f" … ({len(points)})" if len(points) > 10 else "")
 
 
+def _points_warning(code: str, points: list[int], says_th: str, says_en: str) -> Finding:
+    """A warning about the boundary points ``points`` (1-based numbers): "จุดที่ <points> <says_th>" and
+    "Point(s) <points> <says_en>", with the numbers ``points`` and ``count``."""
+    listed = _points_text(points)
+    return Finding(
+        code,
+        {"points": points, "count": len(points)},
+        f"จุดที่ {listed} {says_th}",
+        f"Point(s) {listed} {says_en}",
+        severity="warning",
+    )
+
+
 def _distinct_ring(b: Boundary, rules: ValidityRules) -> tuple[list[int], list[int]]:
     """(indexes kept, 1-based point numbers that repeat the point before them), the wrap-around included."""
     xy = local_xy(b.coords)
@@ -134,24 +147,21 @@ def validity_check(boundary: Boundary | OdkGeometry, rules: ValidityRules | None
     kept, duplicates = _distinct_ring(b, rules)
     if duplicates:
         findings.append(
-            Finding(
+            _points_warning(
                 "duplicate_vertices",
-                {"points": duplicates, "count": len(duplicates)},
-                f"จุดที่ {_points_text(duplicates)} ซ้ำกับจุดก่อนหน้า (ยืนอยู่ที่เดิมขณะเก็บจุด)",
-                f"Point(s) {_points_text(duplicates)} repeat the point before them (recorded while standing still).",
-                severity="warning",
+                duplicates,
+                "ซ้ำกับจุดก่อนหน้า (ยืนอยู่ที่เดิมขณะเก็บจุด)",
+                "repeat the point before them (recorded while standing still).",
             )
         )
     zero_acc = [i + 1 for i, a in enumerate(b.accuracies) if a == 0]
     if zero_acc:
         findings.append(
-            Finding(
+            _points_warning(
                 "accuracy_zero",
-                {"points": zero_acc, "count": len(zero_acc)},
-                f"จุดที่ {_points_text(zero_acc)} มีค่าความแม่นยำ 0 ม. คือจิ้มบนแผนที่ด้วยมือหรือมาจากแอปจำลองตำแหน่ง ไม่ได้วัดด้วย GPS",
-                f"Point(s) {_points_text(zero_acc)} have accuracy 0 m: placed by hand on the map or from a "
-                "mock-location app, not measured by GPS.",
-                severity="warning",
+                zero_acc,
+                "มีค่าความแม่นยำ 0 ม. คือจิ้มบนแผนที่ด้วยมือหรือมาจากแอปจำลองตำแหน่ง ไม่ได้วัดด้วย GPS",
+                "have accuracy 0 m: placed by hand on the map or from a mock-location app, not measured by GPS.",
             )
         )
     area = 0.0

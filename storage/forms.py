@@ -109,13 +109,7 @@ def attachments(conn: Connection, form_version_id: int) -> list[Row]:
     """``(name, blob_sha256, md5, size, content_type)`` of the version's media, by name."""
     return list(
         conn.execute(
-            select(
-                form_attachments.c.name,
-                form_attachments.c.blob_sha256,
-                form_attachments.c.md5,
-                form_attachments.c.size,
-                form_attachments.c.content_type,
-            )
+            select(*form_attachments.c["name", "blob_sha256", "md5", "size", "content_type"])
             .where(form_attachments.c.form_version_id == form_version_id)
             .order_by(form_attachments.c.name)
         )

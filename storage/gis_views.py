@@ -165,20 +165,20 @@ def _json_text(source: str, relative: str) -> str:
     return source + "".join(f"->{literal(s)}" for s in steps[:-1]) + f"->>{literal(steps[-1])}"
 
 
+#: The function of schema ``forms`` that turns an answer's text into each column kind (text needs none).
+_CASTS = {
+    "bigint": "forms.to_bigint",
+    "numeric": "forms.to_numeric",
+    "date": "forms.to_date",
+    "timestamptz": "forms.to_timestamptz",
+    "boolean": "forms.to_boolean",
+    "text[]": "forms.to_choices",
+}
+
+
 def _cast(value: str, kind: str) -> str:
-    if kind == "bigint":
-        return f"forms.to_bigint({value})"
-    if kind == "numeric":
-        return f"forms.to_numeric({value})"
-    if kind == "date":
-        return f"forms.to_date({value})"
-    if kind == "timestamptz":
-        return f"forms.to_timestamptz({value})"
-    if kind == "boolean":
-        return f"forms.to_boolean({value})"
-    if kind == "text[]":
-        return f"forms.to_choices({value})"
-    return value
+    cast = _CASTS.get(kind)
+    return f"{cast}({value})" if cast else value
 
 
 def _geometry(alias: str, kind: str, version: str, field_path: str, positions: str) -> tuple[str, str]:

@@ -7,6 +7,8 @@ names the one it replaces in ``meta/deprecatedID``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
@@ -40,22 +42,28 @@ metadata = MetaData(
 )
 
 
-def _created_at() -> Column:
-    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+def _id(type_: type[Integer] = Integer) -> Column:
+    """The table's ``id``: an identity column (``Integer`` or ``BigInteger``), its primary key."""
+    return Column("id", type_, Identity(), primary_key=True)
+
+
+def _now(name: str = "created_at", **kwargs: Any) -> Column:
+    """A timestamp column the database fills with the time of the insert (``kwargs``: e.g. ``index=True``)."""
+    return Column(name, DateTime(timezone=True), nullable=False, server_default=func.now(), **kwargs)
 
 
 projects = Table(
     "projects",
     metadata,
-    Column("id", Integer, Identity(), primary_key=True),
+    _id(),
     Column("name", Text, nullable=False),
-    _created_at(),
+    _now(),
 )
 
 users = Table(
     "users",
     metadata,
-    Column("id", Integer, Identity(), primary_key=True),
+    _id(),
     Column("username", Text, nullable=False, unique=True),
     Column("role", Text, nullable=False),
     Column("password_hash", Text, nullable=False, comment="argon2id hash of the password"),
@@ -65,7 +73,7 @@ users = Table(
         nullable=True,
         comment="MD5(username:realm:password) for HTTP Digest; password-equivalent for that realm",
     ),
-    _created_at(),
+    _now(),
     Column(
         "area_code",
         Text,
@@ -96,11 +104,11 @@ users = Table(
 app_users = Table(
     "app_users",
     metadata,
-    Column("id", Integer, Identity(), primary_key=True),
+    _id(),
     Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
     Column("display_name", Text, nullable=False),
     Column("token_sha256", Text, nullable=True, unique=True, comment="SHA-256 of the URL token; NULL once revoked"),
-    _created_at(),
+    _now(),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column(
         "area_code",
@@ -114,17 +122,17 @@ app_users = Table(
 forms = Table(
     "forms",
     metadata,
-    Column("id", Integer, Identity(), primary_key=True),
+    _id(),
     Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
     Column("xml_form_id", Text, nullable=False),
-    _created_at(),
+    _now(),
     UniqueConstraint("project_id", "xml_form_id"),
 )
 
 form_versions = Table(
     "form_versions",
     metadata,
-    Column("id", Integer, Identity(), primary_key=True),
+    _id(),
     Column("form_id", Integer, ForeignKey("forms.id"), nullable=False),
     Column("version", Text, nullable=False, comment="the XForm's version attribute, '' when it has none"),
     Column("title", Text, nullable=False),
@@ -134,7 +142,7 @@ form_versions = Table(
     Column("xlsform_name", Text, nullable=True),
     Column("encrypted", Boolean, nullable=False),
     Column("definition", JSONB, nullable=False, comment="field types, repeats and media names of the XForm"),
-    Column("published_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _now("published_at"),
     Column("published_by", Integer, ForeignKey("users.id"), nullable=True),
     UniqueConstraint("form_id", "xform_sha256"),
 )
@@ -153,10 +161,10 @@ form_attachments = Table(
 submissions = Table(
     "submissions",
     metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
+    _id(BigInteger),
     Column("form_id", Integer, ForeignKey("forms.id"), nullable=False),
     Column("instance_id", Text, nullable=False, comment="instanceID of the first version"),
-    _created_at(),
+    _now(),
     Column("review_state", Text, nullable=False, server_default=text("'received'")),
     Column(
         "area_code",
@@ -196,12 +204,12 @@ digest_nonce_counts = Table(
 report_signoffs = Table(
     "report_signoffs",
     metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
+    _id(BigInteger),
     Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
     Column("district_code", Text, nullable=False, comment="amphoe code, 4 digits"),
     Column("month", Text, nullable=False, comment="YYYY-MM, the month reported on"),
     Column("revision", Integer, nullable=False, comment="1 for the first submission, then 2, …"),
-    Column("submitted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _now("submitted_at"),
     Column("submitted_by", Integer, ForeignKey("users.id"), nullable=True),
     Column("pdf_sha256", Text, nullable=False),
     Column("xlsx_sha256", Text, nullable=False),
@@ -220,26 +228,26 @@ api_sessions = Table(
     Column("token_sha256", Text, primary_key=True, comment="SHA-256 of the bearer token"),
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
     Column("generation", Integer, nullable=False, comment="users.session_generation when it was made"),
-    _created_at(),
+    _now(),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 submission_comments = Table(
     "submission_comments",
     metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
+    _id(BigInteger),
     Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False, index=True),
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
     Column("body", Text, nullable=False),
-    _created_at(),
+    _now(),
 )
 
 #: Who did what, when, with the subject before and after. Append-only: a trigger refuses UPDATE and DELETE.
 audit_log = Table(
     "audit_log",
     metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True),
+    _id(BigInteger),
+    _now("at", index=True),
     Column("actor_id", Integer, ForeignKey("users.id"), nullable=True, comment="NULL = the system/CLI"),
     Column("action", Text, nullable=False, comment="e.g. submission.review, submission.comment, user.create"),
     Column("subject_type", Text, nullable=False, comment="submission, user, app_user, form, signal"),
@@ -253,7 +261,7 @@ audit_log = Table(
 submission_versions = Table(
     "submission_versions",
     metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
+    _id(BigInteger),
     Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
     Column("form_id", Integer, ForeignKey("forms.id"), nullable=False),
     Column("form_version_id", Integer, ForeignKey("form_versions.id"), nullable=False),
@@ -271,7 +279,7 @@ submission_versions = Table(
     Column("app_user_id", Integer, ForeignKey("app_users.id"), nullable=True),
     Column("device_id", Text, nullable=True),
     Column("user_agent", Text, nullable=True),
-    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _now("received_at"),
     UniqueConstraint("form_id", "instance_id"),
     Index("uq_submission_versions_current", "submission_id", unique=True, postgresql_where=text("current")),
     Index("ix_submission_versions_submission_id", "submission_id"),
@@ -292,7 +300,7 @@ submission_attachments = Table(
 submission_geometries = Table(
     "submission_geometries",
     metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
+    _id(BigInteger),
     Column("submission_version_id", BigInteger, ForeignKey("submission_versions.id"), nullable=False),
     Column("field_path", Text, nullable=False, comment="path from the instance root, e.g. parts/part_shape"),
     Column(
@@ -333,7 +341,7 @@ entity_changes = Sequence("entity_changes", metadata=metadata)
 datasets = Table(
     "datasets",
     metadata,
-    Column("id", Integer, Identity(), primary_key=True),
+    _id(),
     Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
     Column("name", Text, nullable=False, comment="the entity list name forms use (entities sheet list_name)"),
     Column(
@@ -343,14 +351,14 @@ datasets = Table(
         server_default=text("'{}'"),
         comment="property names in the order forms first declared them (the CSV column order)",
     ),
-    _created_at(),
+    _now(),
     UniqueConstraint("project_id", "name"),
 )
 
 entities = Table(
     "entities",
     metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
+    _id(BigInteger),
     Column("dataset_id", Integer, ForeignKey("datasets.id"), nullable=False),
     Column("uuid", Text, nullable=False, comment="the entity's name in the CSV: a lowercase UUID, no 'uuid:' prefix"),
     Column("label", Text, nullable=False),
@@ -364,7 +372,7 @@ entities = Table(
     ),
     Column("change_seq", BigInteger, nullable=False, server_default=text("nextval('entity_changes')")),
     Column("conflict", Text, nullable=True, comment="'soft' or 'hard' when an update was based on an old version"),
-    _created_at(),
+    _now(),
     Column("updated_at", DateTime(timezone=True), nullable=True),
     Column("deleted_at", DateTime(timezone=True), nullable=True),
     Column(
@@ -397,26 +405,26 @@ entity_versions = Table(
         comment="the user who wrote this version over the API; NULL = a submission wrote it",
     ),
     Column("user_agent", Text, nullable=True),
-    _created_at(),
+    _now(),
     Index("ix_entity_versions_submission_version_id", "submission_version_id"),
 )
 
 entity_problems = Table(
     "entity_problems",
     metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
+    _id(BigInteger),
     Column("submission_version_id", BigInteger, ForeignKey("submission_versions.id"), nullable=False),
     Column("dataset", Text, nullable=True),
     Column("entity_uuid", Text, nullable=True),
     Column("problem", Text, nullable=False, comment="why the submission's entity block changed nothing"),
-    _created_at(),
+    _now(),
     Index("ix_entity_problems_submission_version_id", "submission_version_id"),
 )
 
 check_results = Table(
     "check_results",
     metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
+    _id(BigInteger),
     Column("subject", Text, nullable=False, comment="'plot' (entity_id) or 'submission' (submission_id, about a plot)"),
     Column(
         "entity_id", BigInteger, ForeignKey("entities.id"), nullable=True, comment="the plot checked or referred to"
@@ -427,7 +435,7 @@ check_results = Table(
     Column("status", Text, nullable=False),
     Column("result", JSONB, nullable=False, comment="numbers, findings and Thai/English sentences of the check"),
     Column("checked_version", Integer, nullable=True, comment="the plot entity's __version the result is for"),
-    Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _now("computed_at"),
     CheckConstraint("subject IN ('plot', 'submission')", name="subject"),
     CheckConstraint(
         "(subject = 'plot' AND entity_id IS NOT NULL AND submission_id IS NULL) "
@@ -451,7 +459,7 @@ PHASH_BANDS = tuple(f"((phash >> {shift}) & 65535)" for shift in (48, 32, 16, 0)
 photo_hashes = Table(
     "photo_hashes",
     metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
+    _id(BigInteger),
     Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
     Column("attachment_name", Text, nullable=False),
     Column("field_path", Text, nullable=True, comment="the image question it answers, e.g. photos/photo"),
@@ -464,7 +472,7 @@ photo_hashes = Table(
     Column("exif_lat", Float, nullable=True, comment="EXIF GPS latitude, degrees"),
     Column("plot_uuid", Text, nullable=True, comment="the plot the submission is about"),
     Column("problem", Text, nullable=True, comment="why the file could not be read as an image"),
-    Column("hashed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _now("hashed_at"),
     UniqueConstraint("submission_id", "attachment_name"),
     Index("ix_photo_hashes_blob_sha256_submission_id", "blob_sha256", "submission_id"),
     *(
@@ -506,14 +514,14 @@ audit_points = Table(
 audit_signals = Table(
     "audit_signals",
     metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
+    _id(BigInteger),
     Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
     Column("rule", Text, nullable=False),
     Column("rule_version", Integer, nullable=False),
     Column("plot_uuid", Text, nullable=True, comment="the plot the submission is about, when computed"),
     Column("status", Text, nullable=False, comment="'raised' or 'ok'"),
     Column("result", JSONB, nullable=False, comment="numbers, findings and Thai/English sentences"),
-    Column("computed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _now("computed_at"),
     Column("explained_at", DateTime(timezone=True), nullable=True),
     Column("explained_by", Integer, ForeignKey("users.id"), nullable=True),
     Column("explanation", Text, nullable=True),
@@ -526,12 +534,12 @@ audit_signals = Table(
 signal_explanations = Table(
     "signal_explanations",
     metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
+    _id(BigInteger),
     Column("signal_id", BigInteger, ForeignKey("audit_signals.id"), nullable=False),
     Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
     Column("rule", Text, nullable=False),
     Column("explained_by", Integer, ForeignKey("users.id"), nullable=False),
-    Column("explained_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    _now("explained_at"),
     Column("reason", Text, nullable=False),
     Column("before", JSONB, nullable=False, comment="the signal before: status, result, explanation"),
     Column("after", JSONB, nullable=False, comment="the signal after"),

@@ -32,6 +32,7 @@ _PLOT_FLAGGED = (
     "EXISTS (SELECT 1 FROM check_results r WHERE r.subject = 'plot' AND r.entity_id = p.entity_id"  # noqa: S608
     f" AND {CHECK_FAILED} AND (:sel_flag = 'any' OR r.rule = :sel_flag))"
 )
+_FORM_IS = "s.form_id IN (SELECT id FROM forms WHERE project_id = :sel_project AND xml_form_id = :sel_form)"
 _SUBMITTED_BY = {
     "app_user": "EXISTS (SELECT 1 FROM submission_versions v WHERE v.submission_id = s.id AND v.current"
     " AND v.app_user_id = :sel_submitter)",
@@ -60,48 +61,54 @@ class Selection:
     submitter: str | None = None
 
 
+#: A condition of a ``WHERE`` clause and the parameters it binds.
+_Condition = tuple[str, dict[str, Any]]
+
+
+def _all_of(*conditions: _Condition | None) -> tuple[str, dict[str, Any]]:
+    """``(sql, params)``: the ``conditions`` joined by ``AND`` (``None``, a filter that is not set, left out)."""
+    chosen = [c for c in conditions if c is not None]
+    params: dict[str, Any] = {}
+    for _, bound in chosen:
+        params.update(bound)
+    return " AND ".join(sql for sql, _ in chosen), params
+
+
+def _when(value: Any, sql: str, name: str) -> _Condition | None:
+    """``sql`` with ``value`` bound to ``:name``; ``None`` (no condition) when ``value`` is not set (None, empty)."""
+    return (sql, {name: value}) if value else None
+
+
+def _submitted_by(submitter: str) -> _Condition:
+    """The submissions of ``submitter`` (``app_user:<id>`` or ``user:<id>``); ``ValueError`` for another text."""
+    kind, _, number = submitter.partition(":")
+    if kind not in _SUBMITTED_BY or not number.isdigit():
+        raise ValueError(f"submitter must be 'app_user:<id>' or 'user:<id>', not {submitter!r}")
+    return _SUBMITTED_BY[kind], {"sel_submitter": int(number)}
+
+
 def submission_where(selection: Selection) -> tuple[str, dict[str, Any]]:
     """``(sql, params)``: a condition on ``submissions`` aliased ``s``."""
-    clauses = ["s.form_id IN (SELECT id FROM forms WHERE project_id = :sel_project)"]
-    params: dict[str, Any] = {"sel_project": selection.project_id}
-    if selection.area:
-        clauses.append("s.area_code LIKE :sel_area || '%'")
-        params["sel_area"] = selection.area
-    if selection.form:
-        clauses.append(
-            "s.form_id IN (SELECT id FROM forms WHERE project_id = :sel_project AND xml_form_id = :sel_form)"
-        )
-        params["sel_form"] = selection.form
-    if selection.month:
-        clauses.append(submission_period_sql("s.id") + " = :sel_month")
-        params["sel_month"] = month_text(selection.month)
-    if selection.review_state:
-        clauses.append("s.review_state = :sel_review_state")
-        params["sel_review_state"] = selection.review_state
-    if selection.flag:
-        clauses.append(_SUBMISSION_FLAGGED)
-        params["sel_flag"] = selection.flag
-    if selection.submitter:
-        kind, _, number = selection.submitter.partition(":")
-        if kind not in _SUBMITTED_BY or not number.isdigit():
-            raise ValueError(f"submitter must be 'app_user:<id>' or 'user:<id>', not {selection.submitter!r}")
-        clauses.append(_SUBMITTED_BY[kind])
-        params["sel_submitter"] = int(number)
-    return " AND ".join(clauses), params
+    month = month_text(selection.month) if selection.month else None
+    return _all_of(
+        ("s.form_id IN (SELECT id FROM forms WHERE project_id = :sel_project)", {"sel_project": selection.project_id}),
+        _when(selection.area, "s.area_code LIKE :sel_area || '%'", "sel_area"),
+        _when(selection.form, _FORM_IS, "sel_form"),
+        _when(month, submission_period_sql("s.id") + " = :sel_month", "sel_month"),
+        _when(selection.review_state, "s.review_state = :sel_review_state", "sel_review_state"),
+        _when(selection.flag, _SUBMISSION_FLAGGED, "sel_flag"),
+        _submitted_by(selection.submitter) if selection.submitter else None,
+    )
 
 
 def plot_where(selection: Selection) -> tuple[str, dict[str, Any]]:
     """``(sql, params)``: a condition on the ``plots`` view aliased ``p``. Of the filters, the area and the
     flag apply to plots (a plot check rule that found a problem); the others select submissions only."""
-    clauses = ["p.project_id = :sel_project"]
-    params: dict[str, Any] = {"sel_project": selection.project_id}
-    if selection.area:
-        clauses.append("p.area_code LIKE :sel_area || '%'")
-        params["sel_area"] = selection.area
-    if selection.flag:
-        clauses.append(_PLOT_FLAGGED)
-        params["sel_flag"] = selection.flag
-    return " AND ".join(clauses), params
+    return _all_of(
+        ("p.project_id = :sel_project", {"sel_project": selection.project_id}),
+        _when(selection.area, "p.area_code LIKE :sel_area || '%'", "sel_area"),
+        _when(selection.flag, _PLOT_FLAGGED, "sel_flag"),
+    )
 
 
 _COUNT_BY_FORM = "SELECT f.xml_form_id, count(*) FROM submissions s JOIN forms f ON f.id = s.form_id WHERE "

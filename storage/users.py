@@ -126,16 +126,10 @@ def revoke_app_user(conn: Connection, app_user_id: int) -> bool:
 
 
 def list_app_users(conn: Connection, project_id: int) -> list[Row]:
-    """``(id, display_name, created_at, revoked_at)`` of the project's app users, oldest first."""
+    """``(id, display_name, area_code, created_at, revoked_at)`` of the project's app users, oldest first."""
     return list(
         conn.execute(
-            select(
-                app_users.c.id,
-                app_users.c.display_name,
-                app_users.c.area_code,
-                app_users.c.created_at,
-                app_users.c.revoked_at,
-            )
+            select(*app_users.c["id", "display_name", "area_code", "created_at", "revoked_at"])
             .where(app_users.c.project_id == project_id)
             .order_by(app_users.c.id)
         )
