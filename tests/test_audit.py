@@ -442,7 +442,7 @@ def statements(db: Engine):  # type: ignore[no-untyped-def]
     event.remove(db, "before_cursor_execute", note)
 
 
-def audit_again(app: Flask, db: Engine, settings: Settings, instance_id: str) -> None:
+def run_audit(app: Flask, db: Engine, settings: Settings, instance_id: str) -> None:
     with db.begin() as conn:
         audit_submission(
             conn, app.extensions["knn"].blobs, submission_id(db, instance_id), AuditRules.from_settings(settings)
@@ -457,7 +457,7 @@ def test_an_audit_reads_the_collectors_visit_before_and_after_once(
     audited()
     statements.clear()
 
-    audit_again(app, db, settings, logs[1])
+    run_audit(app, db, settings, logs[1])
 
     steps = [s for s in statements if "FROM collector_visits WHERE collector" in s]
     assert len(steps) == 2, steps  # one step back, one forward
@@ -468,7 +468,7 @@ def test_an_audit_reads_the_files_of_a_daily_log_once(app, forms, collect, audit
     audited()
     statements.clear()
 
-    audit_again(app, db, settings, log)
+    run_audit(app, db, settings, log)
 
     assert len([s for s in statements if "FROM submission_attachments" in s]) == 1
 
