@@ -138,37 +138,48 @@ _POINT = re.compile(rb"(\d+\.\d{6}) (\d+\.\d{6}) 172\.0 4\.5")
 
 _TIME = re.compile(rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+07:00")
 
+#: The id of the entity a plot survey's instance creates (the new plot's UUID).
+ENTITY_ID = re.compile(rb'<entity[^>]* id="([0-9a-f-]{36})"')
+
+
+def relocated(body: bytes, dlat: float, dlon: float, stamp: datetime) -> bytes:
+    """``body`` (an instance from ``ingest.Submission``) with every geo point moved ``dlat``, ``dlon`` degrees and
+    every instance time (``start``, ``end``, dateTime answers) set to ``stamp``. The body keeps its length while
+    the moved coordinates keep their number of digits, so the multipart part's Content-Length stays true."""
+    stamped = stamp.isoformat(timespec="milliseconds").encode()
+    moved = _POINT.sub(
+        lambda m: b"%.6f %.6f 172.0 4.5" % (float(m.group(1)) + dlat, float(m.group(2)) + dlon),
+        body,
+    )
+    return _TIME.sub(stamped, moved)
+
 
 class FieldDeveloper:
     """One device's field developer and a working clock. Each plot is drawn 0.5-2 km from the previous one, ``STEP``
-    later in the instance's start and end times (so 3-12 km/h, never impossible travel), all within ``REGION``
-    degrees of the benchmark's plot (about the north-east of Thailand), starting ``--days`` ago. The benchmark's
-    instances all draw the same plot at the same time; thousands of plots on one spot, or one collector everywhere
-    at once, would measure the worst case of the overlap checks, tiles and audit signals, not a programme."""
+    later in the instance's start and end times (so 3-12 km/h, never impossible travel), all within ``region``
+    degrees of the benchmark's plot (by default ``REGION``, about the north-east of Thailand), starting ``days``
+    ago. The benchmark's instances all draw the same plot at the same time; thousands of plots on one spot, or one
+    collector everywhere at once, would measure the worst case of the overlap checks, tiles and audit signals, not
+    a programme."""
 
     STEP = timedelta(minutes=10)
     REGION = 1.5
 
-    def __init__(self, rng: random.Random, days: float) -> None:
+    def __init__(self, rng: random.Random, days: float, region: float = REGION) -> None:
         self.rng = rng
-        self.offset = (rng.uniform(-self.REGION, self.REGION), rng.uniform(-self.REGION, self.REGION))
+        self.region = region
+        self.offset = (rng.uniform(-region, region), rng.uniform(-region, region))
         self.clock = datetime.now(BANGKOK) - timedelta(days=days)
 
     def visit(self, body: bytes) -> bytes:
-        """``body`` moved to the next plot and the next time slot."""
+        """``body`` moved to the next plot and the next time slot; :attr:`offset` is then that plot's."""
         bearing, km = self.rng.uniform(0, 2 * math.pi), self.rng.uniform(0.5, 2.0)
-        dlat, dlon = (
-            max(-self.REGION, min(self.REGION, shifted + km / 111 * step))
+        self.offset = tuple(
+            max(-self.region, min(self.region, shifted + km / 111 * step))
             for shifted, step in zip(self.offset, (math.cos(bearing), math.sin(bearing)), strict=True)
         )
-        self.offset = (dlat, dlon)
         self.clock += self.STEP
-        stamp = self.clock.isoformat(timespec="milliseconds").encode()
-        moved = _POINT.sub(
-            lambda m: b"%.6f %.6f 172.0 4.5" % (float(m.group(1)) + dlat, float(m.group(2)) + dlon),
-            body,
-        )
-        return _TIME.sub(stamp, moved)
+        return relocated(body, *self.offset, self.clock)
 
 
 class Supervisor:
@@ -225,7 +236,7 @@ def device_loop(args: argparse.Namespace, server, sub: Submission, window: Windo
                 body = developer.visit(sub.body())  # fresh IDs, place and time; sent as it is, so the plot is known
                 device.submit(SimpleNamespace(body=lambda body=body: body, content_type=sub.content_type), tally)
                 ok = tally.ok == 1
-                found = re.search(rb'<entity[^>]* id="([0-9a-f-]{36})"', body)
+                found = ENTITY_ID.search(body)
                 point = _POINT.search(body)
                 if ok and found and point:
                     lat, lon = float(point.group(1)), float(point.group(2))

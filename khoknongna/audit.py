@@ -114,13 +114,13 @@ def _is_photo(name: str, content_type: str | None, field_path: str | None) -> bo
     return name.lower().endswith(IMAGE_EXTENSIONS) or (content_type or "").startswith("image/")
 
 
-def _hash_photos(conn: Connection, blobs: BlobStore, sub: Any) -> list[dict[str, Any]]:
-    """Hash the photos of the submission's current version (reusing hashes of files already hashed) and store
-    them; returns the rows stored."""
+def _hash_photos(conn: Connection, blobs: BlobStore, sub: Any, files: list[Any]) -> list[dict[str, Any]]:
+    """Hash the photos among ``files`` (``queries.attachments`` of the submission's current version), reusing
+    hashes of files already hashed, and store them; returns the rows stored."""
     fields = {value: path for path, value in leaf_paths(sub.data) if isinstance(value, str)}
     stored = queries.hashes_of(conn, sub.submission_id)
     rows = []
-    for attachment in queries.attachments(conn, sub.version_id):
+    for attachment in files:
         field_path = fields.get(attachment.name)
         if not _is_photo(attachment.name, attachment.content_type, field_path):
             continue
@@ -249,22 +249,28 @@ def collector_of(sub: Any) -> str | None:
     return f"{who}/{sub.device_id or ''}" if who else None
 
 
-def _travel(conn: Connection, sub: Any, answers: list[GeoAnswer], rules: TravelRules) -> CheckResult | None:
+def _travel(
+    conn: Connection, sub: Any, answers: list[GeoAnswer], rules: TravelRules
+) -> tuple[CheckResult | None, Any, Any]:
+    """Record the submission's visit and check the journeys to and from it: the result (``None`` without a start
+    time, a geopoint or a collector) and the collector's visits just before and after (``queries.neighbour_visits``
+    rows, ``None`` when there is none)."""
     started, ended = instance_time(sub.data.get("start")), instance_time(sub.data.get("end"))
     point = next((a.vertices[0] for a in answers if a.geo_type == "geopoint"), None)
     collector = collector_of(sub)
     if started is None or point is None or collector is None:
         queries.save_visit(conn, sub.submission_id, None)
-        return None
+        return None, None, None
     ended = ended if ended is not None and ended >= started else started
     visit = {"collector": collector, "started_at": started, "ended_at": ended, "lon": point[0], "lat": point[1]}
     queries.save_visit(conn, sub.submission_id, visit)
     here = Visit(sub.submission_id, sub.instance_id, started, ended, point[0], point[1])
-    before, after = (
+    before, after = queries.neighbour_visits(conn, sub.submission_id)
+    previous, following = (
         Visit(r.submission_id, r.instance_id, r.started_at, r.ended_at, r.lon, r.lat) if r is not None else None
-        for r in queries.neighbour_visits(conn, sub.submission_id)
+        for r in (before, after)
     )
-    return travel_check(here, before, after, rules)
+    return travel_check(here, previous, following, rules), before, after
 
 
 def certification_check(form_id: str, data: dict[str, Any], received: set[str]) -> CheckResult:
@@ -377,7 +383,8 @@ def audit_submission(
     if sub is None or sub.encrypted or sub.data is None:
         return [], []
     results: list[CheckResult] = []
-    photos = _hash_photos(conn, blobs, sub)
+    files = queries.attachments(conn, sub.version_id)
+    photos = _hash_photos(conn, blobs, sub, files)
     exact = [PhotoMatch(**r._mapping) for r in queries.exact_matches(conn, submission_id, limit=LOOKUP_LIMIT)]
     near = _near_matches(conn, sub, photos, rules.photos)
     if photos:
@@ -388,16 +395,15 @@ def audit_submission(
     spots, spot_related, spot_older = _same_spots(conn, sub)
     if answers:
         results.append(gps_trust_check(answers, spots, rules.gps))
-    travel = _travel(conn, sub, answers, rules.travel)
+    travel, before, after = _travel(conn, sub, answers, rules.travel)
     if travel is not None:
         results.append(travel)
     if sub.xml_form_id in CERTIFIED_FORMS:
-        received = {a.name for a in queries.attachments(conn, sub.version_id)}
+        received = {a.name for a in files}
         results.append(certification_check(sub.xml_form_id, sub.data, received))
     queries.save_signals(conn, submission_id, sub.plot_uuid, results)
     if again:
         return results, sorted(spot_older, reverse=True)[:RELATED_LIMIT]
-    before, after = queries.neighbour_visits(conn, submission_id)
     # Arriving between two visits changes both of their neighbours; arriving last changes the previous one's
     # verdict only when the journey is impossible, and then a finding names it.
     visits = {before.submission_id, after.submission_id} if before is not None and after is not None else set()

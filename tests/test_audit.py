@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 from click.testing import CliRunner
 from flask import Flask
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError
 
 from khoknongna.audit import LOOKUP_LIMIT, AuditRules, audit_submission
@@ -427,6 +427,50 @@ def test_every_earlier_submission_at_the_spot_learns_of_another_plot_eventually(
 
     for instance in earlier:
         assert signals(collect, instance, "daily_log")["gps_untrusted"]["status"] == "raised", instance
+
+
+@pytest.fixture
+def statements(db: Engine):  # type: ignore[no-untyped-def]
+    """The SQL statements run on ``db`` while the test runs, in order."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        seen.append(" ".join(statement.split()))
+
+    event.listen(db, "before_cursor_execute", note)
+    yield seen
+    event.remove(db, "before_cursor_execute", note)
+
+
+def run_audit(app: Flask, db: Engine, settings: Settings, instance_id: str) -> None:
+    with db.begin() as conn:
+        audit_submission(
+            conn, app.extensions["knn"].blobs, submission_id(db, instance_id), AuditRules.from_settings(settings)
+        )
+
+
+def test_an_audit_reads_the_collectors_visit_before_and_after_once(
+    app, forms, collect, audited, db, settings, statements
+) -> None:
+    plot = new_plot(collect)
+    logs = [daily_log(collect, plot, signature=None) for _ in range(3)]
+    audited()
+    statements.clear()
+
+    run_audit(app, db, settings, logs[1])
+
+    steps = [s for s in statements if "FROM collector_visits WHERE collector" in s]
+    assert len(steps) == 2, steps  # one step back, one forward
+
+
+def test_an_audit_reads_the_files_of_a_daily_log_once(app, forms, collect, audited, db, settings, statements) -> None:
+    log = daily_log(collect, new_plot(collect), signature=jpeg(frame(scene(10), FIRST_VIEW)))
+    audited()
+    statements.clear()
+
+    run_audit(app, db, settings, log)
+
+    assert len([s for s in statements if "FROM submission_attachments" in s]) == 1
 
 
 # --- explaining, the area list, recomputing -----------------------------------------------------------------
