@@ -1,9 +1,5 @@
 """Spatial check results, and the job queue (procrastinate's schema) that computes them after ingest.
 
-Revision ID: 20261121_0004
-Revises: 20261121_0003
-Create Date: 2026-11-21
-
 The queue's tables and functions are procrastinate's own (``procrastinate.schema``), created as that
 version ships them; a procrastinate upgrade that changes its schema needs a migration of its own.
 """
@@ -15,8 +11,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "20261121_0004"
 down_revision = "20261121_0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,5 @@
 """Review: supervisor roles scoped by area, the area of each submission, comments and the audit trail.
 
-Revision ID: 20261121_0007
-Revises: 20261121_0006
-Create Date: 2026-11-21
-
 ``users.role`` gains ``department``, ``province``, ``district`` and ``gis``; a province or district supervisor
 has an ``area_code`` (2 or 4 digits). ``submissions.area_code`` is the tambon (or wider) code of the plot a
 submission is about, else of the app user who sent it; it is what every page, tile and download is scoped by.
@@ -16,8 +12,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "20261121_0007"
 down_revision = "20261121_0006"
-branch_labels = None
-depends_on = None
 
 ROLES = "role IN ('admin', 'department', 'province', 'district', 'gis', 'collector')"
 AREA = (
