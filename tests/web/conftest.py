@@ -98,8 +98,7 @@ def report(collect: CollectClient, plot: str | None, where: str, photos: dict[st
         f'<data id="activity_report" version="1"><plot>{plot or ""}</plot><where>{where}</where>{repeats}'
         f"<meta><instanceID>{instance_id}</instanceID></meta></data>"
     ).encode()
-    (response,) = collect.submit(xml, photos)
-    assert response.status_code == 201, response.data
+    collect.send(xml, photos)
     return instance_id
 
 
