@@ -51,20 +51,14 @@ def upgrade() -> None:
             name="subject_key",
         ),
     )
-    op.create_index(
-        "uq_check_results_plot_rule",
-        "check_results",
-        ["entity_id", "rule"],
-        unique=True,
-        postgresql_where=sa.text("subject = 'plot'"),
-    )
-    op.create_index(
-        "uq_check_results_submission_rule",
-        "check_results",
-        ["submission_id", "rule"],
-        unique=True,
-        postgresql_where=sa.text("subject = 'submission'"),
-    )
+    for subject, key in (("plot", "entity_id"), ("submission", "submission_id")):  # one result per subject and rule
+        op.create_index(
+            f"uq_check_results_{subject}_rule",
+            "check_results",
+            [key, "rule"],
+            unique=True,
+            postgresql_where=sa.text(f"subject = '{subject}'"),
+        )
     op.execute(SchemaManager.get_schema())
 
 
