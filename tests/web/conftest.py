@@ -183,6 +183,12 @@ def two_districts(form_pack, supervise: CollectClient) -> dict[str, Plot]:
 
 
 @pytest.fixture
+def district(signed_in) -> FlaskClient:
+    """The supervisor of district 4001 (``somchai``), signed in."""
+    return signed_in("somchai", "district", "4001")
+
+
+@pytest.fixture
 def admin(signed_in) -> FlaskClient:
     """A client signed in as the admin ``root``."""
     return signed_in("root", "admin")

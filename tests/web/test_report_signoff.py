@@ -31,12 +31,6 @@ def reported(two_districts: dict[str, Plot], supervise: CollectClient, db: Engin
     return two_districts
 
 
-@pytest.fixture
-def district(signed_in) -> FlaskClient:
-    """The supervisor of district 4001, signed in."""
-    return signed_in("somchai", "district", "4001")
-
-
 def submit(client: FlaskClient, district_code: str = "4001"):
     token = page_token(client, f"/downloads?month={MONTH}")
     return client.post("/downloads/signoff", data={"csrf_token": token, "district": district_code, "month": MONTH})
