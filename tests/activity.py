@@ -44,9 +44,7 @@ def activity_report(
     )
     signature = f"{stem}-signature.png"
     if signed:
-        out = io.BytesIO()
-        Image.new("RGB", (400, 150), (255, 255, 255)).save(out, "PNG")
-        files[signature] = out.getvalue()
+        files[signature] = signature_png()
     xml = (
         f'<data id="activity_report" version="2026112101"><report_month>{month}-01</report_month><plot>{plot}</plot>'
         "<programme>covid_loan</programme><model>HLM</model><size_class>1</size_class><other_size_rai/>"
@@ -63,27 +61,34 @@ def activity_report(
         f"<reporter_position>นักพัฒนาพื้นที่ต้นแบบ</reporter_position><report_date>{report_date}</report_date></reporter>"
         f"<meta><instanceID>{instance_id}</instanceID></meta></data>"
     ).encode()
-    responses = collect.submit(xml, files)
-    assert all(r.status_code == 201 for r in responses), [r.data for r in responses]
+    collect.send(xml, files)
+    received(db, instance_id, when)
+    return instance_id
+
+
+def received(db: Engine, instance_id: str, when: datetime) -> None:
+    """Make the submission ``instance_id`` look received at ``when`` (its ``created_at``)."""
     with db.begin() as conn:
         conn.execute(
             text(
                 "UPDATE submissions SET created_at = :when WHERE id ="
-                " (SELECT submission_id FROM submission_versions WHERE instance_id = :i)"
+                " (SELECT submission_id FROM submission_versions WHERE instance_id = :instance_id)"
             ),
-            {"when": when, "i": instance_id},
+            {"when": when, "instance_id": instance_id},
         )
-    return instance_id
+
+
+def signature_png() -> bytes:
+    """A blank signature as Collect's signature widget saves it (a white 400 x 150 PNG)."""
+    out = io.BytesIO()
+    Image.new("RGB", (400, 150), (255, 255, 255)).save(out, "PNG")
+    return out.getvalue()
 
 
 def daily_log(collect: CollectClient, plot: str, day: str, *, signed: bool) -> None:
     """A daily log of ``day`` as Collect sends it, certified (owner's name and signature) when ``signed``."""
     signature = f"{uuid.uuid4().hex[:8]}-owner.png"
-    files = {}
-    if signed:
-        out = io.BytesIO()
-        Image.new("RGB", (400, 150), (255, 255, 255)).save(out, "PNG")
-        files[signature] = out.getvalue()
+    files = {signature: signature_png()} if signed else {}
     xml = (
         f'<data id="daily_log" version="2026112101"><work_date>{day}</work_date>'
         f"<developer_name>นายนพรัตน์ ทองดี</developer_name><plot>{plot}</plot>"
@@ -93,5 +98,4 @@ def daily_log(collect: CollectClient, plot: str, day: str, *, signed: bool) -> N
         f"<owner_signature>{signature if signed else ''}</owner_signature></certification>"
         f"<meta><instanceID>uuid:{uuid.uuid4()}</instanceID></meta></data>"
     ).encode()
-    responses = collect.submit(xml, files)
-    assert all(r.status_code == 201 for r in responses), [r.data for r in responses]
+    collect.send(xml, files)

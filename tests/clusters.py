@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -15,6 +18,18 @@ def world_searchable_folder(prefix: str) -> Path:
     folder = Path(tempfile.mkdtemp(prefix=prefix))
     folder.chmod(0o755)
     return folder
+
+
+@contextmanager
+def data_folder(prefix: str) -> Iterator[Path]:
+    """A ``data`` folder (not made yet) in a new world-searchable folder; at the end the cluster a server made in
+    ``data/pg`` is stopped and the whole folder removed."""
+    base = world_searchable_folder(prefix)
+    try:
+        yield base / "data"
+    finally:
+        stop_cluster(base / "data" / "pg")
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def stop_cluster(pgdata: Path) -> None:

@@ -143,3 +143,8 @@ class CollectClient:
             if response.status_code not in (201, 202):
                 break
         return responses
+
+    def send(self, xml: bytes, files: dict[str, bytes] | None = None) -> None:
+        """``submit``, requiring every POST to be accepted (201): for tests whose subject comes after."""
+        responses = self.submit(xml, files)
+        assert all(r.status_code == 201 for r in responses), [r.data[:500] for r in responses]

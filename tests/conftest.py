@@ -148,13 +148,19 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+def account(
+    db: Engine, settings: Settings, name: str, password: str, role: str, area_code: str | None = None
+) -> tuple[str, str]:
+    """Create the user ``name`` with ``role`` (and ``area_code``); returns (user name, password)."""
+    with db.begin() as conn:
+        create_user(conn, name, password, role, settings.realm, area_code)
+    return name, password
+
+
 @pytest.fixture
 def collector(db: Engine, settings: Settings) -> tuple[str, str]:
     """A collector account: (user name, password)."""
-
-    with db.begin() as conn:
-        create_user(conn, USER, PASSWORD, "collector", settings.realm)
-    return USER, PASSWORD
+    return account(db, settings, USER, PASSWORD, "collector")
 
 
 @pytest.fixture
@@ -176,10 +182,7 @@ SUPERVISOR, SUPERVISOR_PASSWORD = "supervisor", "review-pass-2026"
 @pytest.fixture
 def supervisor(db: Engine, settings: Settings) -> tuple[str, str]:
     """A department supervisor account (every area; may read the JSON API): (user name, password)."""
-
-    with db.begin() as conn:
-        create_user(conn, SUPERVISOR, SUPERVISOR_PASSWORD, "department", settings.realm)
-    return SUPERVISOR, SUPERVISOR_PASSWORD
+    return account(db, settings, SUPERVISOR, SUPERVISOR_PASSWORD, "department")
 
 
 @pytest.fixture
@@ -187,10 +190,7 @@ def web_user(db: Engine, settings: Settings) -> Callable[..., tuple[str, str]]:
     """Make a web user: ``web_user(name, role, area_code=None)`` -> (name, password)."""
 
     def make(name: str, role: str, area_code: str | None = None) -> tuple[str, str]:
-        password = f"{name}-pass-2026"
-        with db.begin() as conn:
-            create_user(conn, name, password, role, settings.realm, area_code)
-        return name, password
+        return account(db, settings, name, f"{name}-pass-2026", role, area_code)
 
     return make
 

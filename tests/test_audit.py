@@ -128,8 +128,7 @@ def report(
         f"<report_month>{month}</report_month><where>{where or point(20, 20)}</where>{repeats}"
         f"<meta><instanceID>{instance_id}</instanceID></meta></data>"
     ).encode()
-    (response,) = collect.submit(xml, photos)
-    assert response.status_code == 201, response.data
+    collect.send(xml, photos)
     return instance_id
 
 

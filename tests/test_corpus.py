@@ -145,14 +145,20 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def form_list_entries(collect: CollectClient) -> dict[str, dict[str, str]]:
-    """``formID -> {child local name: text}`` from ``GET /formList`` as Collect reads it."""
-    response = collect.get("/formList")
+def openrosa_document(collect: CollectClient, url: str, root_tag: str) -> etree._Element:
+    """The OpenRosa XML document at ``url``, after checking the answer is one with the root ``root_tag``."""
+    response = collect.get(url)
     assert response.status_code == 200, response.data
     assert response.headers["X-OpenRosa-Version"] == "1.0"
     assert response.mimetype == "text/xml"
     root = etree.fromstring(response.data)
-    assert root.tag == f"{{{XFORMS_LIST_NS}}}xforms"
+    assert root.tag == root_tag
+    return root
+
+
+def form_list_entries(collect: CollectClient) -> dict[str, dict[str, str]]:
+    """``formID -> {child local name: text}`` from ``GET /formList`` as Collect reads it."""
+    root = openrosa_document(collect, "/formList", f"{{{XFORMS_LIST_NS}}}xforms")
     entries = {}
     for xform in root.findall(f"{{{XFORMS_LIST_NS}}}xform"):
         fields = {etree.QName(c).localname: (c.text or "") for c in xform}
@@ -162,12 +168,7 @@ def form_list_entries(collect: CollectClient) -> dict[str, dict[str, str]]:
 
 
 def manifest_entries(collect: CollectClient, url: str) -> dict[str, dict[str, str]]:
-    response = collect.get(url)
-    assert response.status_code == 200, response.data
-    assert response.headers["X-OpenRosa-Version"] == "1.0"
-    assert response.mimetype == "text/xml"
-    root = etree.fromstring(response.data)
-    assert root.tag == f"{{{MANIFEST_NS}}}manifest"
+    root = openrosa_document(collect, url, f"{{{MANIFEST_NS}}}manifest")
     entries = {}
     for media in root.findall(f"{{{MANIFEST_NS}}}mediaFile"):
         fields = {etree.QName(c).localname: (c.text or "") for c in media} | dict(media.attrib)

@@ -91,26 +91,27 @@ def test_a_job_left_doing_by_a_dead_worker_runs_again_when_a_worker_starts(
         assert conn.execute(text("SELECT count(*) FROM procrastinate_workers WHERE id = :w"), {"w": dead}).scalar() == 0
 
 
-def test_a_job_of_a_worker_whose_heartbeat_is_recent_is_left_to_that_worker(
-    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings
+@pytest.mark.parametrize(
+    ("heartbeat_seconds_ago", "attempts", "status"),
+    [(1, 0, "doing"), (60, jobs.MAX_ATTEMPTS - 1, "failed")],
+    ids=["its worker's heartbeat is recent: left to that worker", "stalled on its last attempt: stays failed"],
+)
+def test_a_job_that_may_not_run_again_keeps_its_status(
+    heartbeat_seconds_ago: int,
+    attempts: int,
+    status: str,
+    forms,
+    collect: CollectClient,
+    db: Engine,
+    pg_url: str,
+    settings: Settings,
 ) -> None:
     _, job_id = plot_with_a_job(collect, db)
-    taken_by_a_worker(db, job_id, heartbeat_seconds_ago=1)
+    taken_by_a_worker(db, job_id, heartbeat_seconds_ago=heartbeat_seconds_ago, attempts=attempts)
 
     work(settings, db, pg_url)
 
-    assert job_status(db, job_id) == "doing"
-
-
-def test_a_job_that_stalls_on_its_last_attempt_stays_failed(
-    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings
-) -> None:
-    _, job_id = plot_with_a_job(collect, db)
-    taken_by_a_worker(db, job_id, heartbeat_seconds_ago=60, attempts=jobs.MAX_ATTEMPTS - 1)
-
-    work(settings, db, pg_url)
-
-    assert job_status(db, job_id) == "failed"
+    assert job_status(db, job_id) == status
 
 
 def test_a_stalled_job_whose_plot_has_another_job_waiting_gives_way_to_it(

@@ -23,6 +23,7 @@ from khoknongna.jobs import run_worker
 from khoknongna.publishing import publish_form
 from khoknongna.server.cli import main
 from khoknongna.settings import Settings
+from tests.activity import received
 from tests.collect import CollectClient
 from tests.xlsforms import xlsform
 
@@ -100,8 +101,7 @@ def register(
         f"<meta><instanceID>uuid:{uuid.uuid4()}</instanceID>"
         f'<entity dataset="plots" {flags} id="{plot}"><label>นายสมชาย</label></entity></meta></data>'
     ).encode()
-    (response,) = collect.submit(xml)
-    assert response.status_code == 201, response.data
+    collect.send(xml)
 
 
 def visit(collect: CollectClient, plot: str, where: str) -> str:
@@ -110,8 +110,7 @@ def visit(collect: CollectClient, plot: str, where: str) -> str:
         f'<data id="activity_report" version="1"><plot>{plot}</plot><where>{where}</where>'
         f"<meta><instanceID>{instance_id}</instanceID></meta></data>"
     ).encode()
-    (response,) = collect.submit(xml)
-    assert response.status_code == 201, response.data
+    collect.send(xml)
     return instance_id
 
 
@@ -295,17 +294,6 @@ def test_a_plot_whose_job_was_lost_is_checked_by_check_plots(
 # --- coverage -----------------------------------------------------------------------------------------------
 
 
-def received(db: Engine, instance_id: str, when: datetime) -> None:
-    with db.begin() as conn:
-        conn.execute(
-            text(
-                "UPDATE submissions SET created_at = :when WHERE id ="
-                " (SELECT submission_id FROM submission_versions WHERE instance_id = :instance_id)"
-            ),
-            {"when": when, "instance_id": instance_id},
-        )
-
-
 def test_coverage_of_a_month_counts_on_time_late_and_missing_reports(forms, collect: CollectClient, db: Engine) -> None:
     on_time, late, missing = (str(uuid.uuid4()) for _ in range(3))
     for i, plot in enumerate((on_time, late, missing)):
@@ -376,8 +364,7 @@ def test_a_report_for_last_month_sent_this_month_counts_for_last_month_as_late(
         f'<data id="activity_report" version="1"><report_month>2026-11-01</report_month><plot>{plot}</plot>'
         f"<where>{point(10, 10)}</where><meta><instanceID>{instance_id}</instanceID></meta></data>"
     ).encode()
-    (response,) = collect.submit(xml)
-    assert response.status_code == 201
+    collect.send(xml)
     received(db, instance_id, datetime(2026, 12, 2, 9, 0, tzinfo=BANGKOK))
 
     november = collect.get("/v1/projects/1/coverage?month=2026-11").json["total"]["numbers"]

@@ -18,7 +18,7 @@ from flask import Flask
 from lxml import etree
 from pyxform.errors import PyXFormError
 from pyxform.xls2xform import convert
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from khoknongna import publishing
 from khoknongna.forms_xlsform import bundled_forms, bundled_media
@@ -26,6 +26,7 @@ from khoknongna.problems import Problem
 from khoknongna.publishing import Published, publish_bundled_forms, publish_form
 from khoknongna.settings import Settings
 from tests.collect import CollectClient
+from tests.sql import rows
 from tests.xlsforms import xlsform
 
 XFORMS_LIST_NS = "http://openrosa.org/xforms/xformsList"
@@ -96,11 +97,6 @@ def md5(data: bytes) -> str:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def rows(db: Engine, sql: str, **params: Any) -> list[Any]:
-    with db.connect() as conn:
-        return list(conn.execute(text(sql), params))
 
 
 def submission(version: str | None, instance_id: str) -> bytes:

@@ -29,7 +29,7 @@ from lxml import etree
 from requests.auth import HTTPDigestAuth
 
 from khoknongna.forms_xlsform import bundled_forms
-from tests.clusters import postgres_processes, stop_cluster, world_searchable_folder
+from tests.clusters import data_folder, postgres_processes, stop_cluster, world_searchable_folder
 from tests.instances import BuiltInstance, build_instance
 
 pytestmark = pytest.mark.slow
@@ -146,10 +146,8 @@ class Server:
 
 @pytest.fixture(scope="module")
 def data_dir() -> Iterator[Path]:
-    base = world_searchable_folder("knn-serve-")
-    yield base / "data"
-    stop_cluster(base / "data" / "pg")
-    shutil.rmtree(base, ignore_errors=True)
+    with data_folder("knn-serve-") as data:
+        yield data
 
 
 @pytest.fixture(scope="module")
@@ -384,18 +382,11 @@ def test_create_admin_prints_the_password_on_the_first_start_only(servers: list[
 
 
 def test_a_port_already_in_use_gives_a_clear_error_and_a_failure_exit_code() -> None:
-    base = world_searchable_folder("knn-serve-port-")
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
-            taken.bind(("127.0.0.1", 0))
-            taken.listen()
-            port = taken.getsockname()[1]
-            result = knn(
-                "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(base / "data"), timeout=60
-            )
-    finally:
-        stop_cluster(base / "data" / "pg")
-        shutil.rmtree(base, ignore_errors=True)
+    with data_folder("knn-serve-port-") as data, socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = knn("serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data), timeout=60)
 
     assert result.returncode != 0
     assert f"port {port} on 127.0.0.1 is already in use" in result.stdout + result.stderr

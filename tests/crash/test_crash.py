@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ import requests
 from requests.auth import HTTPDigestAuth
 
 from khoknongna.jobs import STALLED_AFTER
-from tests.clusters import postgres_processes, stop_cluster, world_searchable_folder
+from tests.clusters import data_folder, postgres_processes
 from tests.instances import jpeg
 from tests.plots import plot_xml
 from tests.test_serve import COLLECTOR, COLLECTOR_PASSWORD, Server, free_port, knn, query
@@ -124,10 +123,8 @@ def wait_for_the_checks_worker(pgdata: Path) -> None:
 
 @pytest.fixture(scope="module")
 def folder() -> Iterator[Path]:
-    base = world_searchable_folder("knn-crash-")
-    yield base / "data"
-    stop_cluster(base / "data" / "pg")
-    shutil.rmtree(base, ignore_errors=True)
+    with data_folder("knn-crash-") as data:
+        yield data
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from tests.collect import CollectClient
 from tests.gis.conftest import survey
 from tests.gis.test_monthly_report import BANGKOK, activity_report
 from tests.plots import LAT, LON
+from tests.sql import one, rows
 from tests.xlsforms import xlsform
 
 BBOX = f"ST_MakeEnvelope({LON - 0.001}, {LAT - 0.001}, {LON + 0.001}, {LAT + 0.001}, 4326)"
@@ -109,19 +110,15 @@ def test_a_plot_survey_appears_in_its_views_with_geometries_and_repeats(
 ) -> None:
     plot = survey(collect)
 
-    with db.connect() as conn:
-        row = conn.execute(
-            text(
-                "SELECT plot_id, owner_name, village_no, has_parts, ST_Area(boundary::geography) AS m2"
-                " FROM forms.plot_survey"
-            )
-        ).one()
-        parts = conn.execute(
-            text(
-                "SELECT submission_id, repeat_position, part_type, ST_GeometryType(part_shape)"
-                " FROM forms.plot_survey__parts ORDER BY item"
-            )
-        ).all()
+    row = one(
+        db,
+        "SELECT plot_id, owner_name, village_no, has_parts, ST_Area(boundary::geography) AS m2 FROM forms.plot_survey",
+    )
+    parts = rows(
+        db,
+        "SELECT submission_id, repeat_position, part_type, ST_GeometryType(part_shape)"
+        " FROM forms.plot_survey__parts ORDER BY item",
+    )
 
     assert (row.plot_id, row.owner_name, row.village_no, row.has_parts) == (plot, "นางสมศรี ใจดี", 5, True)
     assert row.m2 == pytest.approx(1600, rel=0.01)

@@ -66,6 +66,15 @@ def assert_still_serving(collect: CollectClient) -> None:
     assert [r.status_code for r in responses] == [201], responses[-1].data[:500]
 
 
+def assert_refused_unharmed(
+    response: TestResponse, status: int, words: str, db: Engine, collect: CollectClient
+) -> None:
+    """The request is refused as ``assert_openrosa_error`` says, nothing is stored, and the server still serves."""
+    assert_openrosa_error(response, status, words)
+    assert_nothing_stored(db)
+    assert_still_serving(collect)
+
+
 def multipart(
     parts: list[tuple[bytes, bytes | None, bytes] | tuple[bytes, bytes | None, bytes, bytes]],
     boundary: str = BOUNDARY,

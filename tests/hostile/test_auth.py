@@ -225,23 +225,21 @@ def test_a_replayed_nonce_count_gets_a_fresh_nonce_marked_stale(
     assert again["stale"] == "true"  # the digest was right: Collect signs again without asking for the password
 
 
-def test_a_nonce_count_lower_than_one_already_used_is_refused(client: FlaskClient, collector: tuple[str, str]) -> None:
-    challenge = fresh_challenge(client)
-    assert signed_get(client, challenge, 5, *collector).status_code == 200
-
-    assert signed_get(client, challenge, 4, *collector).status_code == 401
-    assert signed_get(client, challenge, 6, *collector).status_code == 200
-
-
-def test_a_nonce_count_used_in_one_worker_is_refused_in_another(
-    settings: Settings, db: Engine, collector: tuple[str, str]
+@pytest.mark.parametrize(
+    ("workers", "used", "replayed"),
+    [(1, 5, 4), (2, 1, 1)],
+    ids=["a lower count at the same worker", "the same count at another worker"],
+)
+def test_a_nonce_count_not_above_one_already_used_is_refused(
+    settings: Settings, db: Engine, collector: tuple[str, str], workers: int, used: int, replayed: int
 ) -> None:
-    one, other = (create_app(settings, engine=db).test_client() for _ in range(2))
-    challenge = fresh_challenge(one)
-    assert signed_get(one, challenge, 1, *collector).status_code == 200
+    clients = [create_app(settings, engine=db).test_client() for _ in range(workers)]
+    first, last = clients[0], clients[-1]
+    challenge = fresh_challenge(first)
+    assert signed_get(first, challenge, used, *collector).status_code == 200
 
-    assert signed_get(other, challenge, 1, *collector).status_code == 401
-    assert signed_get(other, challenge, 2, *collector).status_code == 200
+    assert signed_get(last, challenge, replayed, *collector).status_code == 401
+    assert signed_get(last, challenge, used + 1, *collector).status_code == 200
 
 
 def test_collect_overtaken_by_its_own_request_signs_in_again_without_asking(

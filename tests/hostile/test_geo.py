@@ -36,58 +36,47 @@ def stored(db: Engine, field_path: str):
         ).one()
 
 
+def point(value: str, problem: str) -> pytest.ParameterSet:
+    return pytest.param("location", "location", value, problem, id=f"geopoint {value}")
+
+
+def shape(value: str, problem: str, case: str) -> pytest.ParameterSet:
+    return pytest.param("boundary", "boundary", value, problem, id=f"geoshape of {case}")
+
+
 @pytest.mark.parametrize(
-    ("value", "problem"),
+    ("element", "field_path", "value", "problem"),
     [
-        ("16.44", "1 numbers"),
-        ("16.44 102.83 162.0 4.8 99", "5 numbers"),
-        ("16.44 102.83 162.0 4.8;16.45 102.83 0 0", "one point"),
-        ("16.44 Infinity 0 0", "NaN or infinity"),
-        ("-inf 102.83", "NaN or infinity"),
-        ("1e400 102.83", "NaN or infinity"),
-        ("-90.5 102.83", "latitude -90.5"),
-        ("16.44 180.5", "longitude 180.5"),
-        ("16.44 102.83 0 -1", "negative accuracy"),
-        ("0x10 102.83", "not made of numbers"),
+        point("16.44", "1 numbers"),
+        point("16.44 102.83 162.0 4.8 99", "5 numbers"),
+        point("16.44 102.83 162.0 4.8;16.45 102.83 0 0", "one point"),
+        point("16.44 Infinity 0 0", "NaN or infinity"),
+        point("-inf 102.83", "NaN or infinity"),
+        point("1e400 102.83", "NaN or infinity"),
+        point("-90.5 102.83", "latitude -90.5"),
+        point("16.44 180.5", "longitude 180.5"),
+        point("16.44 102.83 0 -1", "negative accuracy"),
+        point("0x10 102.83", "not made of numbers"),
+        shape(f"{GOOD};{LAT + 0.001} {LON} 162.0 4.8", "at least 4 points", "two points"),
+        shape(f"{GOOD};{GOOD}", "at least 4 points", "the same point twice"),
+        shape(";;;", "empty value", "only separators"),
+        shape(
+            f"{GOOD};{LAT + 0.001} {LON};{LAT} {LON + 0.001};{LAT + 0.002} {LON + 0.002}",
+            "not closed",
+            "4 points not closed",
+        ),
+        pytest.param("swale_line", "swales/swale_line", GOOD + ";", "at least 2 points", id="geotrace of one point"),
     ],
 )
-def test_a_broken_geopoint_is_kept_as_text_with_its_problem(
-    collect: CollectClient, db: Engine, value: str, problem: str
+def test_a_broken_geo_value_is_kept_as_text_with_its_problem(
+    collect: CollectClient, db: Engine, element: str, field_path: str, value: str, problem: str
 ) -> None:
-    submit_with(collect, "location", value)
+    submit_with(collect, element, value)
 
-    row = stored(db, "location")
+    row = stored(db, field_path)
     assert row.geom is None
     assert row.raw_value == value
     assert problem in row.problem
-
-
-@pytest.mark.parametrize(
-    ("value", "problem"),
-    [
-        (f"{GOOD};{LAT + 0.001} {LON} 162.0 4.8", "at least 4 points"),
-        (f"{GOOD};{GOOD}", "at least 4 points"),
-        (";;;", "empty value"),
-        (f"{GOOD};{LAT + 0.001} {LON};{LAT} {LON + 0.001};{LAT + 0.002} {LON + 0.002}", "not closed"),
-    ],
-    ids=["two points", "the same point twice", "only separators", "not closed"],
-)
-def test_a_broken_geoshape_is_kept_as_text_with_its_problem(
-    collect: CollectClient, db: Engine, value: str, problem: str
-) -> None:
-    submit_with(collect, "boundary", value)
-
-    row = stored(db, "boundary")
-    assert row.geom is None
-    assert problem in row.problem
-
-
-def test_a_geotrace_of_one_point_is_kept_as_text_with_its_problem(collect: CollectClient, db: Engine) -> None:
-    submit_with(collect, "swale_line", GOOD + ";")
-
-    row = stored(db, "swales/swale_line")
-    assert row.geom is None
-    assert "at least 2 points" in row.problem
 
 
 def test_a_self_crossing_geoshape_is_stored_as_the_polygon_it_describes(collect: CollectClient, db: Engine) -> None:

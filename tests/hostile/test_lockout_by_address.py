@@ -5,6 +5,8 @@ count together; each lockout is written once to the audit log (who, from where; 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -45,23 +47,20 @@ def lockouts(db: Engine) -> list[tuple]:
         return [tuple(r) for r in rows]
 
 
-def test_guesses_from_one_socket_address_leave_the_owner_free_at_another(
-    app: Flask, collector: tuple[str, str]
+@pytest.mark.parametrize(
+    ("server", "client_at"),
+    [("app", from_socket), ("proxied_app", through_proxy)],
+    ids=["socket address", "address forwarded by a trusted proxy"],
+)
+def test_guesses_from_one_address_leave_the_owner_free_at_another(
+    server: str,
+    client_at: Callable[[Flask, str], FlaskClient],
+    request: pytest.FixtureRequest,
+    collector: tuple[str, str],
 ) -> None:
     user, password = collector
-    attacker, owner = from_socket(app, ATTACKER), from_socket(app, OWNER)
-
-    guess(attacker, user, LIMIT)
-
-    assert digest(owner, user, password).status_code == 200
-    assert_openrosa_error(digest(attacker, user, password), 401, "Too many wrong passwords")
-
-
-def test_guesses_from_one_forwarded_address_leave_the_owner_free_at_another(
-    proxied_app: Flask, collector: tuple[str, str]
-) -> None:
-    user, password = collector
-    attacker, owner = through_proxy(proxied_app, ATTACKER), through_proxy(proxied_app, OWNER)
+    served = request.getfixturevalue(server)
+    attacker, owner = client_at(served, ATTACKER), client_at(served, OWNER)
 
     guess(attacker, user, LIMIT)
 

@@ -23,12 +23,14 @@ from tests.hostile.support import (
     PHOTO,
     assert_nothing_stored,
     assert_openrosa_error,
+    assert_refused_unharmed,
     assert_still_serving,
     new_id,
     post_xml,
 )
 from tests.instances import jpeg
 from tests.plots import plot_xml
+from tests.sql import rows
 
 pytestmark = pytest.mark.usefixtures("plot_survey")
 
@@ -78,47 +80,37 @@ def listener() -> Iterator[tuple[int, list[bytes]]]:
 
 def stored_text(db: Engine) -> str:
     """Every stored submission row, with its XML, answers and geometries, as one text."""
-    with db.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT v::text FROM submission_versions v UNION ALL SELECT a::text FROM submission_attachments a "
-                "UNION ALL SELECT g::text FROM submission_geometries g"
-            )
-        ).scalars()
-        return "\n".join(rows)
+    stored = rows(
+        db,
+        "SELECT v::text FROM submission_versions v UNION ALL SELECT a::text FROM submission_attachments a "
+        "UNION ALL SELECT g::text FROM submission_geometries g",
+    )
+    return "\n".join(value for (value,) in stored)
 
 
 # --- entities and DTDs ----------------------------------------------------------------------------------
 
 
-def test_billion_laughs_is_refused_with_400_within_a_second(collect: CollectClient, db: Engine) -> None:
-    entities = b'<!ENTITY x0 "lol">' + b"".join(
-        b'<!ENTITY x%d "%s">' % (i, b"&x%d;" % (i - 1) * 10) for i in range(1, 10)
-    )
-    hostile = with_doctype(b"<!DOCTYPE data [" + entities + b'<!ENTITY x "&x9;">]>')
+BILLION_LAUGHS = with_doctype(
+    b'<!DOCTYPE data [<!ENTITY x0 "lol">'
+    + b"".join(b'<!ENTITY x%d "%s">' % (i, b"&x%d;" % (i - 1) * 10) for i in range(1, 10))
+    + b'<!ENTITY x "&x9;">]>'
+)
+# one 50 kB entity referenced 20,000 times would expand to 1 GB without any nesting
+QUADRATIC_BLOWUP = with_doctype(
+    b'<!DOCTYPE data [<!ENTITY x "' + b"a" * 50_000 + b'">]>', b"<notes>" + b"&x;" * 20_000 + b"</notes>"
+)
 
+
+@pytest.mark.parametrize("hostile", [BILLION_LAUGHS, QUADRATIC_BLOWUP], ids=["billion laughs", "quadratic blowup"])
+def test_an_entity_expansion_bomb_is_refused_with_400_within_a_second(
+    hostile: bytes, collect: CollectClient, db: Engine
+) -> None:
     started = time.perf_counter()
     response = post_xml(collect, hostile)
 
     assert time.perf_counter() - started < 1.0
-    assert_openrosa_error(response, 400, "DTD")
-    assert_nothing_stored(db)
-    assert_still_serving(collect)
-
-
-def test_quadratic_blowup_is_refused_with_400_within_a_second(collect: CollectClient, db: Engine) -> None:
-    # one 50 kB entity referenced 20,000 times would expand to 1 GB without any nesting
-    hostile = with_doctype(
-        b'<!DOCTYPE data [<!ENTITY x "' + b"a" * 50_000 + b'">]>', b"<notes>" + b"&x;" * 20_000 + b"</notes>"
-    )
-
-    started = time.perf_counter()
-    response = post_xml(collect, hostile)
-
-    assert time.perf_counter() - started < 1.0
-    assert_openrosa_error(response, 400, "DTD")
-    assert_nothing_stored(db)
-    assert_still_serving(collect)
+    assert_refused_unharmed(response, 400, "DTD", db, collect)
 
 
 def test_external_file_entity_is_refused_and_the_file_never_reaches_the_answer_or_the_database(
@@ -175,9 +167,7 @@ def test_an_http_entity_or_dtd_is_refused_and_never_fetched(
 def test_an_internal_dtd_without_entities_is_refused_with_400(collect: CollectClient, db: Engine) -> None:
     hostile = with_doctype(b"<!DOCTYPE data [<!ELEMENT data ANY>]>", b"<notes>plain</notes>")
 
-    assert_openrosa_error(post_xml(collect, hostile), 400, "DTD")
-    assert_nothing_stored(db)
-    assert_still_serving(collect)
+    assert_refused_unharmed(post_xml(collect, hostile), 400, "DTD", db, collect)
 
 
 # --- structure ------------------------------------------------------------------------------------------
@@ -187,9 +177,7 @@ def test_elements_nested_100000_deep_are_refused_with_400(collect: CollectClient
     depth = 100_000
     hostile = OPEN + b"<a>" * depth + b"</a>" * depth + b"</data>"
 
-    assert_openrosa_error(post_xml(collect, hostile), 400, "could not be read")
-    assert_nothing_stored(db)
-    assert_still_serving(collect)
+    assert_refused_unharmed(post_xml(collect, hostile), 400, "could not be read", db, collect)
 
 
 def test_elements_nested_just_under_the_parser_limit_are_kept(collect: CollectClient, db: Engine) -> None:
@@ -206,9 +194,7 @@ def test_elements_nested_just_under_the_parser_limit_are_kept(collect: CollectCl
 def test_invalid_utf8_is_refused_with_400(collect: CollectClient, db: Engine) -> None:
     hostile = plot_xml(new_id()).replace("นางสมศรี".encode(), b"\xff\xfe\xc3\x28")
 
-    assert_openrosa_error(post_xml(collect, hostile), 400, "could not be read")
-    assert_nothing_stored(db)
-    assert_still_serving(collect)
+    assert_refused_unharmed(post_xml(collect, hostile), 400, "could not be read", db, collect)
 
 
 def test_an_encoding_the_parser_does_not_know_is_refused_with_400(collect: CollectClient, db: Engine) -> None:
@@ -233,9 +219,7 @@ def test_an_instance_in_utf16_is_read_as_text(collect: CollectClient, db: Engine
 def test_the_xform_sent_instead_of_an_instance_is_refused_naming_its_root(collect: CollectClient, db: Engine) -> None:
     xform = collect.get("/forms/plot_survey.xml").data
 
-    assert_openrosa_error(post_xml(collect, xform), 400, "<html>")
-    assert_nothing_stored(db)
-    assert_still_serving(collect)
+    assert_refused_unharmed(post_xml(collect, xform), 400, "<html>", db, collect)
 
 
 def test_a_server_response_sent_as_a_submission_is_refused_with_400(collect: CollectClient, db: Engine) -> None:
@@ -263,17 +247,13 @@ def test_a_renamed_root_with_the_forms_id_is_accepted_as_central_does(collect: C
 def test_a_missing_or_blank_form_id_is_refused_with_400(collect: CollectClient, db: Engine, root: bytes) -> None:
     hostile = root + b"<notes/><meta><instanceID>" + new_id().encode() + b"</instanceID></meta></data>"
 
-    assert_openrosa_error(post_xml(collect, hostile), 400, "form id")
-    assert_nothing_stored(db)
-    assert_still_serving(collect)
+    assert_refused_unharmed(post_xml(collect, hostile), 400, "form id", db, collect)
 
 
 def test_an_instance_id_longer_than_the_limit_is_refused_with_400(collect: CollectClient, db: Engine) -> None:
     long_id = "uuid:" + "ก" * MAX_ID_CHARS
 
-    assert_openrosa_error(post_xml(collect, plot_xml(long_id)), 400, "instanceID")
-    assert_nothing_stored(db)
-    assert_still_serving(collect)
+    assert_refused_unharmed(post_xml(collect, plot_xml(long_id)), 400, "instanceID", db, collect)
 
 
 def test_a_deprecated_id_longer_than_the_limit_is_refused_with_400(collect: CollectClient, db: Engine) -> None:
@@ -286,9 +266,7 @@ def test_a_deprecated_id_longer_than_the_limit_is_refused_with_400(collect: Coll
 def test_an_attachment_name_longer_than_the_limit_is_refused_with_400(collect: CollectClient, db: Engine) -> None:
     name = "ภาพ" * MAX_ID_CHARS + ".jpg"
 
-    assert_openrosa_error(post_xml(collect, plot_xml(new_id(), overview=name)), 400, "file name")
-    assert_nothing_stored(db)
-    assert_still_serving(collect)
+    assert_refused_unharmed(post_xml(collect, plot_xml(new_id(), overview=name)), 400, "file name", db, collect)
 
 
 def test_an_instance_id_of_500_thai_characters_is_accepted(collect: CollectClient, db: Engine) -> None:
@@ -310,9 +288,7 @@ def test_an_instance_larger_than_the_limit_is_refused_with_413(
     padding = b"x" * (settings.max_instance_bytes + 1)
     huge = plot_xml(new_id()).replace(b"<notes/>", b"<notes>" + padding + b"</notes>")
 
-    assert_openrosa_error(post_xml(phone, huge), 413, "larger than")
-    assert_nothing_stored(db)
-    assert_still_serving(phone)
+    assert_refused_unharmed(post_xml(phone, huge), 413, "larger than", db, phone)
 
 
 def test_an_instance_of_200000_sibling_elements_is_accepted_within_seconds(collect: CollectClient, db: Engine) -> None:

@@ -139,37 +139,38 @@ def test_repeats_of_a_real_form_with_a_repeat_in_a_repeat():
     assert read_xform(data).repeats == frozenset({"kids/kids_details", "kids/kids_details/kids_immunization"})
 
 
-def test_media_names_come_from_jr_images_in_labels():
-    data = xform(
-        "| survey |\n| | type | name | label | media::image |\n"
-        "| | note | intro | Welcome | logo.png |\n| | note | map | Map | plot-map.jpg |\n"
-    )
-
-    assert read_xform(data).media == ("logo.png", "plot-map.jpg")
-
-
-def test_media_names_are_listed_once_in_order_of_appearance():
-    data = xform(
-        "| survey |\n| | type | name | label | media::image |\n"
-        "| | note | one | One | logo.png |\n| | note | two | Two | logo.png |\n"
-    )
-
-    assert read_xform(data).media == ("logo.png",)
-
-
-def test_select_one_from_file_expects_its_csv():
-    data = xform("| survey |\n| | type | name | label |\n| | select_one_from_file villages.csv | village | Village |\n")
-
-    assert read_xform(data).media == ("villages.csv",)
-
-
-def test_pulldata_expects_a_csv_named_after_its_first_argument():
-    data = xform(
-        "| survey |\n| | type | name | label | calculation |\n"
-        "| | text | key | Key | |\n| | calculate | price | | pulldata('fruits', 'price', 'name', ${key}) |\n"
-    )
-
-    assert read_xform(data).media == ("fruits.csv",)
+@pytest.mark.parametrize(
+    ("survey", "media"),
+    [
+        (
+            "| survey |\n| | type | name | label | media::image |\n"
+            "| | note | intro | Welcome | logo.png |\n| | note | map | Map | plot-map.jpg |\n",
+            ("logo.png", "plot-map.jpg"),
+        ),
+        (
+            "| survey |\n| | type | name | label | media::image |\n"
+            "| | note | one | One | logo.png |\n| | note | two | Two | logo.png |\n",
+            ("logo.png",),
+        ),
+        (
+            "| survey |\n| | type | name | label |\n| | select_one_from_file villages.csv | village | Village |\n",
+            ("villages.csv",),
+        ),
+        (
+            "| survey |\n| | type | name | label | calculation |\n"
+            "| | text | key | Key | |\n| | calculate | price | | pulldata('fruits', 'price', 'name', ${key}) |\n",
+            ("fruits.csv",),
+        ),
+    ],
+    ids=[
+        "the jr images of labels",
+        "each name once, in order of appearance",
+        "the CSV of select_one_from_file",
+        "a CSV named after pulldata's first argument",
+    ],
+)
+def test_the_media_a_form_expects_are(survey: str, media: tuple[str, ...]):
+    assert read_xform(xform(survey)).media == media
 
 
 def test_pulldata_form_from_pyxform_expects_fruits_csv():

@@ -49,35 +49,35 @@ def test_spreadsheet_type_of_anything_else_is_none():
 # --- convert_xlsform -----------------------------------------------------------------------------------------
 
 
-def test_form_id_falls_back_to_the_file_name_when_settings_have_none():
-    conversion = convert_xlsform((FORMS / "GeoLocationForm.xlsx").read_bytes(), "GeoLocationForm.xlsx", validate=False)
+@pytest.mark.parametrize(
+    ("spreadsheet", "upload_name", "form_id"),
+    [
+        ("GeoLocationForm.xlsx", "GeoLocationForm.xlsx", "GeoLocationForm"),
+        ("GeoLocationForm.xlsx", "../../uploads/แปลงโคกหนองนา.xlsx", "แปลงโคกหนองนา"),
+        ("nested_repeats.xlsx", "something_else.xlsx", "nested_repeats"),
+        (
+            "ifrc-distribution-site-assessment-v1.xls",
+            "ifrc-distribution-site-assessment-v1.xlsx",
+            "distributionsite_assessment_v1_0",
+        ),
+    ],
+    ids=[
+        "the file name when the settings have none",
+        "the file name without its folders",
+        "the settings sheet over the file name",
+        "a legacy xls saved with an xlsx name, converted by its content",
+    ],
+)
+def test_the_form_id_comes_from(spreadsheet: str, upload_name: str, form_id: str):
+    conversion = convert_xlsform((FORMS / spreadsheet).read_bytes(), upload_name, validate=False)
 
-    assert read_xform(conversion.xform).form_id == "GeoLocationForm"
+    assert read_xform(conversion.xform).form_id == form_id
 
 
-def test_form_id_from_the_file_name_ignores_folders_in_the_name():
-    data = (FORMS / "GeoLocationForm.xlsx").read_bytes()
+def test_the_version_comes_from_the_settings_sheet():
+    conversion = convert_xlsform((FORMS / "nested_repeats.xlsx").read_bytes(), "nested_repeats.xlsx", validate=False)
 
-    conversion = convert_xlsform(data, "../../uploads/แปลงโคกหนองนา.xlsx", validate=False)
-
-    assert read_xform(conversion.xform).form_id == "แปลงโคกหนองนา"
-
-
-def test_form_id_from_the_settings_sheet_wins_over_the_file_name():
-    data = (FORMS / "nested_repeats.xlsx").read_bytes()
-
-    conversion = convert_xlsform(data, "something_else.xlsx", validate=False)
-
-    definition = read_xform(conversion.xform)
-    assert (definition.form_id, definition.version) == ("nested_repeats", "201211121234")
-
-
-def test_legacy_xls_saved_with_an_xlsx_name_converts_by_its_content():
-    data = (FORMS / "ifrc-distribution-site-assessment-v1.xls").read_bytes()
-
-    conversion = convert_xlsform(data, "ifrc-distribution-site-assessment-v1.xlsx", validate=False)
-
-    assert read_xform(conversion.xform).form_id == "distributionsite_assessment_v1_0"
+    assert read_xform(conversion.xform).version == "201211121234"
 
 
 def test_select_one_external_yields_itemsets_csv_as_form_media():

@@ -33,7 +33,7 @@ from khoknongna.server.cli import main
 from khoknongna.settings import Settings
 from khoknongna.storage.embedded import running_cluster
 from khoknongna.storage.migrations import HERE as MIGRATIONS
-from tests.clusters import postgres_processes, stop_cluster, world_searchable_folder
+from tests.clusters import data_folder, postgres_processes, stop_cluster, world_searchable_folder
 from tests.collect import CollectClient
 from tests.xlsforms import xlsform
 
@@ -80,12 +80,8 @@ def served(data_dir: Path) -> Iterator[FlaskClient]:
 
 @pytest.fixture(scope="module")
 def data_dir() -> Iterator[Path]:
-    base = world_searchable_folder("knn-cli-")
-    try:
-        yield base / "data"
-    finally:
-        stop_cluster(base / "data" / "pg")
-        shutil.rmtree(base, ignore_errors=True)
+    with data_folder("knn-cli-") as data:
+        yield data
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,8 @@ from tests.collect import CollectClient
 from tests.instances import jpeg
 from tests.plots import PLOT_SURVEY, plot_xml
 from tests.server.test_openrosa_routes import entry, media_entries, xform
-from tests.server.test_submission import new_id, scalar
+from tests.server.test_submission import new_id
+from tests.sql import scalar
 
 MEDIA = b"\x89PNG a village map"
 

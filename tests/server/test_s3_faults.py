@@ -33,7 +33,8 @@ from tests.instances import jpeg
 from tests.plots import PLOT_SURVEY, plot_xml
 from tests.seaweedfs import READ_ONLY_KEY, SeaweedFS
 from tests.server.test_cli_blobs import knn
-from tests.server.test_submission import new_id, scalar
+from tests.server.test_submission import new_id
+from tests.sql import scalar
 
 pytestmark = pytest.mark.parametrize("s3_server", ["seaweedfs"], indirect=True)
 

@@ -23,6 +23,7 @@ from khoknongna.settings import Settings
 from tests.collect import DEVICE_ID, USER_AGENT, CollectClient
 from tests.instances import jpeg
 from tests.plots import LAT, LON, PLOT_SURVEY_VERSION, plot_xml
+from tests.sql import one, rows, scalar
 
 RESPONSE_NS = "http://openrosa.org/http/response"
 
@@ -44,20 +45,16 @@ def message(response) -> str:
     return root.findtext(f"{{{RESPONSE_NS}}}message") or ""
 
 
-def scalar(db: Engine, sql: str, **params) -> object:
-    with db.connect() as conn:
-        return conn.execute(text(sql), params).scalar()
-
-
-def rows(db: Engine, sql: str, **params) -> list:
-    with db.connect() as conn:
-        return list(conn.execute(text(sql), params))
-
-
 @pytest.fixture
 def small_split_app(settings: Settings, db: Engine, plot_survey: None) -> Flask:
     """The app with Collect told to keep each POST under 300 kB, so photos travel in several POSTs."""
     return create_app(settings.model_copy(update={"accept_content_length": 300_000}), engine=db)
+
+
+@pytest.fixture
+def surveyed(collect: CollectClient, plot_survey: None) -> None:
+    """One plot survey (with its photo) sent by Collect and stored."""
+    collect.submit(plot_xml(new_id()), {"1790000000001.jpg": jpeg(1)})
 
 
 # --- the happy path ------------------------------------------------------------------------------------
@@ -71,32 +68,26 @@ def test_plot_survey_submission_is_accepted_with_201_and_an_openrosa_message(col
     assert "text/xml" in responses[0].headers["Content-Type"]
 
 
-def test_plot_boundary_is_a_polygon_in_postgis_of_one_rai(collect, plot_survey, db):
-    collect.submit(plot_xml(new_id()), {"1790000000001.jpg": jpeg(1)})
-
-    geom_type, zm, srid, area = rows(
+def test_plot_boundary_is_a_polygon_in_postgis_of_one_rai(surveyed, db):
+    geom_type, zm, srid, area = one(
         db,
         "SELECT GeometryType(geom), ST_Zmflag(geom), ST_SRID(geom), ST_Area(geom::geography) "
         "FROM submission_geometries WHERE field_path = 'boundary'",
-    )[0]
+    )
     assert (geom_type, zm, srid) == ("POLYGON", 3, 4326)  # 3: with Z (altitude) and M (accuracy)
     assert area == pytest.approx(1600, rel=0.01)
 
 
-def test_vertices_keep_longitude_latitude_altitude_and_accuracy(collect, plot_survey, db):
-    collect.submit(plot_xml(new_id()), {"1790000000001.jpg": jpeg(1)})
-
-    x, y, z, m = rows(
+def test_vertices_keep_longitude_latitude_altitude_and_accuracy(surveyed, db):
+    x, y, z, m = one(
         db,
-        "SELECT ST_X(geom), ST_Y(geom), ST_Z(geom), ST_M(geom) FROM submission_geometries "
-        "WHERE field_path = 'location'",
-    )[0]
+        "SELECT ST_X(geom), ST_Y(geom), ST_Z(geom), ST_M(geom) FROM submission_geometries"
+        " WHERE field_path = 'location'",
+    )
     assert (x, y, z, m) == pytest.approx((LON, LAT, 162.0, 4.8))
 
 
-def test_parts_in_a_repeat_are_stored_with_their_repeat_position(collect, plot_survey, db):
-    collect.submit(plot_xml(new_id()), {"1790000000001.jpg": jpeg(1)})
-
+def test_parts_in_a_repeat_are_stored_with_their_repeat_position(surveyed, db):
     found = rows(
         db,
         "SELECT field_path, repeat_position, geo_type, ST_GeometryType(geom) FROM submission_geometries "
@@ -109,9 +100,7 @@ def test_parts_in_a_repeat_are_stored_with_their_repeat_position(collect, plot_s
     ]
 
 
-def test_geometries_are_found_through_the_spatial_index(collect, plot_survey, db):
-    collect.submit(plot_xml(new_id()), {"1790000000001.jpg": jpeg(1)})
-
+def test_geometries_are_found_through_the_spatial_index(surveyed, db):
     with db.connect() as conn:
         conn.execute(text("SET enable_seqscan = off"))
         plan = "\n".join(
@@ -126,9 +115,7 @@ def test_geometries_are_found_through_the_spatial_index(collect, plot_survey, db
     assert "ix_submission_geometries_geom" in plan
 
 
-def test_answers_are_kept_as_json_with_repeats_as_lists(collect, plot_survey, db):
-    collect.submit(plot_xml(new_id()), {"1790000000001.jpg": jpeg(1)})
-
+def test_answers_are_kept_as_json_with_repeats_as_lists(surveyed, db):
     data = scalar(db, "SELECT data FROM submission_versions")
     assert data["owner"]["owner_name"] == "นางสมศรี ใจดี"
     assert [p["part_type"] for p in data["parts"]] == ["pond", "paddy"]

@@ -156,10 +156,14 @@ def test_blob_store_error_is_an_os_error_naming_the_blob(store):
         store.put_bytes(PHOTO)
 
 
-def test_a_file_where_the_staging_folder_should_be_makes_stage_fail_with_blob_store_error(store):
+@pytest.fixture
+def staging_blocked(store) -> None:
+    """A file where the store's staging folder should be."""
     shutil.rmtree(store.staging)
     store.staging.write_bytes(b"in the way")
 
+
+def test_a_file_where_the_staging_folder_should_be_makes_stage_fail_with_blob_store_error(store, staging_blocked):
     with pytest.raises(BlobStoreError, match="cannot create a file"):
         store.stage()
 
@@ -232,10 +236,7 @@ def test_check_passes_for_a_writable_folder(store):
     store.check()
 
 
-def test_check_fails_when_the_staging_folder_is_gone(store):
-    shutil.rmtree(store.staging)
-    store.staging.write_bytes(b"in the way")
-
+def test_check_fails_when_the_staging_folder_is_gone(store, staging_blocked):
     with pytest.raises(BlobStoreError, match="not writable"):
         store.check()
 

@@ -262,10 +262,14 @@ def overwrite(store: S3BlobStore, key: str, data: bytes) -> None:
     store.client.put_object(store.bucket, key, io.BytesIO(data), len(data), metadata={"sha256": key})
 
 
-def test_read_bytes_of_an_object_whose_bytes_changed_raises_blob_corrupt(store):
+@pytest.fixture
+def photo_changed(store) -> None:
+    """PHOTO stored, then its object's bytes changed behind the store's back."""
     store.put_bytes(PHOTO)
     overwrite(store, PHOTO_SHA, PHOTO.upper())
 
+
+def test_read_bytes_of_an_object_whose_bytes_changed_raises_blob_corrupt(store, photo_changed):
     with pytest.raises(BlobCorrupt):
         store.read_bytes(PHOTO_SHA)
 
@@ -283,10 +287,7 @@ def test_streaming_a_corrupt_object_fails_before_its_last_bytes_are_given_out(st
     assert len(received) < len(data)
 
 
-def test_digest_of_a_corrupt_object_raises_blob_corrupt(store):
-    store.put_bytes(PHOTO)
-    overwrite(store, PHOTO_SHA, PHOTO.upper())
-
+def test_digest_of_a_corrupt_object_raises_blob_corrupt(store, photo_changed):
     with pytest.raises(BlobCorrupt):
         store.digest(PHOTO_SHA)
 

@@ -55,6 +55,12 @@ def base() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def answers(cluster: EmbeddedPostgres) -> bool:
+    """Whether the cluster's database answers ``SELECT 1`` over its socket."""
+    with connect(cluster) as conn:
+        return conn.execute("SELECT 1").fetchone() == (1,)
+
+
 def connect(cluster: EmbeddedPostgres) -> psycopg.Connection:
     return psycopg.connect(
         host=str(cluster.socket_dir), port=PORT, user="postgres", dbname=cluster.database, autocommit=True
@@ -152,8 +158,7 @@ def test_a_second_user_entering_and_leaving_keeps_the_cluster_running_for_the_fi
         assert "second user done" in second.stdout
 
         assert outer.is_running(), "leaving the inner block must not stop the cluster"
-        with connect(outer) as conn:
-            assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert answers(outer)
 
     assert not outer.is_running(), "the last user to leave stops it"
 
@@ -210,10 +215,16 @@ def name_in_lock_files(lock_files: dict[Path, str], pid: int) -> None:
         path.write_text("\n".join([str(pid), *content.splitlines()[1:]]) + "\n")
 
 
-def test_a_lock_file_naming_a_live_process_that_is_not_postgresql_does_not_stop_the_start(base: Path) -> None:
+@pytest.fixture
+def crashed(base: Path) -> tuple[EmbeddedPostgres, dict[Path, str]]:
+    """A cluster started then killed, with the text of the lock files it left behind."""
     cluster = EmbeddedPostgres(base / "pg", database="knn_probe")
     cluster.start()
-    lock_files = crash(base / "pg")
+    return cluster, crash(base / "pg")
+
+
+def test_a_lock_file_naming_a_live_process_that_is_not_postgresql_does_not_stop_the_start(crashed) -> None:
+    cluster, lock_files = crashed
     with subprocess.Popen(["sleep", "60"], user=CLUSTER_USER) as other_program:
         try:
             name_in_lock_files(lock_files, other_program.pid)
@@ -221,18 +232,15 @@ def test_a_lock_file_naming_a_live_process_that_is_not_postgresql_does_not_stop_
 
             cluster.start()
 
-            with connect(cluster) as conn:
-                assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert answers(cluster)
             assert other_program.poll() is None, "the other program was left alone"
         finally:
             other_program.kill()
     cluster.stop()
 
 
-def test_a_lock_file_naming_a_zombie_does_not_stop_the_start(base: Path) -> None:
-    cluster = EmbeddedPostgres(base / "pg", database="knn_probe")
-    cluster.start()
-    lock_files = crash(base / "pg")
+def test_a_lock_file_naming_a_zombie_does_not_stop_the_start(crashed) -> None:
+    cluster, lock_files = crashed
     zombie = subprocess.Popen(["true"], user=CLUSTER_USER)  # not waited for until the end: it stays a zombie
     try:
         while psutil.Process(zombie.pid).status() != psutil.STATUS_ZOMBIE:
@@ -241,8 +249,7 @@ def test_a_lock_file_naming_a_zombie_does_not_stop_the_start(base: Path) -> None
 
         cluster.start()
 
-        with connect(cluster) as conn:
-            assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert answers(cluster)
     finally:
         zombie.wait()
     cluster.stop()

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, inspect, make_url, text
 from khoknongna.storage.db import make_engine
 from khoknongna.storage.migrations import alembic_config, current_revision, upgrade
 from khoknongna.storage.schema import metadata
+from tests.sql import one, rows, scalar
 
 
 @pytest.fixture
@@ -108,23 +109,18 @@ def test_upgrading_twice_is_a_no_op(empty_engine: Engine) -> None:
 def test_submission_geometries_geom_is_a_4326_geometry_zm_with_a_gist_index(empty_engine: Engine) -> None:
     upgrade(empty_engine)
 
-    with empty_engine.connect() as conn:
-        column_type = conn.execute(
-            text(
-                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
-                "WHERE attrelid = 'submission_geometries'::regclass AND attname = 'geom'"
-            )
-        ).scalar_one()
-        registered = conn.execute(
-            text(
-                "SELECT type, srid, coord_dimension FROM geometry_columns "
-                "WHERE f_table_name = 'submission_geometries' AND f_geometry_column = 'geom'"
-            )
-        ).one()
-        index_definitions = conn.execute(
-            text("SELECT indexdef FROM pg_indexes WHERE tablename = 'submission_geometries'")
-        ).scalars()
-        gist = [d for d in index_definitions if "USING gist (geom)" in d]
+    column_type = scalar(
+        empty_engine,
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = 'submission_geometries'::regclass AND attname = 'geom'",
+    )
+    registered = one(
+        empty_engine,
+        "SELECT type, srid, coord_dimension FROM geometry_columns "
+        "WHERE f_table_name = 'submission_geometries' AND f_geometry_column = 'geom'",
+    )
+    indexes = rows(empty_engine, "SELECT indexdef FROM pg_indexes WHERE tablename = 'submission_geometries'")
+    gist = [d for (d,) in indexes if "USING gist (geom)" in d]
 
     assert column_type == "geometry(GeometryZM,4326)"
     assert (registered.srid, registered.coord_dimension) == (4326, 4)

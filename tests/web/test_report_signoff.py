@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from tests.activity import activity_report
 from tests.collect import CollectClient
+from tests.sql import one, rows
 from tests.web.conftest import Plot, page_token
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -30,25 +31,30 @@ def reported(two_districts: dict[str, Plot], supervise: CollectClient, db: Engin
     return two_districts
 
 
-@pytest.fixture
-def district(signed_in) -> FlaskClient:
-    """The supervisor of district 4001, signed in."""
-    return signed_in("somchai", "district", "4001")
-
-
 def submit(client: FlaskClient, district_code: str = "4001"):
     token = page_token(client, f"/downloads?month={MONTH}")
     return client.post("/downloads/signoff", data={"csrf_token": token, "district": district_code, "month": MONTH})
 
 
+def report_another_activity(supervise: CollectClient, db: Engine, plot: Plot) -> None:
+    """A second November activity of ``plot``, received now."""
+    activity_report(
+        supervise, db, plot.uuid, datetime.now(BANGKOK), 1, activity="ปลูกป่าสามอย่าง", report_date="2026-11-30"
+    )
+
+
+def report_column(data: bytes, header: str) -> list[str]:
+    """The cells under ``header`` in the XLSX report's sheet, one a report row."""
+    table = list(load_workbook(io.BytesIO(data))["รายงาน"].iter_rows(values_only=True))
+    return [row[table[0].index(header)] for row in table[1:]]
+
+
 def activity_names(data: bytes) -> list[str]:
-    rows = list(load_workbook(io.BytesIO(data))["รายงาน"].iter_rows(values_only=True))
-    return [row[rows[0].index("๔. ชื่อกิจกรรม")] for row in rows[1:]]
+    return report_column(data, "๔. ชื่อกิจกรรม")
 
 
 def sent_column(data: bytes) -> list[str]:
-    rows = list(load_workbook(io.BytesIO(data))["รายงาน"].iter_rows(values_only=True))
-    return [row[rows[0].index("ส่งเมื่อ")] for row in rows[1:]]
+    return report_column(data, "ส่งเมื่อ")
 
 
 def frozen(client: FlaskClient, revision: int, fmt: str) -> bytes:
@@ -63,8 +69,7 @@ def test_submitting_freezes_the_files_as_revision_1(reported, district: FlaskCli
     assert response.status_code == 302
     page = district.get(f"/downloads?month={MONTH}").get_data(as_text=True)
     assert re.findall(r'data-revision="(\d+)"', page) == ["1"]
-    with db.connect() as conn:
-        pdf_key, xlsx_key = conn.execute(text("SELECT pdf_sha256, xlsx_sha256 FROM report_signoffs")).one()
+    pdf_key, xlsx_key = one(db, "SELECT pdf_sha256, xlsx_sha256 FROM report_signoffs")
     assert hashlib.sha256(frozen(district, 1, "pdf")).hexdigest() == pdf_key
     assert hashlib.sha256(frozen(district, 1, "xlsx")).hexdigest() == xlsx_key
 
@@ -73,15 +78,7 @@ def test_a_report_received_after_sign_off_is_marked_until_the_district_submits_a
     reported, district: FlaskClient, supervise: CollectClient, db: Engine
 ) -> None:
     submit(district)
-    activity_report(
-        supervise,
-        db,
-        reported["mine"].uuid,
-        datetime.now(BANGKOK),
-        1,
-        activity="ปลูกป่าสามอย่าง",
-        report_date="2026-11-30",
-    )
+    report_another_activity(supervise, db, reported["mine"])
 
     live = district.get(f"/v1/projects/1/reports/monthly.xlsx?district=4001&month={MONTH}").data
     assert [s.endswith("(ส่งหลังอำเภอรับรองรายงาน)") for s in sent_column(live)] == [False, True]
@@ -94,15 +91,7 @@ def test_resubmitting_makes_revision_2_and_keeps_revision_1(
     reported, district: FlaskClient, supervise: CollectClient, db: Engine
 ) -> None:
     submit(district)
-    activity_report(
-        supervise,
-        db,
-        reported["mine"].uuid,
-        datetime.now(BANGKOK),
-        1,
-        activity="ปลูกป่าสามอย่าง",
-        report_date="2026-11-30",
-    )
+    report_another_activity(supervise, db, reported["mine"])
 
     submit(district)
 
@@ -117,10 +106,9 @@ def test_every_submission_is_in_the_audit_log(reported, district: FlaskClient, d
     submit(district)
     submit(district)
 
-    with db.connect() as conn:
-        entries = conn.execute(
-            text("SELECT action, area_code, after->>'revision' FROM audit_log WHERE subject_type = 'report_signoff'")
-        ).all()
+    entries = rows(
+        db, "SELECT action, area_code, after->>'revision' FROM audit_log WHERE subject_type = 'report_signoff'"
+    )
     assert sorted(tuple(e) for e in entries) == [("report.submit", "4001", "1"), ("report.submit", "4001", "2")]
 
 

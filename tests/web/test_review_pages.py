@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from tests.sql import scalar
 from tests.web.conftest import World, csrf_token, page_token
 
 
@@ -95,13 +96,11 @@ def test_the_detail_shows_answers_with_thai_and_english_labels_photos_geometries
 
 
 def test_a_plot_survey_shows_choice_labels_and_its_repeat(world: World, signed_in, db: Engine) -> None:
-    with db.connect() as conn:
-        survey = conn.execute(
-            text(
-                "SELECT s.id FROM submissions s JOIN forms f ON f.id = s.form_id"
-                " WHERE f.xml_form_id = 'mini_plot_survey' AND s.area_code = '400101'"
-            )
-        ).scalar_one()
+    survey = scalar(
+        db,
+        "SELECT s.id FROM submissions s JOIN forms f ON f.id = s.form_id"
+        " WHERE f.xml_form_id = 'mini_plot_survey' AND s.area_code = '400101'",
+    )
     client = signed_in("somsri", "department")
 
     html = body(client.get(f"/submissions/{survey}"))

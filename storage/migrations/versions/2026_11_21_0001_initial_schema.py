@@ -1,9 +1,4 @@
-"""Initial schema: projects, users, app users, forms and their versions, submissions with geometries.
-
-Revision ID: 20261121_0001
-Revises:
-Create Date: 2026-11-21
-"""
+"""Initial schema: projects, users, app users, forms and their versions, submissions with geometries."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -12,8 +7,6 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 revision = "20261121_0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def _created_at() -> sa.Column:

@@ -1,9 +1,4 @@
-"""Entities: entity lists (datasets), entities with their versions, entity problems; app users get an area.
-
-Revision ID: 20261121_0002
-Revises: 20261121_0001
-Create Date: 2026-11-21
-"""
+"""Entities: entity lists (datasets), entities with their versions, entity problems; app users get an area."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,8 +6,6 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 revision = "20261121_0002"
 down_revision = "20261121_0001"
-branch_labels = None
-depends_on = None
 
 
 def _created_at() -> sa.Column:

@@ -1,9 +1,4 @@
-"""Entities keep their ``geometry`` property as a PostGIS geometry; the ``plots`` view is the plot register.
-
-Revision ID: 20261121_0003
-Revises: 20261121_0002
-Create Date: 2026-11-21
-"""
+"""Entities keep their ``geometry`` property as a PostGIS geometry; the ``plots`` view is the plot register."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,8 +6,6 @@ from geoalchemy2 import Geometry
 
 revision = "20261121_0003"
 down_revision = "20261121_0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

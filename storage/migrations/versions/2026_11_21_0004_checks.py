@@ -1,9 +1,5 @@
 """Spatial check results, and the job queue (procrastinate's schema) that computes them after ingest.
 
-Revision ID: 20261121_0004
-Revises: 20261121_0003
-Create Date: 2026-11-21
-
 The queue's tables and functions are procrastinate's own (``procrastinate.schema``), created as that
 version ships them; a procrastinate upgrade that changes its schema needs a migration of its own.
 """
@@ -15,8 +11,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "20261121_0004"
 down_revision = "20261121_0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -57,20 +51,14 @@ def upgrade() -> None:
             name="subject_key",
         ),
     )
-    op.create_index(
-        "uq_check_results_plot_rule",
-        "check_results",
-        ["entity_id", "rule"],
-        unique=True,
-        postgresql_where=sa.text("subject = 'plot'"),
-    )
-    op.create_index(
-        "uq_check_results_submission_rule",
-        "check_results",
-        ["submission_id", "rule"],
-        unique=True,
-        postgresql_where=sa.text("subject = 'submission'"),
-    )
+    for subject, key in (("plot", "entity_id"), ("submission", "submission_id")):  # one result per subject and rule
+        op.create_index(
+            f"uq_check_results_{subject}_rule",
+            "check_results",
+            [key, "rule"],
+            unique=True,
+            postgresql_where=sa.text(f"subject = '{subject}'"),
+        )
     op.execute(SchemaManager.get_schema())
 
 

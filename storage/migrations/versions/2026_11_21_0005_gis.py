@@ -1,9 +1,5 @@
 """GIS: the schema ``forms`` with its safe casts and the ``forms.plots`` layer; indexes for map queries.
 
-Revision ID: 20261121_0005
-Revises: 20261121_0004
-Create Date: 2026-11-21
-
 The views of each form are made by ``storage/gis_views.py`` when a form version is published; this migration
 makes them for the forms published before it.
 """
@@ -12,8 +8,6 @@ from alembic import op
 
 revision = "20261121_0005"
 down_revision = "20261121_0004"
-branch_labels = None
-depends_on = None
 
 # Casts from the text of an answer that give NULL instead of an error for a value that does not read.
 CASTS = """

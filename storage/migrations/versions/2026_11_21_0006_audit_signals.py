@@ -1,9 +1,5 @@
 """Audit signals: photo hashes, collector visits, signals per submission and rule, and their explanations.
 
-Revision ID: 20261121_0006
-Revises: 20261121_0005
-Create Date: 2026-11-21
-
 ``photo_hashes`` keeps each photo's SHA-256, 64-bit perceptual hash and EXIF time and position. The pHash is
 searched by Hamming distance through four expression indexes, one per 16-bit band (docs/audit.md).
 ``signal_explanations`` is an audit trail: a trigger refuses UPDATE and DELETE on it.
@@ -15,8 +11,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "20261121_0006"
 down_revision = "20261121_0005"
-branch_labels = None
-depends_on = None
 
 BANDS = [f"((phash >> {shift}) & 65535)" for shift in (48, 32, 16, 0)]
 

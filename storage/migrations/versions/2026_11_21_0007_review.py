@@ -1,9 +1,5 @@
 """Review: supervisor roles scoped by area, the area of each submission, comments and the audit trail.
 
-Revision ID: 20261121_0007
-Revises: 20261121_0006
-Create Date: 2026-11-21
-
 ``users.role`` gains ``department``, ``province``, ``district`` and ``gis``; a province or district supervisor
 has an ``area_code`` (2 or 4 digits). ``submissions.area_code`` is the tambon (or wider) code of the plot a
 submission is about, else of the app user who sent it; it is what every page, tile and download is scoped by.
@@ -16,8 +12,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "20261121_0007"
 down_revision = "20261121_0006"
-branch_labels = None
-depends_on = None
 
 ROLES = "role IN ('admin', 'department', 'province', 'district', 'gis', 'collector')"
 AREA = (
@@ -44,27 +38,17 @@ UPDATE submissions s SET area_code = coalesce(
 """
 
 
+def _add_area_code(table: str, comment: str) -> None:
+    op.add_column(table, sa.Column("area_code", sa.Text, nullable=True, comment=comment))
+
+
 def upgrade() -> None:
     op.drop_constraint("ck_users_role", "users")
-    op.add_column(
-        "users",
-        sa.Column(
-            "area_code",
-            sa.Text,
-            nullable=True,
-            comment="province (2 digits) or amphoe (4) code of a province or district supervisor",
-        ),
-    )
+    _add_area_code("users", "province (2 digits) or amphoe (4) code of a province or district supervisor")
     op.create_check_constraint("ck_users_role", "users", ROLES)
     op.create_check_constraint("ck_users_area", "users", AREA)
-    op.add_column(
-        "submissions",
-        sa.Column(
-            "area_code",
-            sa.Text,
-            nullable=True,
-            comment="tambon (or wider) code of the plot it is about, else of its app user; NULL = no area",
-        ),
+    _add_area_code(
+        "submissions", "tambon (or wider) code of the plot it is about, else of its app user; NULL = no area"
     )
     op.create_check_constraint("ck_submissions_review_state", "submissions", REVIEW_STATES)
     op.execute("CREATE INDEX ix_submissions_area_code ON submissions (area_code text_pattern_ops)")

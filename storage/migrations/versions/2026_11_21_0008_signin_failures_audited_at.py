@@ -1,10 +1,6 @@
 """Failed sign-ins per user name in PostgreSQL, so every worker on every machine counts the same guesses; and
 when each submission's audit signals were last computed, so the sweep finds the ones whose job was lost.
 
-Revision ID: 20261121_0008
-Revises: 20261121_0007
-Create Date: 2026-11-21
-
 Times are seconds since the epoch (``double precision``), as the lockout rules compute them.
 """
 
@@ -13,8 +9,6 @@ from alembic import op
 
 revision = "20261121_0008"
 down_revision = "20261121_0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

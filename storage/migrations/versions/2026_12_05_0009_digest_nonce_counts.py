@@ -1,9 +1,5 @@
 """Digest nonce counts used, per nonce, so that every worker refuses a replayed request (RFC 7616 §3.3).
 
-Revision ID: 20261205_0009
-Revises: 20261205_0010
-Create Date: 2026-12-05
-
 Times are seconds since the epoch (``double precision``), as the signed nonces carry them.
 """
 
@@ -12,8 +8,6 @@ from alembic import op
 
 revision = "20261205_0009"
 down_revision = "20261205_0010"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,10 +1,6 @@
 """Web sessions that can be ended on the server, deactivated users, and sign-in failures counted per user name
 and client address.
 
-Revision ID: 20261205_0010
-Revises: 20261121_0008
-Create Date: 2026-12-05
-
 ``users.session_generation`` is part of every session cookie; raising it (sign-out, new password, new role or
 area, deactivation) ends every session of the user at once. ``signin_failures`` is keyed by user name and
 address, so guesses from one address cannot lock the owner out at another; the counts are short-lived and are
@@ -16,8 +12,6 @@ from alembic import op
 
 revision = "20261205_0010"
 down_revision = "20261121_0008"
-branch_labels = None
-depends_on = None
 
 
 def _signin_failures(*key: sa.Column) -> None:

@@ -1,10 +1,6 @@
 """Audit lookups bounded by an index and a limit: the geopoints each audited submission was about, by place and
 plot, and the photo copies of a file by submission.
 
-Revision ID: 20261205_0012
-Revises: 20261205_0009
-Create Date: 2026-12-05
-
 ``audit_points`` lets "the same coordinates in a submission about another plot" be two index range probes at one
 spot (plots below and above the submission's own), each with a LIMIT, however many submissions about the same
 plot were made there (docs/audit.md). It is filled from the current versions already stored; the audit keeps it
@@ -18,8 +14,6 @@ from alembic import op
 
 revision = "20261205_0012"
 down_revision = "20261205_0009"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,5 @@
 """The district's sign-off of its monthly report: each submission of a district's report for a month is a
 revision, with the PDF and XLSX as generated then, frozen in the blob store under their SHA-256.
-
-Revision ID: 20261205_0013
-Revises: 20261205_0012
-Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
@@ -11,8 +7,6 @@ from alembic import op
 
 revision = "20261205_0013"
 down_revision = "20261205_0012"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,5 @@
 """Bearer tokens of ODK Central's ``POST /v1/sessions``, for pyodk, ruODK and other API clients.
 
-Revision ID: 20261205_0016
-Revises: 20261205_0013
-Create Date: 2026-12-05
-
 Only the SHA-256 of a token is kept. A token carries the user's session generation at the time it was made: a
 sign-out, a new password, role or area, or deactivation raise the generation and so end every token as well.
 """
@@ -13,8 +9,6 @@ from alembic import op
 
 revision = "20261205_0016"
 down_revision = "20261205_0013"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,5 @@
 """An index of submission_versions by submission: counting a submission's edits (the OData feed's and the CSV
 export's ``edits``, once per row) no longer reads the whole table.
-
-Revision ID: 20261205_0019
-Revises: 20261205_0016
 """
 
 from __future__ import annotations
@@ -11,8 +8,6 @@ from alembic import op
 
 revision = "20261205_0019"
 down_revision = "20261205_0016"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,5 @@
 """Entity versions written by a user through the Central API (``POST``/``PATCH`` of an entity) rather than by a
 submission: who wrote the version (``user_id``) and with which client (``user_agent``).
-
-Revision ID: 20261205_0020
-Revises: 20261205_0019
 """
 
 from __future__ import annotations
@@ -12,8 +9,6 @@ from alembic import op
 
 revision = "20261205_0020"
 down_revision = "20261205_0019"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
