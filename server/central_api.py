@@ -3,8 +3,8 @@ projects, forms (versions, fields, attachments), submissions (list, one, XML, at
 state, comments, new ones as raw XML) and the CSV export.
 
 Signed in by a bearer token of ``POST /v1/sessions`` (or Digest/Basic as the other routes), as a user whose role
-reads data. Everything is narrowed to the user's area as on the web pages: another area's submission is a
-404, and lists and counts leave it out. Errors are Central's JSON problems (``{"code": 404.1, "message",
+reads data. Everything is narrowed to the user's area as on the web pages: lists and counts leave other areas
+out, and another area's submission is Central's ``403.1`` (a 404 on the web pages). Errors are Central's JSON problems (``{"code": 404.1, "message",
 "details"}``), rendered by ``server/app.py`` with :func:`khoknongna.central.problem_json`.
 
 The XForm (``…/forms/<xmlFormId>.xml``) and a form attachment (``…/forms/<xmlFormId>/attachments/<name>``)
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
 
@@ -35,6 +35,7 @@ from khoknongna.problems import (
     PROJECT_NOT_FOUND,
     ROLE_FORBIDDEN,
     SUBMISSION_NOT_FOUND,
+    SUBMISSION_OUTSIDE_AREA,
     TOKEN_INVALID,
     USERS_ONLY,
     Problem,
@@ -218,12 +219,21 @@ def _attachment_type(name: str) -> str:
 
 
 def submission_row(project_id: int, xml_form_id: str, instance_id: str) -> tuple[Any, Any]:
-    """``(form, submission)`` rows; 404 when either is missing or the submission is outside the user's area."""
+    """``(form, submission)`` rows; 404 when either is missing, 403 when the submission is outside the user's
+    area (:func:`outside_area`)."""
     found_form = form_row(project_id, xml_form_id)
     found = queries.submissions(db(), found_form.form_pk, user().area_code, instance_id)
     if not found:
+        if queries.submissions(db(), found_form.form_pk, None, instance_id):
+            outside_area(xml_form_id, instance_id)
         raise Problem(SUBMISSION_NOT_FOUND, form_id=xml_form_id, instance_id=instance_id)
     return found_form, found[0]
+
+
+def outside_area(xml_form_id: str, instance_id: str) -> NoReturn:
+    """Refuse another area's submission with Central's ``403.1``, as Central refuses an actor without rights on
+    it: its clients (pyodk, ruODK) read a 404 as "no such submission". The web pages answer 404 instead."""
+    raise Problem(SUBMISSION_OUTSIDE_AREA, form_id=xml_form_id, instance_id=instance_id, scope=user().area_code)
 
 
 @bp.get(_FORM + "/submissions")
@@ -276,7 +286,7 @@ def create_submission(project_id: int, xml_form_id: str) -> Response:
         and queries.submission_of_version(db(), found.form_pk, user().area_code, header.deprecated_id) is None
         and queries.submission_of_version(db(), found.form_pk, None, header.deprecated_id) is not None
     ):
-        raise Problem(SUBMISSION_NOT_FOUND, form_id=xml_form_id, instance_id=header.deprecated_id)
+        outside_area(xml_form_id, header.deprecated_id)
     return _ingest(project_id, found, xml)
 
 

@@ -19,8 +19,8 @@ from urllib.parse import unquote, urlencode
 from flask import Response, request, stream_with_context
 
 from khoknongna import odata
-from khoknongna.problems import BAD_PARAMETER, FORM_NOT_FOUND, SUBMISSION_NOT_FOUND, Problem
-from khoknongna.server.central_api import _FORM, bp, form_fields, form_row, user
+from khoknongna.problems import BAD_PARAMETER, FORM_NOT_FOUND, Problem
+from khoknongna.server.central_api import _FORM, bp, form_fields, form_row, submission_row, user
 from khoknongna.server.context import db, services
 from khoknongna.storage import central as queries
 
@@ -102,8 +102,7 @@ def table(project_id: int, xml_form_id: str, table: str) -> Response:
     single = re.fullmatch(r"Submissions\('(.+)'\)", table)
     if single:  # one row: Submissions('uuid:…')
         table = "Submissions"
-        if not queries.submissions(db(), found.form_pk, user().area_code, unquote(single[1])):
-            raise Problem(SUBMISSION_NOT_FOUND, form_id=xml_form_id, instance_id=unquote(single[1]))
+        submission_row(project_id, xml_form_id, unquote(single[1]))
     if table not in odata.tables(root):
         raise Problem(FORM_NOT_FOUND, form_id=f"{xml_form_id}.svc/{table}")
     top, skip = natural("$top"), natural("$skip") or 0

@@ -179,9 +179,10 @@ def test_pyodk_creates_a_submission_from_raw_xml(pyodk_client, corpus) -> None:
     assert [r["head"]["name"] for r in table["value"]] == ["Prasert"]
 
 
-def test_a_district_supervisor_sees_only_their_district(server, corpus, web_user, tmp_path) -> None:
+@pytest.fixture
+def district_client(server: str, web_user, tmp_path: Path):
+    """A pyodk Client signed in as the supervisor of district A."""
     from pyodk.client import Client
-    from pyodk.errors import PyODKError
 
     name, password = web_user("district_a", "district", DISTRICT_A)
     config = tmp_path / "district.toml"
@@ -190,11 +191,77 @@ def test_a_district_supervisor_sees_only_their_district(server, corpus, web_user
         encoding="utf-8",
     )
     with Client(config_path=str(config), cache_path=str(tmp_path / "district_cache.toml")) as client:
-        names = sorted(r["head"]["name"] for r in client.submissions.get_table(form_id="household")["value"])
+        yield client
+
+
+def test_a_district_supervisor_lists_only_their_district(district_client, corpus) -> None:
+    table = district_client.submissions.get_table(form_id="household")
+    listed = district_client.submissions.list(form_id="household")
+    assert sorted(r["head"]["name"] for r in table["value"]) == ["Malee", "Somchai"]
+    assert sorted(s.instanceId for s in listed) == sorted([corpus["Malee"], corpus["Somchai"]])
+
+
+def test_pyodk_is_refused_another_districts_submission_with_central_403_1(district_client, corpus) -> None:
+    from pyodk.errors import PyODKError
+
+    refusals = []
+    for call in (
+        lambda: district_client.submissions.get(corpus["Boonmee"], form_id="household"),
+        lambda: district_client.submissions.list_comments(corpus["Boonmee"], form_id="household"),
+        lambda: district_client.submissions.review(corpus["Boonmee"], review_state="approved", form_id="household"),
+        lambda: district_client.submissions.add_comment(corpus["Boonmee"], "looks fine", form_id="household"),
+    ):
         with pytest.raises(PyODKError) as refused:
-            client.submissions.get(corpus["Boonmee"], form_id="household")
-    assert names == ["Malee", "Somchai"]
-    assert "404.1" in str(refused.value)
+            call()
+        refusals.append(refused.value.is_central_error(403.1))
+    assert refusals == [True] * 4
+
+
+ANOTHER_DISTRICT = (
+    ("GET", ""),
+    ("GET", ".xml"),
+    ("GET", "/attachments"),
+    ("GET", "/attachments/photo.jpg"),
+    ("GET", "/versions"),
+    ("GET", "/comments"),
+    ("POST", "/comments"),
+    ("PATCH", ""),
+)
+
+
+@pytest.mark.parametrize(("method", "suffix"), ANOTHER_DISTRICT)
+def test_another_districts_submission_is_central_403_1_over_http(
+    server, corpus, web_user, method, suffix
+) -> None:
+    token = token_of(server, web_user("district_a", "district", DISTRICT_A))
+    answer = requests.request(
+        method,
+        f"{server}/v1/projects/1/forms/household/submissions/{corpus['Boonmee']}{suffix}",
+        json={"reviewState": "approved"} if method == "PATCH" else {"body": "fine"},
+        headers=bearer(token),
+        timeout=30,
+    )
+    assert (answer.status_code, answer.json()["code"]) == (403, 403.1)
+
+
+def test_another_districts_odata_row_is_central_403_1(server, corpus, web_user) -> None:
+    token = token_of(server, web_user("district_a", "district", DISTRICT_A))
+    answer = requests.get(
+        f"{server}/v1/projects/1/forms/household.svc/Submissions('{corpus['Boonmee']}')",
+        headers=bearer(token),
+        timeout=30,
+    )
+    assert (answer.status_code, answer.json()["code"]) == (403, 403.1)
+
+
+def test_a_submission_of_no_district_is_still_central_404_1_for_a_district_supervisor(
+    server, corpus, web_user
+) -> None:
+    token = token_of(server, web_user("district_a", "district", DISTRICT_A))
+    answer = requests.get(
+        f"{server}/v1/projects/1/forms/household/submissions/uuid:nothing", headers=bearer(token), timeout=30
+    )
+    assert (answer.status_code, answer.json()["code"]) == (404, 404.1)
 
 
 # --- HTTP: sessions and problems ----------------------------------------------------------------------
@@ -404,8 +471,8 @@ def test_a_district_supervisor_cannot_edit_another_district(server, corpus, web_
         headers={**bearer(token_of(server, district)), "Content-Type": "application/xml"},
         timeout=30,
     )
-    assert (by_put.status_code, by_put.json()["code"]) == (404, 404.1)
-    assert (by_post.status_code, by_post.json()["code"]) == (404, 404.1)
+    assert (by_put.status_code, by_put.json()["code"]) == (403, 403.1)
+    assert (by_post.status_code, by_post.json()["code"]) == (403, 403.1)
 
 
 # --- OData: one row, GeoJSON, long feeds ------------------------------------------------------------------
