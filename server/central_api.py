@@ -4,8 +4,9 @@ state, comments, new ones as raw XML) and the CSV export.
 
 Signed in by a bearer token of ``POST /v1/sessions`` (or Digest/Basic as the other routes), as a user whose role
 reads data. Everything is narrowed to the user's area as on the web pages: lists and counts leave other areas
-out, and another area's submission is Central's ``403.1`` (a 404 on the web pages). Errors are Central's JSON problems (``{"code": 404.1, "message",
-"details"}``), rendered by ``server/app.py`` with :func:`khoknongna.central.problem_json`.
+out, and another area's submission is Central's ``403.1`` (a 404 on the web pages). Errors are Central's JSON
+problems (``{"code": 404.1, "message", "details"}``), rendered by ``server/app.py`` with
+:func:`khoknongna.central.problem_json`.
 
 The XForm (``…/forms/<xmlFormId>.xml``) and a form attachment (``…/forms/<xmlFormId>/attachments/<name>``)
 are served by the OpenRosa routes, which have the same paths in Central and accept the same tokens.

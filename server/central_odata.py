@@ -2,7 +2,8 @@
 ``…/forms/<xmlFormId>.svc`` (service document), ``….svc/$metadata`` (EDMX) and ``….svc/<table>`` (rows).
 
 Registered on ``central_api.bp`` (same sign-in, area narrowing and problems). ``$top``, ``$skip``, ``$count``,
-``$filter`` (see :mod:`khoknongna.odata`), ``$select``, ``$expand=*``, ``$wkt=true`` and ``$skiptoken``. The
+``$filter`` (see :mod:`khoknongna.odata`), ``$select``, ``$expand=*``, ``$wkt=true`` (Central's WKT, altitude
+kept), ``$wkt=2d`` (beyond Central: WKT without altitude) and ``$skiptoken``. The
 rows of ``Submissions`` come oldest first from a server-side cursor and are written as they are read, so a
 form of a million submissions pages in flat memory; ``@odata.nextLink`` carries a ``$skiptoken`` naming the
 last row sent, so every row comes once even while new ones arrive. Repeat tables page by ``$skip``.
@@ -109,7 +110,10 @@ def table(project_id: int, xml_form_id: str, table: str) -> Response:
     condition, params = odata.parse_filter(request.args.get("$filter"))
     if single:
         condition, params = f"(s.instance_id = :single) AND ({condition})", {**params, "single": unquote(single[1])}
-    options = odata.Options(table=table, expand=request.args.get("$expand") == "*", wkt=true("$wkt"))
+    wkt = request.args.get("$wkt", "").lower()
+    options = odata.Options(
+        table=table, expand=request.args.get("$expand") == "*", wkt=wkt in ("true", "2d"), flat=wkt == "2d"
+    )
     chosen = select_list()
     after = None
     token = request.args.get("$skiptoken")

@@ -230,9 +230,7 @@ ANOTHER_DISTRICT = (
 
 
 @pytest.mark.parametrize(("method", "suffix"), ANOTHER_DISTRICT)
-def test_another_districts_submission_is_central_403_1_over_http(
-    server, corpus, web_user, method, suffix
-) -> None:
+def test_another_districts_submission_is_central_403_1_over_http(server, corpus, web_user, method, suffix) -> None:
     token = token_of(server, web_user("district_a", "district", DISTRICT_A))
     answer = requests.request(
         method,
@@ -254,9 +252,7 @@ def test_another_districts_odata_row_is_central_403_1(server, corpus, web_user) 
     assert (answer.status_code, answer.json()["code"]) == (403, 403.1)
 
 
-def test_a_submission_of_no_district_is_still_central_404_1_for_a_district_supervisor(
-    server, corpus, web_user
-) -> None:
+def test_a_submission_of_no_district_is_still_central_404_1_for_a_district_supervisor(server, corpus, web_user) -> None:
     token = token_of(server, web_user("district_a", "district", DISTRICT_A))
     answer = requests.get(
         f"{server}/v1/projects/1/forms/household/submissions/uuid:nothing", headers=bearer(token), timeout=30
@@ -519,9 +515,7 @@ FROM s
 """
 
 
-def test_paging_with_skiptoken_returns_each_of_10000_rows_once_in_flat_memory(
-    server, supervisor, corpus, db
-) -> None:
+def test_paging_with_skiptoken_returns_each_of_10000_rows_once_in_flat_memory(server, supervisor, corpus, db) -> None:
     import tracemalloc
 
     from sqlalchemy import text
@@ -541,3 +535,70 @@ def test_paging_with_skiptoken_returns_each_of_10000_rows_once_in_flat_memory(
     tracemalloc.stop()
     assert len(seen) == len(set(seen)) == 10_003
     assert peak < 64 * 2**20  # pages of 1,000 rows: the server holds one page at most, never the 10,000
+
+
+# --- WKT ------------------------------------------------------------------------------------------------
+
+PLOT_FORM = b"""<?xml version="1.0" encoding="UTF-8"?>
+<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml">
+  <h:head>
+    <h:title>Boundary</h:title>
+    <model>
+      <instance><data id="boundary" version="1"><gate/><boundary/><meta><instanceID/></meta></data></instance>
+      <bind nodeset="/data/gate" type="geopoint"/>
+      <bind nodeset="/data/boundary" type="geoshape"/>
+      <bind nodeset="/data/meta/instanceID" type="string" readonly="true()"/>
+    </model>
+  </h:head>
+  <h:body><input ref="/data/gate"/><input ref="/data/boundary"/></h:body>
+</h:html>
+"""
+RING = "16.4 102.8 150.5 3; 16.4 102.81 151 4; 16.41 102.81 149 5; 16.4 102.8 150.5 3"
+
+
+@pytest.fixture
+def boundary(app: Flask, settings: Settings, server: str, supervisor: tuple[str, str]) -> str:
+    """A form with a geopoint and a geoshape (a plot boundary whose corners have altitude and accuracy), and one
+    submission of it. Returns the feed's URL."""
+    services = app.extensions["knn"]
+    publish_form(services.engine, services.blobs, settings, "boundary.xml", PLOT_FORM)
+    xml = (
+        f'<data id="boundary" version="1"><gate>16.43 102.83 180 4.5</gate><boundary>{RING}</boundary>'
+        f"<meta><instanceID>uuid:{uuid.uuid4()}</instanceID></meta></data>"
+    )
+    sent = requests.post(
+        f"{server}/v1/projects/1/forms/boundary/submissions",
+        data=xml.encode(),
+        headers={**bearer(token_of(server, supervisor)), "Content-Type": "application/xml"},
+        timeout=30,
+    )
+    assert sent.status_code == 200, sent.text
+    return f"{server}/v1/projects/1/forms/boundary.svc/Submissions"
+
+
+def test_wkt_true_keeps_the_altitude_as_central_writes_it(boundary, server, supervisor) -> None:
+    row = requests.get(boundary, params={"$wkt": "true"}, headers=bearer(token_of(server, supervisor)), timeout=30)
+    assert row.json()["value"][0]["gate"] == "POINT (102.83 16.43 180)"
+    assert row.json()["value"][0]["boundary"] == (
+        "POLYGON ((102.8 16.4 150.5,102.81 16.4 151,102.81 16.41 149,102.8 16.4 150.5))"
+    )
+
+
+def test_wkt_2d_drops_the_altitude_and_the_accuracy(boundary, server, supervisor) -> None:
+    row = requests.get(boundary, params={"$wkt": "2d"}, headers=bearer(token_of(server, supervisor)), timeout=30)
+    assert row.json()["value"][0]["gate"] == "POINT (102.83 16.43)"
+    assert row.json()["value"][0]["boundary"] == "POLYGON ((102.8 16.4,102.81 16.4,102.81 16.41,102.8 16.4))"
+
+
+def test_without_wkt_a_boundary_is_geojson_with_altitude_and_accuracies(boundary, server, supervisor) -> None:
+    row = requests.get(boundary, headers=bearer(token_of(server, supervisor)), timeout=30)
+    assert row.json()["value"][0]["boundary"] == {
+        "type": "Polygon",
+        "coordinates": [[[102.8, 16.4, 150.5], [102.81, 16.4, 151], [102.81, 16.41, 149], [102.8, 16.4, 150.5]]],
+        "properties": {"accuracies": [3, 4, 5, 3]},
+    }
+
+
+def test_pyodk_asks_for_flat_wkt_with_wkt_2d(pyodk_client, boundary) -> None:
+    table = pyodk_client.submissions.get_table(form_id="boundary", wkt="2d")
+    assert table["value"][0]["boundary"] == "POLYGON ((102.8 16.4,102.81 16.4,102.81 16.41,102.8 16.4))"

@@ -74,7 +74,9 @@ def test_entities_as_geojson_for_gis(server, supervisor, supervise, plot_survey)
     assert feature["id"] == PLOT and feature["geometry"]["type"] in ("Polygon", "Point")
 
 
-def test_another_districts_entity_is_central_403_1_and_left_out_of_the_list(server, supervise, plot_survey, web_user) -> None:
+def test_another_districts_entity_is_central_403_1_and_left_out_of_the_list(
+    server, supervise, plot_survey, web_user
+) -> None:
     register_plot(supervise)
     other = web_user("district_b", "district", "4002")
     one = get(server, other, f"datasets/plots/entities/{PLOT}")
