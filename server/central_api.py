@@ -48,6 +48,9 @@ from khoknongna.storage import central as queries
 
 bp = Blueprint("central", __name__, url_prefix="/v1")
 
+#: The largest id a row can have (PostgreSQL ``integer``); a larger one in a URL names nothing.
+MAX_ID = 2**31 - 1
+
 _FORM = "/projects/<int:project_id>/forms/<xml_form_id>"
 _SUBMISSION = _FORM + "/submissions/<instance_id>"
 
@@ -69,6 +72,9 @@ def _signed_in() -> None:
     if not actor.reads_data:
         raise Problem(ROLE_FORBIDDEN, role=actor.role, action="read data", action_th="อ่านข้อมูล")
     g.central_user = actor
+    project_id = (request.view_args or {}).get("project_id")
+    if project_id is not None and project_id > MAX_ID:  # beyond the database's integer: no such project
+        raise Problem(PROJECT_NOT_FOUND, project_id=project_id)
 
 
 def user() -> Actor:

@@ -23,7 +23,15 @@ from khoknongna import central, odata
 from khoknongna import entities as entity_rules
 from khoknongna.problems import DATASET_NOT_FOUND, ENTITY_NOT_FOUND, ENTITY_OUTSIDE_AREA, ROLE_FORBIDDEN, Problem
 from khoknongna.server.central_api import _json, _project, bp, extended, user
-from khoknongna.server.central_odata import geojson_response, natural, next_link, odata_response, select_list, true
+from khoknongna.server.central_odata import (
+    geojson_response,
+    natural,
+    next_link,
+    odata_response,
+    primed,
+    select_list,
+    true,
+)
 from khoknongna.server.context import db, services
 from khoknongna.storage import central as queries
 
@@ -157,7 +165,7 @@ def entity_table(project_id: int, name: str) -> Response:
             odata.feature(row.uuid, row.geojson, odata.select(odata.entity_row(row, properties), chosen))
             for row in _cursor(found.id, area, skip, top)
         )
-        return geojson_response(features)
+        return geojson_response(primed(features))
 
     def rows() -> Iterator[dict[str, Any]]:
         for sent, row in enumerate(_cursor(found.id, area, skip, None if top is None else top + 1)):
@@ -170,7 +178,8 @@ def entity_table(project_id: int, name: str) -> Response:
         return {"@odata.count": count, "@odata.nextLink": state["next"]}
 
     context = f"{_service_url(project_id, name)}/$metadata#Entities"
-    response = Response(stream_with_context(odata.feed_bytes(context, rows(), footer)), content_type="application/json")
+    body = odata.feed_bytes(context, primed(rows()), footer)
+    response = Response(stream_with_context(body), content_type="application/json")
     response.headers["OData-Version"] = "4.0"
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -11,10 +11,11 @@ last row sent, so every row comes once even while new ones arrive. Repeat tables
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlencode
 
 from flask import Response, request, stream_with_context
@@ -24,6 +25,8 @@ from khoknongna.problems import BAD_PARAMETER, FORM_NOT_FOUND, Problem
 from khoknongna.server.central_api import _FORM, bp, form_fields, form_row, submission_row, user
 from khoknongna.server.context import db, services
 from khoknongna.storage import central as queries
+
+T = TypeVar("T")
 
 
 def _service_url(project_id: int, xml_form_id: str) -> str:
@@ -77,13 +80,28 @@ def metadata(project_id: int, xml_form_id: str) -> Response:
     return response
 
 
+#: ``$top``/``$skip`` above this mean "every row" / "past the last row" (a LIMIT beyond bigint is an error).
+MOST_ROWS = 2**62
+
+
 def natural(name: str) -> int | None:
+    """``?<name>=`` as a whole number ≥ 0 (ASCII digits only), at most :data:`MOST_ROWS`; ``None`` without one."""
     value = request.args.get(name)
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise Problem(BAD_PARAMETER, name=name, expected="a whole number ≥ 0", value=value)
-    return int(value)
+    return min(int(value), MOST_ROWS)
+
+
+def primed(rows: Iterator[T]) -> Iterator[T]:
+    """``rows`` with the first one read now, while the request can still be answered with an error: a query the
+    database refuses (a ``$filter`` value out of range) is then a 400 rather than a stream broken off."""
+    first = next(rows, _NOTHING)
+    return iter(()) if first is _NOTHING else itertools.chain((first,), rows)  # type: ignore[arg-type]
+
+
+_NOTHING = object()
 
 
 def true(name: str) -> bool:
@@ -129,12 +147,13 @@ def table(project_id: int, xml_form_id: str, table: str) -> Response:
     state: dict[str, str | None] = {"next": None}
     if request.args.get("$format") == "geojson" and table == "Submissions":
         query = queries.FeedQuery(condition, params, after, skip, top)
-        return geojson_response(_features(found.form_pk, area, query, root, options, chosen))
+        return geojson_response(primed(_features(found.form_pk, area, query, root, options, chosen)))
     if table == "Submissions":
         query = queries.FeedQuery(condition, params, after, skip, None if top is None else top + 1)
         rows = _submission_rows(found.form_pk, area, query, root, options, top, chosen, state)
     else:
         rows = _repeat_rows(found.form_pk, area, queries.FeedQuery(condition, params), root, options, top, skip, state)
+    rows = primed(rows)
     context = f"{_service_url(project_id, xml_form_id)}/$metadata#{table}"
 
     def footer() -> dict[str, Any]:

@@ -602,3 +602,74 @@ def test_without_wkt_a_boundary_is_geojson_with_altitude_and_accuracies(boundary
 def test_pyodk_asks_for_flat_wkt_with_wkt_2d(pyodk_client, boundary) -> None:
     table = pyodk_client.submissions.get_table(form_id="boundary", wkt="2d")
     assert table["value"][0]["boundary"] == "POLYGON ((102.8 16.4,102.81 16.4,102.81 16.41,102.8 16.4))"
+
+
+# --- what schemathesis found: odd ids and values are Central's problems, never a server error ---------------
+
+
+@pytest.mark.parametrize("path", ["", "/forms", "/forms/household/submissions", "/datasets"])
+def test_a_project_id_beyond_the_databases_integers_is_central_404_1(server, supervisor, corpus, path) -> None:
+    answer = requests.get(
+        f"{server}/v1/projects/{2**31}{path}", headers=bearer(token_of(server, supervisor)), timeout=30
+    )
+    assert (answer.status_code, answer.json()["code"]) == (404, 404.1)
+
+
+@pytest.mark.parametrize("path", ["/v1/projects/null", "/v1/projects/null,null/datasets", "/v1/projects/1/nothing"])
+def test_a_path_no_route_takes_under_v1_is_a_json_404(server, supervisor, path) -> None:
+    answer = requests.get(f"{server}{path}", headers=bearer(token_of(server, supervisor)), timeout=30)
+    assert (answer.status_code, answer.headers["Content-Type"]) == (404, "application/json")
+    assert answer.json()["code"] == 404.1
+
+
+def test_a_nul_character_in_a_path_is_central_400_8_not_database_unavailable(server, supervisor, corpus) -> None:
+    answer = requests.get(
+        f"{server}/v1/projects/1/forms/household/submissions/uuid%00x",
+        headers=bearer(token_of(server, supervisor)),
+        timeout=30,
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, 400.8)
+
+
+def test_a_nul_character_in_a_comment_is_central_400_8(server, supervisor, corpus) -> None:
+    answer = requests.post(
+        f"{server}/v1/projects/1/forms/household/submissions/{corpus['Malee']}/comments",
+        json={"body": "a\x00b"},
+        headers=bearer(token_of(server, supervisor)),
+        timeout=30,
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, 400.8)
+
+
+@pytest.mark.parametrize("feed", ["forms/household.svc/Submissions", "forms/household/submissions.csv"])
+def test_a_filter_value_the_database_refuses_is_central_400_8_not_a_broken_stream(
+    server, supervisor, corpus, feed
+) -> None:
+    answer = requests.get(
+        f"{server}/v1/projects/1/{feed}",
+        params={"$filter": "__id eq 'a\x00'"},
+        headers=bearer(token_of(server, supervisor)),
+        timeout=30,
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, 400.8)
+
+
+def test_a_top_beyond_the_databases_integers_means_every_row(server, supervisor, corpus) -> None:
+    answer = requests.get(
+        f"{server}/v1/projects/1/forms/household.svc/Submissions",
+        params={"$top": str(10**20)},
+        headers=bearer(token_of(server, supervisor)),
+        timeout=30,
+    )
+    assert answer.status_code == 200
+    assert sorted(r["__id"] for r in answer.json()["value"]) == sorted(corpus.values())
+
+
+def test_a_top_of_other_digits_than_ascii_is_central_400_8(server, supervisor, corpus) -> None:
+    answer = requests.get(
+        f"{server}/v1/projects/1/forms/household.svc/Submissions",
+        params={"$top": "²"},
+        headers=bearer(token_of(server, supervisor)),
+        timeout=30,
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, 400.8)
