@@ -36,6 +36,8 @@ for _kind in (
     problems.USERS_ONLY,
     problems.ROLE_FORBIDDEN,
     problems.OUTSIDE_AREA,
+    problems.SUBMISSION_OUTSIDE_AREA,
+    problems.ENTITY_OUTSIDE_AREA,
     problems.CSRF_FAILED,
 ):
     _CENTRAL_PROBLEMS[_kind.code] = (

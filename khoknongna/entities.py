@@ -41,6 +41,7 @@ from khoknongna.problems import (
     ENTITY_EXISTS,
     ENTITY_INVALID,
     ENTITY_NOT_FOUND,
+    ENTITY_OUTSIDE_AREA,
     ENTITY_VERSION_CONFLICT,
     OUTSIDE_AREA,
     PARAMETER_MISSING,
@@ -344,14 +345,16 @@ def update_by_user(
     """Update an entity as a user (Central's ``PATCH …/entities/<uuid>?baseVersion=N`` or ``?force=true``):
     the given properties replace the entity's, the others stay; the label when given; a new version row,
     based on the current version, and a new change number. Area and geometry are recomputed as for entity
-    blocks. Raises ``ENTITY_NOT_FOUND`` (missing, deleted or not in the user's view),
+    blocks. Raises ``ENTITY_NOT_FOUND`` (missing or deleted), ``ENTITY_OUTSIDE_AREA`` (another area's),
     ``ENTITY_VERSION_CONFLICT`` (``base_version`` is not the current version and not ``force``: Central's
     rule), ``OUTSIDE_AREA`` (the entity, before or after, is not in ``scope``). Writes an ``entity.update``
     entry in the audit log. Returns the entity's id."""
     existing = queries.entity_for_update(conn, dataset_id, entity_uuid)
     seen = existing is not None and (scope is None or existing.area_code is None or within(existing.area_code, scope))
-    if existing is None or existing.deleted_at is not None or not seen:
+    if existing is None or existing.deleted_at is not None:
         raise Problem(ENTITY_NOT_FOUND, uuid=entity_uuid, name=queries.dataset_name(conn, dataset_id))
+    if not seen:
+        raise Problem(ENTITY_OUTSIDE_AREA, uuid=entity_uuid, name=queries.dataset_name(conn, dataset_id), scope=scope)
     _check_area(existing.area_code, scope)
     if not force and base_version != str(existing.version):
         raise Problem(ENTITY_VERSION_CONFLICT, uuid=entity_uuid, current=existing.version, provided=base_version)

@@ -5,8 +5,9 @@ Rows are built from the stored answers (``submission_versions.data``: groups as 
 the form's fields (:func:`khoknongna.central.form_fields`), typed as the EDMX says: ``int`` → number,
 ``decimal`` → number, ``boolean`` → true/false, ``dateTime`` with a ``±hh:mm`` offset, geo fields as GeoJSON
 (``{"type": "Point", "coordinates": [lon, lat, alt], "properties": {"accuracy": …}}``) or, with ``$wkt=true``,
-as WKT. A repeat row's ``__id`` is the SHA-1 Central computes from the instanceID and the positions on the way
-down, so links stay stable.
+as Central's WKT (altitude kept, accuracy left out; ``$wkt=2d`` leaves the altitude out too). A repeat row's
+``__id`` is the SHA-1 Central computes from the instanceID and the positions on the way down, so links stay
+stable.
 
 ``$filter`` accepts comparisons (``eq ne lt le gt ge``) of ``__id``, ``__system/submissionDate``,
 ``__system/updatedAt``, ``__system/reviewState`` and ``__system/submitterId`` with literals (strings in
@@ -219,13 +220,17 @@ def _number(x: float) -> float | int:
     return int(x) if x.is_integer() else x
 
 
-def geo_value(kind: str, text: str, *, wkt: bool) -> Any:
-    """A geopoint/geotrace/geoshape answer as GeoJSON (with accuracy in ``properties``) or as WKT (with the
-    altitude as Z, as Central writes it)."""
+def geo_value(kind: str, text: str, *, wkt: bool, flat: bool = False) -> Any:
+    """A geopoint/geotrace/geoshape answer as GeoJSON (with accuracy in ``properties``) or as WKT.
+
+    WKT is written as Central writes it (``lib/data/odata.js``): ``POINT (lon lat alt)``, ``LINESTRING (…)``,
+    ``POLYGON ((lon lat alt,…))``, the altitude as a third coordinate where the answer has one, the accuracy
+    left out. ``flat`` (``$wkt=2d``, beyond Central) leaves the altitude out too: ``POLYGON ((lon lat,…))``, for
+    GIS tools that refuse 3D or mixed 2D/3D rings."""
     points = _points(text)
     if not points:
         return None
-    xyz = [[_number(c) for c in p[:3] if c == c] for p in points]
+    xyz = [[_number(c) for c in p[: 2 if wkt and flat else 3] if c == c] for p in points]
     if wkt:
         coords = ",".join(" ".join(str(c) for c in p) for p in xyz)
         if kind == "geopoint":
@@ -245,7 +250,7 @@ def geo_value(kind: str, text: str, *, wkt: bool) -> Any:
     return out
 
 
-def typed(kind: str, raw: Any, *, wkt: bool) -> Any:
+def typed(kind: str, raw: Any, *, wkt: bool, flat: bool = False) -> Any:
     """An answer typed as the EDMX says (``None`` for an empty answer or one that does not read)."""
     text = _text(raw)
     if text is None:
@@ -260,7 +265,7 @@ def typed(kind: str, raw: Any, *, wkt: bool) -> Any:
     if kind == "boolean":
         return {"true": True, "1": True, "false": False, "0": False}.get(text.strip().lower())
     if kind in ("geopoint", "geotrace", "geoshape"):
-        return geo_value(kind, text, wkt=wkt)
+        return geo_value(kind, text, wkt=wkt, flat=flat)
     if kind == "dateTime":
         trimmed = text.strip()
         return f"{trimmed}:00" if re.search(r"[+-]\d\d$", trimmed) else trimmed
@@ -287,11 +292,13 @@ def _link(instance_id: str, trail: list[tuple[Field, int | None]]) -> str:
 
 @dataclass(frozen=True)
 class Options:
-    """``$expand=*`` (repeats inline), ``$wkt=true``, and the table asked for."""
+    """``$expand=*`` (repeats inline), ``$wkt=true`` (``wkt``) or ``$wkt=2d`` (``wkt`` and ``flat``: without
+    altitude), and the table asked for."""
 
     table: str = "Submissions"
     expand: bool = False
     wkt: bool = False
+    flat: bool = False
 
 
 def system(row: Any) -> dict[str, Any]:
@@ -355,7 +362,7 @@ def rows_of(root: Node, row: Any, options: Options) -> list[dict[str, Any]]:
                 if options.expand:
                     target[name] = bags
             else:
-                target[name] = typed(f.kind, data.get(f.name), wkt=options.wkt)
+                target[name] = typed(f.kind, data.get(f.name), wkt=options.wkt, flat=options.flat)
 
     top: dict[str, Any] = {"__id": instance_id}
     if options.table == "Submissions":

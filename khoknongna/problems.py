@@ -161,6 +161,16 @@ OUTSIDE_AREA = _p(
     "Area {asked} is outside your area ({scope}).",
     "พื้นที่ {asked} อยู่นอกพื้นที่ของคุณ ({scope})",
 )
+SUBMISSION_OUTSIDE_AREA = _p(
+    "403.6",
+    "Submission {instance_id} of form '{form_id}' is outside your area ({scope}).",
+    "ข้อมูล {instance_id} ของแบบฟอร์ม '{form_id}' อยู่นอกพื้นที่ของคุณ ({scope})",
+)
+ENTITY_OUTSIDE_AREA = _p(
+    "403.7",
+    "Entity '{uuid}' of the entity list '{name}' is outside your area ({scope}).",
+    "รายการ '{uuid}' ใน '{name}' อยู่นอกพื้นที่ของคุณ ({scope})",
+)
 CSRF_FAILED = _p(
     "403.5",
     "The form's security token is missing or out of date: reload the page and try again.",

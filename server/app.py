@@ -6,13 +6,13 @@ import logging
 
 from flask import Flask, Response, jsonify, request
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+from sqlalchemy.exc import DataError, DBAPIError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from khoknongna.areas import area_name
 from khoknongna.central import problem_json
-from khoknongna.problems import DATABASE_UNAVAILABLE, TOO_LARGE, Problem
+from khoknongna.problems import BAD_PARAMETER, DATABASE_UNAVAILABLE, TOO_LARGE, Problem
 from khoknongna.server import (
     api,
     central_api,
@@ -153,6 +153,11 @@ def _central_problem(problem: Problem) -> Response:
 
 
 def _database_error_response(error: DBAPIError) -> Response:
+    if isinstance(error, DataError):  # a value of the request the database cannot take: a NUL, a number too large
+        logger.warning("%s %s: value refused by the database: %s", request.method, request.path, error.orig)
+        return _problem_response(
+            Problem(BAD_PARAMETER, name="request", expected="text without NUL characters, numbers in range", value="…")
+        )
     if database_unreachable(error):
         logger.error("%s %s: database unreachable: %s", request.method, request.path, error.orig)
         return _problem_response(Problem(DATABASE_UNAVAILABLE))
@@ -160,12 +165,18 @@ def _database_error_response(error: DBAPIError) -> Response:
     return _http_error_response(InternalServerError())
 
 
+def _central_miss(error: HTTPException) -> bool:
+    """Whether ``error`` is a path under ``/v1/`` that no route takes (``/v1/projects/null``): Central's clients
+    are answered Central's JSON 404, as Central does. App-user links (``/v1/key/…``) are Collect's: XML."""
+    return isinstance(error, NotFound) and request.path.startswith("/v1/") and not request.path.startswith("/v1/key/")
+
+
 def _http_error_response(error: HTTPException) -> Response:
     if error.response is None and web.is_page_request():
         return web.error_page(error)
     if isinstance(error, RequestEntityTooLarge):
         return _problem_response(Problem(TOO_LARGE, limit=request.max_content_length))
-    if request.blueprint == central_api.bp.name:
+    if request.blueprint == central_api.bp.name or _central_miss(error):
         response = jsonify(code=float(f"{error.code}.1"), message=error.description)
         response.status_code = error.code or 500
         return response

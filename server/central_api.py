@@ -3,9 +3,10 @@ projects, forms (versions, fields, attachments), submissions (list, one, XML, at
 state, comments, new ones as raw XML) and the CSV export.
 
 Signed in by a bearer token of ``POST /v1/sessions`` (or Digest/Basic as the other routes), as a user whose role
-reads data. Everything is narrowed to the user's area as on the web pages: another area's submission is a
-404, and lists and counts leave it out. Errors are Central's JSON problems (``{"code": 404.1, "message",
-"details"}``), rendered by ``server/app.py`` with :func:`khoknongna.central.problem_json`.
+reads data. Everything is narrowed to the user's area as on the web pages: lists and counts leave other areas
+out, and another area's submission is Central's ``403.1`` (a 404 on the web pages). Errors are Central's JSON
+problems (``{"code": 404.1, "message", "details"}``), rendered by ``server/app.py`` with
+:func:`khoknongna.central.problem_json`.
 
 The XForm (``…/forms/<xmlFormId>.xml``) and a form attachment (``…/forms/<xmlFormId>/attachments/<name>``)
 are served by the OpenRosa routes, which have the same paths in Central and accept the same tokens.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
 
@@ -35,6 +36,7 @@ from khoknongna.problems import (
     PROJECT_NOT_FOUND,
     ROLE_FORBIDDEN,
     SUBMISSION_NOT_FOUND,
+    SUBMISSION_OUTSIDE_AREA,
     TOKEN_INVALID,
     USERS_ONLY,
     Problem,
@@ -45,6 +47,9 @@ from khoknongna.storage import api_sessions
 from khoknongna.storage import central as queries
 
 bp = Blueprint("central", __name__, url_prefix="/v1")
+
+#: The largest id a row can have (PostgreSQL ``integer``); a larger one in a URL names nothing.
+MAX_ID = 2**31 - 1
 
 _FORM = "/projects/<int:project_id>/forms/<xml_form_id>"
 _SUBMISSION = _FORM + "/submissions/<instance_id>"
@@ -67,6 +72,9 @@ def _signed_in() -> None:
     if not actor.reads_data:
         raise Problem(ROLE_FORBIDDEN, role=actor.role, action="read data", action_th="อ่านข้อมูล")
     g.central_user = actor
+    project_id = (request.view_args or {}).get("project_id")
+    if project_id is not None and project_id > MAX_ID:  # beyond the database's integer: no such project
+        raise Problem(PROJECT_NOT_FOUND, project_id=project_id)
 
 
 def user() -> Actor:
@@ -218,12 +226,21 @@ def _attachment_type(name: str) -> str:
 
 
 def submission_row(project_id: int, xml_form_id: str, instance_id: str) -> tuple[Any, Any]:
-    """``(form, submission)`` rows; 404 when either is missing or the submission is outside the user's area."""
+    """``(form, submission)`` rows; 404 when either is missing, 403 when the submission is outside the user's
+    area (:func:`outside_area`)."""
     found_form = form_row(project_id, xml_form_id)
     found = queries.submissions(db(), found_form.form_pk, user().area_code, instance_id)
     if not found:
+        if queries.submissions(db(), found_form.form_pk, None, instance_id):
+            outside_area(xml_form_id, instance_id)
         raise Problem(SUBMISSION_NOT_FOUND, form_id=xml_form_id, instance_id=instance_id)
     return found_form, found[0]
+
+
+def outside_area(xml_form_id: str, instance_id: str) -> NoReturn:
+    """Refuse another area's submission with Central's ``403.1``, as Central refuses an actor without rights on
+    it: its clients (pyodk, ruODK) read a 404 as "no such submission". The web pages answer 404 instead."""
+    raise Problem(SUBMISSION_OUTSIDE_AREA, form_id=xml_form_id, instance_id=instance_id, scope=user().area_code)
 
 
 @bp.get(_FORM + "/submissions")
@@ -276,7 +293,7 @@ def create_submission(project_id: int, xml_form_id: str) -> Response:
         and queries.submission_of_version(db(), found.form_pk, user().area_code, header.deprecated_id) is None
         and queries.submission_of_version(db(), found.form_pk, None, header.deprecated_id) is not None
     ):
-        raise Problem(SUBMISSION_NOT_FOUND, form_id=xml_form_id, instance_id=header.deprecated_id)
+        outside_area(xml_form_id, header.deprecated_id)
     return _ingest(project_id, found, xml)
 
 

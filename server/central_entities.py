@@ -4,7 +4,7 @@ feed ``…/datasets/<name>.svc`` with ``Entities`` (``$top``, ``$skip``, ``$coun
 Central, ``$format=geojson`` on the entities' geometry.
 
 Registered on ``central_api.bp`` (same sign-in and problems). Narrowed as phones' lists are: a user sees the
-entities of their area and those without one; another area's entity is a 404.
+entities of their area and those without one; another area's entity is Central's 403.1.
 
 Writes, as Central: ``POST …/datasets/<name>/entities`` (``{"uuid", "label", "data"}``; pyodk's
 ``client.entities.create``) and ``PATCH …/entities/<uuid>?baseVersion=N`` or ``?force=true``
@@ -21,9 +21,17 @@ from flask import Response, request, stream_with_context
 
 from khoknongna import central, odata
 from khoknongna import entities as entity_rules
-from khoknongna.problems import DATASET_NOT_FOUND, ENTITY_NOT_FOUND, ROLE_FORBIDDEN, Problem
+from khoknongna.problems import DATASET_NOT_FOUND, ENTITY_NOT_FOUND, ENTITY_OUTSIDE_AREA, ROLE_FORBIDDEN, Problem
 from khoknongna.server.central_api import _json, _project, bp, extended, user
-from khoknongna.server.central_odata import geojson_response, natural, next_link, odata_response, select_list, true
+from khoknongna.server.central_odata import (
+    geojson_response,
+    natural,
+    next_link,
+    odata_response,
+    primed,
+    select_list,
+    true,
+)
 from khoknongna.server.context import db, services
 from khoknongna.storage import central as queries
 
@@ -60,9 +68,12 @@ def entities(project_id: int, name: str) -> Response:
 
 @bp.get(_DATASET + "/entities/<uuid>")
 def entity(project_id: int, name: str, uuid: str) -> Response:
-    """One entity with its current data; 404 when it is not in the user's area."""
+    """One entity with its current data; 404 when the list has none, 403 when it is outside the user's area."""
     found = _dataset(project_id, name)
     rows = list(_cursor(found.id, user().area_code, uuid=uuid))
+    if not rows and any(_cursor(found.id, None, uuid=uuid)):
+        # Central's 403.1 for another area's entity, as for a submission (central_api.outside_area)
+        raise Problem(ENTITY_OUTSIDE_AREA, uuid=uuid, name=name, scope=user().area_code)
     if not rows:
         raise Problem(ENTITY_NOT_FOUND, uuid=uuid, name=name)
     return _json(central.entity_json(rows[0], data=True))
@@ -154,7 +165,7 @@ def entity_table(project_id: int, name: str) -> Response:
             odata.feature(row.uuid, row.geojson, odata.select(odata.entity_row(row, properties), chosen))
             for row in _cursor(found.id, area, skip, top)
         )
-        return geojson_response(features)
+        return geojson_response(primed(features))
 
     def rows() -> Iterator[dict[str, Any]]:
         for sent, row in enumerate(_cursor(found.id, area, skip, None if top is None else top + 1)):
@@ -167,7 +178,8 @@ def entity_table(project_id: int, name: str) -> Response:
         return {"@odata.count": count, "@odata.nextLink": state["next"]}
 
     context = f"{_service_url(project_id, name)}/$metadata#Entities"
-    response = Response(stream_with_context(odata.feed_bytes(context, rows(), footer)), content_type="application/json")
+    body = odata.feed_bytes(context, primed(rows()), footer)
+    response = Response(stream_with_context(body), content_type="application/json")
     response.headers["OData-Version"] = "4.0"
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -17,7 +17,7 @@ from flask import Response, request, stream_with_context
 from khoknongna import central_csv, odata
 from khoknongna.file_names import safe_name
 from khoknongna.server.central_api import _FORM, bp, form_fields, form_row, user
-from khoknongna.server.central_odata import cursor
+from khoknongna.server.central_odata import cursor, primed
 from khoknongna.server.context import services
 from khoknongna.storage import central as queries
 
@@ -53,7 +53,7 @@ def csv_zip(project_id: int, xml_form_id: str) -> Response:
             for row in queries.export_media(conn, found.form_pk, area, query):
                 yield row.name, blobs.open(row.blob_sha256)
 
-    body = central_csv.stream_zip(tables, cursor(found.form_pk, area, query), media if with_media else None)
+    body = central_csv.stream_zip(tables, primed(cursor(found.form_pk, area, query)), media if with_media else None)
     name = safe_name(xml_form_id) + (".zip" if with_media else ".csv.zip")
     return _download(body, name, "application/zip")
 
@@ -62,5 +62,5 @@ def csv_zip(project_id: int, xml_form_id: str) -> Response:
 def csv_root(project_id: int, xml_form_id: str) -> Response:
     """The root table of the export alone."""
     found, tables, query = _selection(project_id, xml_form_id)
-    body = central_csv.stream_csv(tables, cursor(found.form_pk, user().area_code, query))
+    body = central_csv.stream_csv(tables, primed(cursor(found.form_pk, user().area_code, query)))
     return _download(body, safe_name(xml_form_id) + ".csv", "text/csv; charset=utf-8")

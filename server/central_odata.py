@@ -2,7 +2,8 @@
 ``…/forms/<xmlFormId>.svc`` (service document), ``….svc/$metadata`` (EDMX) and ``….svc/<table>`` (rows).
 
 Registered on ``central_api.bp`` (same sign-in, area narrowing and problems). ``$top``, ``$skip``, ``$count``,
-``$filter`` (see :mod:`khoknongna.odata`), ``$select``, ``$expand=*``, ``$wkt=true`` and ``$skiptoken``. The
+``$filter`` (see :mod:`khoknongna.odata`), ``$select``, ``$expand=*``, ``$wkt=true`` (Central's WKT, altitude
+kept), ``$wkt=2d`` (beyond Central: WKT without altitude) and ``$skiptoken``. The
 rows of ``Submissions`` come oldest first from a server-side cursor and are written as they are read, so a
 form of a million submissions pages in flat memory; ``@odata.nextLink`` carries a ``$skiptoken`` naming the
 last row sent, so every row comes once even while new ones arrive. Repeat tables page by ``$skip``.
@@ -10,19 +11,22 @@ last row sent, so every row comes once even while new ones arrive. Repeat tables
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlencode
 
 from flask import Response, request, stream_with_context
 
 from khoknongna import odata
-from khoknongna.problems import BAD_PARAMETER, FORM_NOT_FOUND, SUBMISSION_NOT_FOUND, Problem
-from khoknongna.server.central_api import _FORM, bp, form_fields, form_row, user
+from khoknongna.problems import BAD_PARAMETER, FORM_NOT_FOUND, Problem
+from khoknongna.server.central_api import _FORM, bp, form_fields, form_row, submission_row, user
 from khoknongna.server.context import db, services
 from khoknongna.storage import central as queries
+
+T = TypeVar("T")
 
 
 def _service_url(project_id: int, xml_form_id: str) -> str:
@@ -76,13 +80,28 @@ def metadata(project_id: int, xml_form_id: str) -> Response:
     return response
 
 
+#: ``$top``/``$skip`` above this mean "every row" / "past the last row" (a LIMIT beyond bigint is an error).
+MOST_ROWS = 2**62
+
+
 def natural(name: str) -> int | None:
+    """``?<name>=`` as a whole number ≥ 0 (ASCII digits only), at most :data:`MOST_ROWS`; ``None`` without one."""
     value = request.args.get(name)
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise Problem(BAD_PARAMETER, name=name, expected="a whole number ≥ 0", value=value)
-    return int(value)
+    return min(int(value), MOST_ROWS)
+
+
+def primed(rows: Iterator[T]) -> Iterator[T]:
+    """``rows`` with the first one read now, while the request can still be answered with an error: a query the
+    database refuses (a ``$filter`` value out of range) is then a 400 rather than a stream broken off."""
+    first = next(rows, _NOTHING)
+    return iter(()) if first is _NOTHING else itertools.chain((first,), rows)  # type: ignore[arg-type]
+
+
+_NOTHING = object()
 
 
 def true(name: str) -> bool:
@@ -102,15 +121,17 @@ def table(project_id: int, xml_form_id: str, table: str) -> Response:
     single = re.fullmatch(r"Submissions\('(.+)'\)", table)
     if single:  # one row: Submissions('uuid:…')
         table = "Submissions"
-        if not queries.submissions(db(), found.form_pk, user().area_code, unquote(single[1])):
-            raise Problem(SUBMISSION_NOT_FOUND, form_id=xml_form_id, instance_id=unquote(single[1]))
+        submission_row(project_id, xml_form_id, unquote(single[1]))
     if table not in odata.tables(root):
         raise Problem(FORM_NOT_FOUND, form_id=f"{xml_form_id}.svc/{table}")
     top, skip = natural("$top"), natural("$skip") or 0
     condition, params = odata.parse_filter(request.args.get("$filter"))
     if single:
         condition, params = f"(s.instance_id = :single) AND ({condition})", {**params, "single": unquote(single[1])}
-    options = odata.Options(table=table, expand=request.args.get("$expand") == "*", wkt=true("$wkt"))
+    wkt = request.args.get("$wkt", "").lower()
+    options = odata.Options(
+        table=table, expand=request.args.get("$expand") == "*", wkt=wkt in ("true", "2d"), flat=wkt == "2d"
+    )
     chosen = select_list()
     after = None
     token = request.args.get("$skiptoken")
@@ -126,12 +147,13 @@ def table(project_id: int, xml_form_id: str, table: str) -> Response:
     state: dict[str, str | None] = {"next": None}
     if request.args.get("$format") == "geojson" and table == "Submissions":
         query = queries.FeedQuery(condition, params, after, skip, top)
-        return geojson_response(_features(found.form_pk, area, query, root, options, chosen))
+        return geojson_response(primed(_features(found.form_pk, area, query, root, options, chosen)))
     if table == "Submissions":
         query = queries.FeedQuery(condition, params, after, skip, None if top is None else top + 1)
         rows = _submission_rows(found.form_pk, area, query, root, options, top, chosen, state)
     else:
         rows = _repeat_rows(found.form_pk, area, queries.FeedQuery(condition, params), root, options, top, skip, state)
+    rows = primed(rows)
     context = f"{_service_url(project_id, xml_form_id)}/$metadata#{table}"
 
     def footer() -> dict[str, Any]:

@@ -74,12 +74,14 @@ def test_entities_as_geojson_for_gis(server, supervisor, supervise, plot_survey)
     assert feature["id"] == PLOT and feature["geometry"]["type"] in ("Polygon", "Point")
 
 
-def test_another_districts_entity_is_404(server, supervise, plot_survey, web_user) -> None:
+def test_another_districts_entity_is_central_403_1_and_left_out_of_the_list(
+    server, supervise, plot_survey, web_user
+) -> None:
     register_plot(supervise)
     other = web_user("district_b", "district", "4002")
     one = get(server, other, f"datasets/plots/entities/{PLOT}")
     listed = get(server, other, "datasets/plots/entities").json()
-    assert (one.status_code, one.json()["code"]) == (404, 404.1)
+    assert (one.status_code, one.json()["code"]) == (403, 403.1)
     assert listed == []
 
 
@@ -179,7 +181,7 @@ def test_a_district_supervisor_may_not_write_another_districts_entities(
     other = web_user("district_b", "district", "4002")
     patch = write(server, other, "PATCH", f"entities/{PLOT}", {"label": "x"}, force="true")
     create = write(server, other, "POST", "entities", {"label": "x", "data": PLOT_DATA})
-    assert (patch.status_code, patch.json()["code"]) == (404, 404.1)
+    assert (patch.status_code, patch.json()["code"]) == (403, 403.1)
     assert (create.status_code, create.json()["code"]) == (403, 403.1)
 
 
