@@ -289,6 +289,7 @@ def run_worker(settings: Settings, engine: Engine, database_url: str, *, wait: b
             await retry_stalled_jobs(app.job_manager)  # those of workers that died before this one started
             await app.run_worker_async(
                 queues=[QUEUE],
+                concurrency=settings.worker_concurrency,
                 wait=wait,
                 additional_context=context,
                 install_signal_handlers=wait,

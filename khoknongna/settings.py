@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     checks_worker: bool = Field(
         True, description="serve also runs the worker that computes spatial checks after ingest."
     )
+    worker_concurrency: int = Field(
+        2,
+        ge=1,
+        le=4,
+        description="Jobs the checks and audit worker runs at once. A job spends much of its time waiting on "
+        "PostgreSQL, so two keep both cores of a small machine busy after a rush.",
+    )
     # Spatial checks (docs/spatial.md gives the reasons for each default).
     area_tolerance: dict[str, tuple[float, float]] = Field(
         default_factory=lambda: dict(AreaRules().tolerance),

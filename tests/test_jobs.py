@@ -1,5 +1,6 @@
 """The job queue when things go wrong: a worker that died with a job in hand, a database that went away during a
-job, jobs that failed for good and an admin who runs them again (``khoknongna jobs list`` / ``jobs retry``).
+job, jobs that failed for good and an admin who runs them again (``khoknongna jobs list`` / ``jobs retry``); and a
+backlog worked off several jobs at a time.
 
 A dead worker is what procrastinate's tables hold after a ``kill -9``: a worker row whose heartbeat stopped, and
 its job ``doing``. Plots are registered and checked as in ``tests/test_plot_checks.py``.
@@ -7,6 +8,8 @@ its job ``doing``. Plots are registered and checked as in ``tests/test_plot_chec
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import pytest
@@ -18,7 +21,7 @@ from khoknongna.server.cli import main
 from khoknongna.settings import Settings
 from khoknongna.storage.db import make_engine
 from tests.collect import CollectClient
-from tests.test_plot_checks import collect, forms, plot_checks, register, square, work
+from tests.test_plot_checks import collect, forms, plot_checks, queued, register, square, work
 
 __all__ = ["collect", "forms"]  # fixtures of the plot checks, used here too
 
@@ -156,6 +159,38 @@ def test_a_check_job_that_meets_a_database_gone_away_is_queued_again_and_runs_wh
         conn.execute(text("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = :id"), {"id": job_id})
     work(settings, db, pg_url)
     assert plot_checks(collect, plot)["plot_area"]["status"] == "ok"
+
+
+# --- a backlog ------------------------------------------------------------------------------------------------
+
+
+def jobs_waiting_on_a_lock(db: Engine) -> int:
+    """How many database sessions wait for a lock that another session holds."""
+    with db.connect() as conn:
+        return conn.execute(text("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")).scalar_one()
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 3])
+def test_the_worker_runs_as_many_jobs_at_once_as_worker_concurrency_says(
+    concurrency: int, forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings
+) -> None:
+    for east in range(0, 400, 100):
+        register(collect, str(uuid.uuid4()), square(east, 0, 40))
+    settings = settings.model_copy(update={"worker_concurrency": concurrency})
+    with db.connect() as holder:
+        holder.execute(text("LOCK TABLE entities IN ACCESS EXCLUSIVE MODE"))  # every job waits here
+        worker = threading.Thread(target=work, args=(settings, db, pg_url))
+        worker.start()
+        deadline = time.monotonic() + 30
+        while jobs_waiting_on_a_lock(db) < concurrency and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # long enough for one job too many to reach the lock
+        waiting = jobs_waiting_on_a_lock(db)
+        holder.rollback()
+    worker.join()
+
+    assert waiting == concurrency
+    assert queued(db) == [], "the whole backlog done"
 
 
 # --- khoknongna jobs list / retry -------------------------------------------------------------------------------
