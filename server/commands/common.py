@@ -65,11 +65,12 @@ def ready(store: BlobStore) -> BlobStore:
 
 
 @contextmanager
-def database(settings: Settings) -> Iterator[tuple[str, Engine, BlobStore]]:
-    """The database (migrated, with project 1) and the blob store, for the duration of a command."""
+def database(settings: Settings, *, pool_size: int = 2) -> Iterator[tuple[str, Engine, BlobStore]]:
+    """The database (migrated, with project 1) and the blob store, for the duration of a command; its engine keeps
+    ``pool_size`` connections (and as many more at a peak)."""
     try:
         with database_url(settings) as url:
-            engine = make_engine(url, pool_size=2)
+            engine = make_engine(url, pool_size=pool_size)
             try:
                 upgrade(engine)
                 with engine.begin() as conn:

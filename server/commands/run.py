@@ -118,7 +118,7 @@ def _create_first_admin(engine: Engine, settings: Settings, name: str) -> None:
 def worker(data_dir: Path) -> None:
     """Run the spatial checks and audit signals queued by ingest until Ctrl-C (serve starts one itself)."""
     settings = load_settings(data_dir)
-    with database(settings) as (url, engine, _blobs):
+    with database(settings, pool_size=max(2, settings.worker_concurrency)) as (url, engine, _blobs):
         engine.dispose()  # the connections opened to migrate; those of the worker give way to ingest's
         yield_to_others(engine)
         click.echo("spatial checks worker waiting for jobs; stop with Ctrl-C")
