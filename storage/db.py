@@ -1,4 +1,5 @@
-"""Database engines: the configured PostGIS database, or the private cluster in the data folder."""
+"""Database engines (the configured PostGIS database, or the private cluster in the data folder), and what the
+query modules share: an upsert statement, and running SQL text for its rows, its one row or its first column."""
 
 from __future__ import annotations
 
