@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, text
 
 from khoknongna.spatial.results import CheckResult
-from khoknongna.storage.db import upsert
+from khoknongna.storage import db
 from khoknongna.storage.schema import PHASH_BANDS, audit_signals, collector_visits, photo_hashes
 
 _PHOTO_COLUMNS = (
@@ -32,9 +32,9 @@ _PHOTO_COLUMNS = (
     "plot_uuid",
     "problem",
 )
-_SAVE_PHOTO_HASH = upsert(photo_hashes, ("submission_id", "attachment_name"), _PHOTO_COLUMNS, stamp="hashed_at")
-_SAVE_VISIT = upsert(collector_visits, ("submission_id",), ("collector", "started_at", "ended_at", "lon", "lat"))
-_SAVE_SIGNAL = upsert(
+_SAVE_PHOTO_HASH = db.upsert(photo_hashes, ("submission_id", "attachment_name"), _PHOTO_COLUMNS, stamp="hashed_at")
+_SAVE_VISIT = db.upsert(collector_visits, ("submission_id",), ("collector", "started_at", "ended_at", "lon", "lat"))
+_SAVE_SIGNAL = db.upsert(
     audit_signals, ("submission_id", "rule"), ("rule_version", "plot_uuid", "status", "result"), stamp="computed_at"
 )
 
@@ -48,45 +48,38 @@ PLOT_OF_VERSION = (
 def submission_for_audit(conn: Connection, submission_id: int) -> Row | None:
     """``(submission_id, project_id, xml_form_id, instance_id, version_id, encrypted, data, submitter_id,
     app_user_id, device_id, received_at, plot_uuid, plot_entity_id)`` of the current version of a submission."""
-    return conn.execute(
-        text(
-            "SELECT s.id AS submission_id, f.project_id, f.xml_form_id, sv.instance_id, sv.id AS version_id,"  # noqa: S608 - fixed fragments, values bound
-            "       sv.encrypted, sv.data, sv.submitter_id, sv.app_user_id, sv.device_id, s.created_at AS received_at,"
-            f"      {PLOT_OF_VERSION} AS plot_uuid, p.entity_id AS plot_entity_id"
-            " FROM submissions s JOIN forms f ON f.id = s.form_id"
-            " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
-            f" LEFT JOIN plots p ON p.project_id = f.project_id AND p.uuid = {PLOT_OF_VERSION}"
-            " WHERE s.id = :id"
-        ),
+    return db.row(
+        conn,
+        "SELECT s.id AS submission_id, f.project_id, f.xml_form_id, sv.instance_id, sv.id AS version_id,"  # noqa: S608 - fixed fragments, values bound
+        "       sv.encrypted, sv.data, sv.submitter_id, sv.app_user_id, sv.device_id, s.created_at AS received_at,"
+        f"      {PLOT_OF_VERSION} AS plot_uuid, p.entity_id AS plot_entity_id"
+        " FROM submissions s JOIN forms f ON f.id = s.form_id"
+        " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
+        f" LEFT JOIN plots p ON p.project_id = f.project_id AND p.uuid = {PLOT_OF_VERSION}"
+        " WHERE s.id = :id",
         {"id": submission_id},
-    ).one_or_none()
+    )
 
 
 def submission_ids(conn: Connection, project_id: int | None = None, since: datetime | None = None) -> list[int]:
     """Submissions (of a project, received since ``since``) that can be audited (not encrypted), oldest first."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT s.id FROM submissions s JOIN forms f ON f.id = s.form_id"
-                " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current AND NOT sv.encrypted"
-                " WHERE (CAST(:project AS integer) IS NULL OR f.project_id = :project)"
-                " AND (CAST(:since AS timestamptz) IS NULL OR s.created_at >= :since) ORDER BY s.id"
-            ),
-            {"project": project_id, "since": since},
-        ).scalars()
+    return db.scalars(
+        conn,
+        "SELECT s.id FROM submissions s JOIN forms f ON f.id = s.form_id"
+        " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current AND NOT sv.encrypted"
+        " WHERE (CAST(:project AS integer) IS NULL OR f.project_id = :project)"
+        " AND (CAST(:since AS timestamptz) IS NULL OR s.created_at >= :since) ORDER BY s.id",
+        {"project": project_id, "since": since},
     )
 
 
 def attachments(conn: Connection, version_id: int) -> list[Row]:
     """``(name, blob_sha256, content_type)`` of the files of a submission version that have arrived."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT name, blob_sha256, content_type FROM submission_attachments"
-                " WHERE submission_version_id = :id AND blob_sha256 IS NOT NULL ORDER BY name"
-            ),
-            {"id": version_id},
-        )
+    return db.rows(
+        conn,
+        "SELECT name, blob_sha256, content_type FROM submission_attachments"
+        " WHERE submission_version_id = :id AND blob_sha256 IS NOT NULL ORDER BY name",
+        {"id": version_id},
     )
 
 
@@ -98,9 +91,7 @@ def hashes_of(conn: Connection, submission_id: int) -> dict[str, Row]:
 
 def hash_of_blob(conn: Connection, blob_sha256: str) -> Row | None:
     """A stored hash of the same file (the same bytes have the same pHash and EXIF), if any."""
-    return conn.execute(
-        text("SELECT * FROM photo_hashes WHERE blob_sha256 = :sha LIMIT 1"), {"sha": blob_sha256}
-    ).one_or_none()
+    return db.row(conn, "SELECT * FROM photo_hashes WHERE blob_sha256 = :sha LIMIT 1", {"sha": blob_sha256})
 
 
 def save_photo_hashes(conn: Connection, submission_id: int, rows: Sequence[dict[str, Any]]) -> None:
@@ -180,15 +171,12 @@ def near_photos(conn: Connection, phash: int, max_distance: int, *, limit: int =
         " AND bit_count(CAST(phash # :h AS bit(64))) <= :max LIMIT :limit)"
         for n, band in enumerate(PHASH_BANDS)
     )
-    return list(
-        conn.execute(
-            text(
-                "SELECT id, submission_id, attachment_name, blob_sha256, plot_uuid,"  # noqa: S608 - fixed fragments
-                "       bit_count(CAST(phash # :h AS bit(64))) AS distance"
-                f" FROM photo_hashes WHERE id = ANY(ARRAY({bands})) ORDER BY distance, id LIMIT :limit"
-            ),
-            {"h": phash, "max": max_distance, "limit": limit, **{f"b{n}": p for n, p in enumerate(probes)}},
-        )
+    return db.rows(
+        conn,
+        "SELECT id, submission_id, attachment_name, blob_sha256, plot_uuid,"  # noqa: S608 - fixed fragments
+        "       bit_count(CAST(phash # :h AS bit(64))) AS distance"
+        f" FROM photo_hashes WHERE id = ANY(ARRAY({bands})) ORDER BY distance, id LIMIT :limit",
+        {"h": phash, "max": max_distance, "limit": limit, **{f"b{n}": p for n, p in enumerate(probes)}},
     )
 
 
@@ -206,14 +194,11 @@ def submission_labels(conn: Connection, submission_ids: Iterable[int]) -> dict[i
 
 def geo_answers(conn: Connection, version_id: int) -> list[Row]:
     """``(field_path, repeat_position, geo_type, raw_value)`` of the valid geo answers of a version, in order."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT field_path, repeat_position, geo_type, raw_value FROM submission_geometries"
-                " WHERE submission_version_id = :id AND geom IS NOT NULL ORDER BY id"
-            ),
-            {"id": version_id},
-        )
+    return db.rows(
+        conn,
+        "SELECT field_path, repeat_position, geo_type, raw_value FROM submission_geometries"
+        " WHERE submission_version_id = :id AND geom IS NOT NULL ORDER BY id",
+        {"id": version_id},
     )
 
 
@@ -246,18 +231,15 @@ def same_spots(conn: Connection, submission_id: int, *, limit: int) -> list[Row]
         "(SELECT o.submission_id, o.plot_uuid FROM audit_points o WHERE o.lon = m.lon AND o.lat = m.lat"
         " AND o.plot_uuid {op} m.plot_uuid ORDER BY o.plot_uuid {order}, o.submission_id {order} LIMIT :limit)"
     )
-    return list(
-        conn.execute(
-            text(
-                "SELECT m.name, m.lon, m.lat, m.plot_uuid, o.submission_id AS other_submission_id,"  # noqa: S608 - fixed fragments, values bound
-                "       sv.instance_id AS other_instance_id, o.plot_uuid AS other_plot"
-                " FROM audit_points m CROSS JOIN LATERAL ("
-                f" {side.format(op='<', order='DESC')} UNION ALL {side.format(op='>', order='ASC')}) o"
-                " JOIN submission_versions sv ON sv.submission_id = o.submission_id AND sv.current"
-                " WHERE m.submission_id = :id ORDER BY m.name, o.plot_uuid, o.submission_id"
-            ),
-            {"id": submission_id, "limit": limit},
-        )
+    return db.rows(
+        conn,
+        "SELECT m.name, m.lon, m.lat, m.plot_uuid, o.submission_id AS other_submission_id,"  # noqa: S608 - fixed fragments, values bound
+        "       sv.instance_id AS other_instance_id, o.plot_uuid AS other_plot"
+        " FROM audit_points m CROSS JOIN LATERAL ("
+        f" {side.format(op='<', order='DESC')} UNION ALL {side.format(op='>', order='ASC')}) o"
+        " JOIN submission_versions sv ON sv.submission_id = o.submission_id AND sv.current"
+        " WHERE m.submission_id = :id ORDER BY m.name, o.plot_uuid, o.submission_id",
+        {"id": submission_id, "limit": limit},
     )
 
 
@@ -267,15 +249,12 @@ def submissions_at(
     """The latest (at most ``limit``) submissions other than ``besides`` (older than it, with ``older``) with a
     geopoint at exactly ``lon``, ``lat`` about ``plot_uuid``: one backward range scan of
     ``ix_audit_points_spot_plot``."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT DISTINCT submission_id FROM audit_points"
-                " WHERE lon = :lon AND lat = :lat AND plot_uuid = :plot AND submission_id <> :besides"
-                " AND (NOT :older OR submission_id < :besides) ORDER BY submission_id DESC LIMIT :limit"
-            ),
-            {"lon": lon, "lat": lat, "plot": plot_uuid, "besides": besides, "limit": limit, "older": older},
-        ).scalars()
+    return db.scalars(
+        conn,
+        "SELECT DISTINCT submission_id FROM audit_points"
+        " WHERE lon = :lon AND lat = :lat AND plot_uuid = :plot AND submission_id <> :besides"
+        " AND (NOT :older OR submission_id < :besides) ORDER BY submission_id DESC LIMIT :limit",
+        {"lon": lon, "lat": lat, "plot": plot_uuid, "besides": besides, "limit": limit, "older": older},
     )
 
 
@@ -350,18 +329,15 @@ def save_signals(conn: Connection, submission_id: int, plot_uuid: str | None, re
 def submissions_not_audited(conn: Connection, grace: timedelta, limit: int = 1000) -> list[int]:
     """Submissions (not encrypted) whose audit signals were never computed, or not since their current version or
     its latest file arrived, for longer than ``grace`` (a job lost, not one still waiting): at most ``limit``."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT s.id FROM submissions s JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
-                " CROSS JOIN LATERAL (SELECT greatest(sv.received_at, max(a.received_at)) AS changed_at"
-                "   FROM submission_attachments a WHERE a.submission_version_id = sv.id) c"
-                " WHERE sv.data IS NOT NULL AND NOT sv.encrypted"
-                " AND (s.audited_at IS NULL OR s.audited_at < c.changed_at) AND c.changed_at < now() - :grace"
-                " ORDER BY s.id LIMIT :limit"
-            ),
-            {"grace": grace, "limit": limit},
-        ).scalars()
+    return db.scalars(
+        conn,
+        "SELECT s.id FROM submissions s JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
+        " CROSS JOIN LATERAL (SELECT greatest(sv.received_at, max(a.received_at)) AS changed_at"
+        "   FROM submission_attachments a WHERE a.submission_version_id = sv.id) c"
+        " WHERE sv.data IS NOT NULL AND NOT sv.encrypted"
+        " AND (s.audited_at IS NULL OR s.audited_at < c.changed_at) AND c.changed_at < now() - :grace"
+        " ORDER BY s.id LIMIT :limit",
+        {"grace": grace, "limit": limit},
     )
 
 
@@ -373,14 +349,11 @@ _SIGNAL_COLUMNS = (
 
 def signals_of_submission(conn: Connection, submission_id: int) -> list[Row]:
     """Every signal of a submission, by rule, with who explained it."""
-    return list(
-        conn.execute(
-            text(
-                f"SELECT {_SIGNAL_COLUMNS} FROM audit_signals a LEFT JOIN users u ON u.id = a.explained_by"  # noqa: S608 - fixed fragments, values bound
-                " WHERE a.submission_id = :id ORDER BY a.rule"
-            ),
-            {"id": submission_id},
-        )
+    return db.rows(
+        conn,
+        f"SELECT {_SIGNAL_COLUMNS} FROM audit_signals a LEFT JOIN users u ON u.id = a.explained_by"  # noqa: S608 - fixed fragments, values bound
+        " WHERE a.submission_id = :id ORDER BY a.rule",
+        {"id": submission_id},
     )
 
 
@@ -437,15 +410,12 @@ def _json(row: Row) -> str:
 
 def explanations_of(conn: Connection, submission_id: int) -> list[Row]:
     """The trail of explanations of a submission's signals, oldest first."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT x.rule, x.explained_at, u.username AS explained_by, x.reason, x.before, x.after"
-                " FROM signal_explanations x JOIN users u ON u.id = x.explained_by"
-                " WHERE x.submission_id = :id ORDER BY x.id"
-            ),
-            {"id": submission_id},
-        )
+    return db.rows(
+        conn,
+        "SELECT x.rule, x.explained_at, u.username AS explained_by, x.reason, x.before, x.after"
+        " FROM signal_explanations x JOIN users u ON u.id = x.explained_by"
+        " WHERE x.submission_id = :id ORDER BY x.id",
+        {"id": submission_id},
     )
 
 
@@ -463,35 +433,32 @@ def area_signals(
     of the project without an area): ``(submission_id, instance_id, xml_form_id, plot_uuid, area_code, rule,
     rule_version, result, explained_at, explanation, explained_by, lon, lat, received_at)``; unexplained only
     unless ``include_explained``. ``lon``/``lat`` is the submission's first geopoint, for the map."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT a.submission_id, sv.instance_id, f.xml_form_id, a.plot_uuid, p.area_code, a.rule,"
-                "       a.rule_version, a.result, a.explained_at, a.explanation, u.username AS explained_by,"
-                "       ST_X(g.geom) AS lon, ST_Y(g.geom) AS lat, s.created_at AS received_at"
-                " FROM audit_signals a JOIN submissions s ON s.id = a.submission_id"
-                " JOIN forms f ON f.id = s.form_id"
-                " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
-                " LEFT JOIN plots p ON p.project_id = f.project_id AND p.uuid = a.plot_uuid"
-                " LEFT JOIN users u ON u.id = a.explained_by"
-                " LEFT JOIN LATERAL (SELECT geom FROM submission_geometries WHERE submission_version_id = sv.id"
-                "      AND geo_type = 'geopoint' AND geom IS NOT NULL ORDER BY id LIMIT 1) g ON true"
-                " WHERE f.project_id = :project AND a.status = 'raised'"
-                " AND s.created_at >= :start AND s.created_at < :end"
-                " AND (CAST(:area AS text) IS NULL OR left(p.area_code, length(:area)) = :area)"
-                " AND (CAST(:rule AS text) IS NULL OR a.rule = :rule)"
-                " AND (:explained OR a.explained_at IS NULL)"
-                " ORDER BY s.created_at, a.submission_id, a.rule"
-            ),
-            {
-                "project": project_id,
-                "start": start,
-                "end": end,
-                "area": area_code,
-                "rule": rule,
-                "explained": include_explained,
-            },
-        )
+    return db.rows(
+        conn,
+        "SELECT a.submission_id, sv.instance_id, f.xml_form_id, a.plot_uuid, p.area_code, a.rule,"
+        "       a.rule_version, a.result, a.explained_at, a.explanation, u.username AS explained_by,"
+        "       ST_X(g.geom) AS lon, ST_Y(g.geom) AS lat, s.created_at AS received_at"
+        " FROM audit_signals a JOIN submissions s ON s.id = a.submission_id"
+        " JOIN forms f ON f.id = s.form_id"
+        " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
+        " LEFT JOIN plots p ON p.project_id = f.project_id AND p.uuid = a.plot_uuid"
+        " LEFT JOIN users u ON u.id = a.explained_by"
+        " LEFT JOIN LATERAL (SELECT geom FROM submission_geometries WHERE submission_version_id = sv.id"
+        "      AND geo_type = 'geopoint' AND geom IS NOT NULL ORDER BY id LIMIT 1) g ON true"
+        " WHERE f.project_id = :project AND a.status = 'raised'"
+        " AND s.created_at >= :start AND s.created_at < :end"
+        " AND (CAST(:area AS text) IS NULL OR left(p.area_code, length(:area)) = :area)"
+        " AND (CAST(:rule AS text) IS NULL OR a.rule = :rule)"
+        " AND (:explained OR a.explained_at IS NULL)"
+        " ORDER BY s.created_at, a.submission_id, a.rule",
+        {
+            "project": project_id,
+            "start": start,
+            "end": end,
+            "area": area_code,
+            "rule": rule,
+            "explained": include_explained,
+        },
     )
 
 

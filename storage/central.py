@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, text
 
+from khoknongna.storage import db
+
 #: Rows fetched from the server-side cursor at a time by :func:`odata_rows`.
 BATCH_ROWS = 2000
 
@@ -29,19 +31,16 @@ def user(conn: Connection, user_id: int) -> Row:
 
 def projects(conn: Connection, project_id: int | None = None) -> list[Row]:
     """``(id, name, created_at, forms, app_users, datasets, last_submission)`` of every project (or one)."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT p.id, p.name, p.created_at,"  # noqa: S608 - a fixed condition, values bound
-                " (SELECT count(*) FROM forms f WHERE f.project_id = p.id) AS forms,"
-                " (SELECT count(*) FROM app_users a WHERE a.project_id = p.id AND a.revoked_at IS NULL) AS app_users,"
-                " (SELECT count(*) FROM datasets d WHERE d.project_id = p.id) AS datasets,"
-                " (SELECT max(s.created_at) FROM submissions s JOIN forms f ON f.id = s.form_id"
-                f"   WHERE f.project_id = p.id AND {_AREA}) AS last_submission"
-                " FROM projects p WHERE (CAST(:id AS integer) IS NULL OR p.id = :id) ORDER BY p.id"
-            ),
-            {"id": project_id, "area": None},
-        )
+    return db.rows(
+        conn,
+        "SELECT p.id, p.name, p.created_at,"  # noqa: S608 - a fixed condition, values bound
+        " (SELECT count(*) FROM forms f WHERE f.project_id = p.id) AS forms,"
+        " (SELECT count(*) FROM app_users a WHERE a.project_id = p.id AND a.revoked_at IS NULL) AS app_users,"
+        " (SELECT count(*) FROM datasets d WHERE d.project_id = p.id) AS datasets,"
+        " (SELECT max(s.created_at) FROM submissions s JOIN forms f ON f.id = s.form_id"
+        f"   WHERE f.project_id = p.id AND {_AREA}) AS last_submission"
+        " FROM projects p WHERE (CAST(:id AS integer) IS NULL OR p.id = :id) ORDER BY p.id",
+        {"id": project_id, "area": None},
     )
 
 
@@ -66,34 +65,28 @@ def forms(conn: Connection, project_id: int, area: str | None, xml_form_id: str 
     """The forms of a project with their current version (``form_pk, xml_form_id, created_at, form_version_id,
     version, title, xform_md5, xform_sha256, published_at, definition``) and counts of the submissions in
     ``area`` (``submissions, received, has_issues, edited, last_submission``), by formID."""
-    return list(conn.execute(text(_FORMS), {"project": project_id, "form": xml_form_id, "area": area}))
+    return db.rows(conn, _FORMS, {"project": project_id, "form": xml_form_id, "area": area})
 
 
 def form_versions(conn: Connection, form_pk: int) -> list[Row]:
     """The published versions of a form, newest first: ``xml_form_id, created_at, version, title, xform_md5,
     xform_sha256, published_at``."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT f.xml_form_id, v.published_at AS created_at, v.version, v.title, v.xform_md5,"
-                " v.xform_sha256, v.published_at FROM form_versions v JOIN forms f ON f.id = v.form_id"
-                " WHERE v.form_id = :form ORDER BY v.id DESC"
-            ),
-            {"form": form_pk},
-        )
+    return db.rows(
+        conn,
+        "SELECT f.xml_form_id, v.published_at AS created_at, v.version, v.title, v.xform_md5,"
+        " v.xform_sha256, v.published_at FROM form_versions v JOIN forms f ON f.id = v.form_id"
+        " WHERE v.form_id = :form ORDER BY v.id DESC",
+        {"form": form_pk},
     )
 
 
 def form_attachments(conn: Connection, form_version_id: int) -> list[Row]:
     """``(name, blob_sha256, md5, content_type)`` of the media files a form version declares, by name."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT a.name, a.blob_sha256, a.md5, a.content_type FROM form_attachments a"
-                " WHERE a.form_version_id = :v ORDER BY a.name"
-            ),
-            {"v": form_version_id},
-        )
+    return db.rows(
+        conn,
+        "SELECT a.name, a.blob_sha256, a.md5, a.content_type FROM form_attachments a"
+        " WHERE a.form_version_id = :v ORDER BY a.name",
+        {"v": form_version_id},
     )
 
 
@@ -118,7 +111,7 @@ def submissions(conn: Connection, form_pk: int, area: str | None, instance_id: s
     instance_id, created_at, review_state, area_code, version_id, current_instance_id, instance_name,
     submitter_id, app_user_id, device_id, user_agent, updated_at, encrypted, submitter_name, form_version,
     edits``."""
-    return list(conn.execute(text(_SUBMISSIONS), {"form": form_pk, "area": area, "instance": instance_id}))
+    return db.rows(conn, _SUBMISSIONS, {"form": form_pk, "area": area, "instance": instance_id})
 
 
 def submission_of_version(conn: Connection, form_pk: int, area: str | None, version_instance_id: str) -> str | None:
@@ -141,40 +134,31 @@ def submission_xml(conn: Connection, version_id: int) -> str:
 def versions(conn: Connection, submission_id: int) -> list[Row]:
     """Every version of a submission, newest first: ``id, instance_id, instance_name, submitter_id, app_user_id,
     device_id, user_agent, received_at, current``."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT id, instance_id, instance_name, submitter_id, app_user_id, device_id, user_agent,"
-                " received_at, current FROM submission_versions WHERE submission_id = :s ORDER BY id DESC"
-            ),
-            {"s": submission_id},
-        )
+    return db.rows(
+        conn,
+        "SELECT id, instance_id, instance_name, submitter_id, app_user_id, device_id, user_agent,"
+        " received_at, current FROM submission_versions WHERE submission_id = :s ORDER BY id DESC",
+        {"s": submission_id},
     )
 
 
 def attachments(conn: Connection, version_id: int) -> list[Row]:
     """``(name, blob_sha256, size, content_type)`` of the files a submission version names, by name."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT name, blob_sha256, size, content_type FROM submission_attachments"
-                " WHERE submission_version_id = :v ORDER BY name"
-            ),
-            {"v": version_id},
-        )
+    return db.rows(
+        conn,
+        "SELECT name, blob_sha256, size, content_type FROM submission_attachments"
+        " WHERE submission_version_id = :v ORDER BY name",
+        {"v": version_id},
     )
 
 
 def comments(conn: Connection, submission_id: int) -> list[Row]:
     """``(id, body, user_id, created_at)`` of a submission's comments, oldest first."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT id, body, user_id, created_at FROM submission_comments WHERE submission_id = :s"
-                " ORDER BY created_at, id"
-            ),
-            {"s": submission_id},
-        )
+    return db.rows(
+        conn,
+        "SELECT id, body, user_id, created_at FROM submission_comments WHERE submission_id = :s"
+        " ORDER BY created_at, id",
+        {"s": submission_id},
     )
 
 
@@ -278,19 +262,16 @@ _ENTITY_AREA = "(CAST(:area AS text) IS NULL OR e.area_code IS NULL OR e.area_co
 def datasets(conn: Connection, project_id: int, area: str | None, name: str | None = None) -> list[Row]:
     """The entity lists of a project (or the one named), by name: ``id, name, created_at, properties,
     entities`` (live entities in ``area``: those of its tambons and those without an area) ``, last_entity``."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT d.id, d.name, d.created_at, d.properties,"  # noqa: S608 - a fixed condition, values bound
-                f" (SELECT count(*) FROM entities e WHERE e.dataset_id = d.id AND e.deleted_at IS NULL"
-                f"   AND {_ENTITY_AREA}) AS entities,"
-                f" (SELECT max(e.created_at) FROM entities e WHERE e.dataset_id = d.id AND {_ENTITY_AREA})"
-                "   AS last_entity"
-                " FROM datasets d WHERE d.project_id = :project AND (CAST(:name AS text) IS NULL OR d.name = :name)"
-                " ORDER BY d.name"
-            ),
-            {"project": project_id, "area": area, "name": name},
-        )
+    return db.rows(
+        conn,
+        "SELECT d.id, d.name, d.created_at, d.properties,"  # noqa: S608 - a fixed condition, values bound
+        f" (SELECT count(*) FROM entities e WHERE e.dataset_id = d.id AND e.deleted_at IS NULL"
+        f"   AND {_ENTITY_AREA}) AS entities,"
+        f" (SELECT max(e.created_at) FROM entities e WHERE e.dataset_id = d.id AND {_ENTITY_AREA})"
+        "   AS last_entity"
+        " FROM datasets d WHERE d.project_id = :project AND (CAST(:name AS text) IS NULL OR d.name = :name)"
+        " ORDER BY d.name",
+        {"project": project_id, "area": area, "name": name},
     )
 
 

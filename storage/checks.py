@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, Row, text
 
 from khoknongna.spatial.results import CheckResult
-from khoknongna.storage.db import upsert
+from khoknongna.storage import db
 from khoknongna.storage.periods import period_sql
 from khoknongna.storage.schema import check_results
 
@@ -22,10 +22,10 @@ _RESULT_COLUMNS = ("entity_id", "rule_version", "status", "result", "checked_ver
 #: One statement per subject: its constant predicate (not a bound parameter) lets PostgreSQL match the partial
 #: unique index of plots' or submissions' results.
 _SAVE_RESULT = {
-    "plot": upsert(
+    "plot": db.upsert(
         check_results, ("entity_id", "rule"), _RESULT_COLUMNS, stamp="computed_at", where=text("subject = 'plot'")
     ),
-    "submission": upsert(
+    "submission": db.upsert(
         check_results,
         ("submission_id", "rule"),
         _RESULT_COLUMNS,
@@ -40,24 +40,24 @@ PLOTS_LIST = "plots"
 def plot_for_check(conn: Connection, entity_id: int) -> Row | None:
     """``(entity_id, project_id, uuid, version, properties, data)`` of a live plot; ``data`` holds the answers of
     the submission version that wrote its current version (``None`` when none did)."""
-    return conn.execute(
-        text(
-            "SELECT e.id AS entity_id, d.project_id, e.uuid, e.version, e.properties, sv.data"
-            " FROM entities e JOIN datasets d ON d.id = e.dataset_id AND d.name = :plots"
-            " LEFT JOIN entity_versions ev ON ev.entity_id = e.id AND ev.version = e.version"
-            " LEFT JOIN submission_versions sv ON sv.id = ev.submission_version_id"
-            " WHERE e.id = :id AND e.deleted_at IS NULL"
-        ),
+    return db.row(
+        conn,
+        "SELECT e.id AS entity_id, d.project_id, e.uuid, e.version, e.properties, sv.data"
+        " FROM entities e JOIN datasets d ON d.id = e.dataset_id AND d.name = :plots"
+        " LEFT JOIN entity_versions ev ON ev.entity_id = e.id AND ev.version = e.version"
+        " LEFT JOIN submission_versions sv ON sv.id = ev.submission_version_id"
+        " WHERE e.id = :id AND e.deleted_at IS NULL",
         {"id": entity_id, "plots": PLOTS_LIST},
-    ).one_or_none()
+    )
 
 
 def plot_with_area(conn: Connection, project_id: int, entity_uuid: str) -> Row | None:
     """``(entity_id, area_code)`` of the live plot with this uuid, or ``None``."""
-    return conn.execute(
-        text("SELECT entity_id, area_code FROM plots WHERE project_id = :project_id AND uuid = :uuid"),
+    return db.row(
+        conn,
+        "SELECT entity_id, area_code FROM plots WHERE project_id = :project_id AND uuid = :uuid",
         {"project_id": project_id, "uuid": entity_uuid},
-    ).one_or_none()
+    )
 
 
 def plot_uuids(conn: Connection, entity_ids: list[int]) -> dict[int, str]:
@@ -68,39 +68,32 @@ def plot_uuids(conn: Connection, entity_ids: list[int]) -> dict[int, str]:
 
 def plot_names(conn: Connection, entity_ids: list[int], uuids: list[str]) -> list[Row]:
     """``(entity_id, uuid, label, area_code)`` of the plots with these entity ids or UUIDs (findings name them)."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT entity_id, uuid, label, area_code FROM plots WHERE entity_id = ANY(:ids) OR uuid = ANY(:uuids)"
-            ),
-            {"ids": entity_ids, "uuids": uuids},
-        )
+    return db.rows(
+        conn,
+        "SELECT entity_id, uuid, label, area_code FROM plots WHERE entity_id = ANY(:ids) OR uuid = ANY(:uuids)",
+        {"ids": entity_ids, "uuids": uuids},
     )
 
 
 def submission_with_area(conn: Connection, project_id: int, xml_form_id: str, instance_id: str) -> Row | None:
     """``(id, area_code)`` of the submission of the form one of whose versions has this instanceID."""
-    return conn.execute(
-        text(
-            "SELECT s.id, s.area_code FROM submission_versions sv JOIN forms f ON f.id = sv.form_id"
-            " JOIN submissions s ON s.id = sv.submission_id"
-            " WHERE f.project_id = :project_id AND f.xml_form_id = :form_id AND sv.instance_id = :instance_id"
-        ),
+    return db.row(
+        conn,
+        "SELECT s.id, s.area_code FROM submission_versions sv JOIN forms f ON f.id = sv.form_id"
+        " JOIN submissions s ON s.id = sv.submission_id"
+        " WHERE f.project_id = :project_id AND f.xml_form_id = :form_id AND sv.instance_id = :instance_id",
         {"project_id": project_id, "form_id": xml_form_id, "instance_id": instance_id},
-    ).one_or_none()
+    )
 
 
 def plots_in_area(conn: Connection, project_id: int, area_code: str | None = None) -> list[Row]:
     """``(entity_id, area_code)`` of the live plots of the project (of an area: the area code is a prefix of
     theirs), oldest first."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT entity_id, area_code FROM plots WHERE project_id = :project_id"
-                " AND (CAST(:area AS text) IS NULL OR left(area_code, length(:area)) = :area) ORDER BY entity_id"
-            ),
-            {"project_id": project_id, "area": area_code},
-        )
+    return db.rows(
+        conn,
+        "SELECT entity_id, area_code FROM plots WHERE project_id = :project_id"
+        " AND (CAST(:area AS text) IS NULL OR left(area_code, length(:area)) = :area) ORDER BY entity_id",
+        {"project_id": project_id, "area": area_code},
     )
 
 
@@ -111,44 +104,37 @@ def plot_ids(conn: Connection, project_id: int, area_code: str | None = None) ->
 
 def plots_not_checked(conn: Connection, rule: str) -> list[int]:
     """Plots whose ``rule`` result is missing or older than their current version (a lost or pending job)."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT p.entity_id FROM plots p LEFT JOIN check_results r"
-                " ON r.subject = 'plot' AND r.entity_id = p.entity_id AND r.rule = :rule"
-                " WHERE r.id IS NULL OR r.checked_version < p.version ORDER BY p.entity_id"
-            ),
-            {"rule": rule},
-        ).scalars()
+    return db.scalars(
+        conn,
+        "SELECT p.entity_id FROM plots p LEFT JOIN check_results r"
+        " ON r.subject = 'plot' AND r.entity_id = p.entity_id AND r.rule = :rule"
+        " WHERE r.id IS NULL OR r.checked_version < p.version ORDER BY p.entity_id",
+        {"rule": rule},
     )
 
 
 def follow_up_for_check(conn: Connection, submission_id: int) -> Row | None:
     """``(submission_id, project_id, plot_uuid, plot_entity_id, submission_version_id)`` of the current version
     of a submission that names a plot; ``plot_entity_id`` is ``None`` when no live plot has that UUID."""
-    return conn.execute(
-        text(
-            "SELECT s.id AS submission_id, f.project_id, sv.data->>'plot' AS plot_uuid, p.entity_id AS plot_entity_id,"
-            "       sv.id AS submission_version_id"
-            " FROM submissions s JOIN forms f ON f.id = s.form_id"
-            " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
-            " LEFT JOIN plots p ON p.project_id = f.project_id AND p.uuid = lower(sv.data->>'plot')"
-            " WHERE s.id = :id AND jsonb_typeof(sv.data->'plot') = 'string'"
-        ),
+    return db.row(
+        conn,
+        "SELECT s.id AS submission_id, f.project_id, sv.data->>'plot' AS plot_uuid, p.entity_id AS plot_entity_id,"
+        "       sv.id AS submission_version_id"
+        " FROM submissions s JOIN forms f ON f.id = s.form_id"
+        " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
+        " LEFT JOIN plots p ON p.project_id = f.project_id AND p.uuid = lower(sv.data->>'plot')"
+        " WHERE s.id = :id AND jsonb_typeof(sv.data->'plot') = 'string'",
         {"id": submission_id},
-    ).one_or_none()
+    )
 
 
 def geopoints(conn: Connection, submission_version_id: int) -> list[Row]:
     """``(field_path, repeat_position, raw_value)`` of the valid geopoint answers of a submission version."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT field_path, repeat_position, raw_value FROM submission_geometries"
-                " WHERE submission_version_id = :id AND geo_type = 'geopoint' AND geom IS NOT NULL ORDER BY id"
-            ),
-            {"id": submission_version_id},
-        )
+    return db.rows(
+        conn,
+        "SELECT field_path, repeat_position, raw_value FROM submission_geometries"
+        " WHERE submission_version_id = :id AND geo_type = 'geopoint' AND geom IS NOT NULL ORDER BY id",
+        {"id": submission_version_id},
     )
 
 
@@ -182,27 +168,21 @@ def save_results(
 
 def results_of_plot(conn: Connection, entity_id: int) -> list[Row]:
     """``(rule, rule_version, status, result, checked_version, computed_at)`` of a plot, by rule."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT rule, rule_version, status, result, checked_version, computed_at FROM check_results"
-                " WHERE subject = 'plot' AND entity_id = :id ORDER BY rule"
-            ),
-            {"id": entity_id},
-        )
+    return db.rows(
+        conn,
+        "SELECT rule, rule_version, status, result, checked_version, computed_at FROM check_results"
+        " WHERE subject = 'plot' AND entity_id = :id ORDER BY rule",
+        {"id": entity_id},
     )
 
 
 def results_of_submission(conn: Connection, submission_id: int) -> list[Row]:
     """``(rule, rule_version, status, result, computed_at)`` of a submission, by rule."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT rule, rule_version, status, result, computed_at FROM check_results"
-                " WHERE subject = 'submission' AND submission_id = :id ORDER BY rule"
-            ),
-            {"id": submission_id},
-        )
+    return db.rows(
+        conn,
+        "SELECT rule, rule_version, status, result, computed_at FROM check_results"
+        " WHERE subject = 'submission' AND submission_id = :id ORDER BY rule",
+        {"id": submission_id},
     )
 
 
@@ -227,19 +207,16 @@ def month_visits(
     area = {"area": area_code}
     plots = plots_in_area(conn, project_id, area_code)
     period = period_sql("sv.data", "s.created_at")
-    visits = list(
-        conn.execute(
-            text(
-                f"SELECT p.entity_id, f.xml_form_id, s.created_at AS received_at, {period} AS period"  # noqa: S608 - fixed expression
-                " FROM submissions s JOIN forms f ON f.id = s.form_id"
-                " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
-                " JOIN plots p ON p.project_id = f.project_id AND p.uuid = lower(sv.data->>'plot')"
-                " WHERE f.project_id = :project_id AND f.xml_form_id = ANY(:forms)"
-                f" AND {period} = :month"
-                " AND (CAST(:area AS text) IS NULL OR left(p.area_code, length(:area)) = :area)"
-            ),
-            {"project_id": project_id, "forms": list(forms), "month": month, **area},
-        )
+    visits = db.rows(
+        conn,
+        f"SELECT p.entity_id, f.xml_form_id, s.created_at AS received_at, {period} AS period"  # noqa: S608 - fixed expression
+        " FROM submissions s JOIN forms f ON f.id = s.form_id"
+        " JOIN submission_versions sv ON sv.submission_id = s.id AND sv.current"
+        " JOIN plots p ON p.project_id = f.project_id AND p.uuid = lower(sv.data->>'plot')"
+        " WHERE f.project_id = :project_id AND f.xml_form_id = ANY(:forms)"
+        f" AND {period} = :month"
+        " AND (CAST(:area AS text) IS NULL OR left(p.area_code, length(:area)) = :area)",
+        {"project_id": project_id, "forms": list(forms), "month": month, **area},
     )
     return plots, visits
 

@@ -1,15 +1,16 @@
-"""Database engines: the configured PostGIS database, or the private cluster in the data folder."""
+"""Database engines (the configured PostGIS database, or the private cluster in the data folder), and what the
+query modules share: an upsert statement, and running SQL text for its rows, its one row or its first column."""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Table, create_engine, event, func, text
+from sqlalchemy import ColumnElement, Connection, Engine, Row, Table, create_engine, event, func, text
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.exc import DBAPIError, InterfaceError
 
@@ -110,3 +111,19 @@ def upsert(
     if stamp is not None:
         changes[stamp] = func.now()
     return stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys], index_where=where, set_=changes)
+
+
+def rows(conn: Connection, sql: str, params: Mapping[str, Any]) -> list[Row]:
+    """The rows the query ``sql`` returns, with ``params`` bound to its ``:name`` placeholders."""
+    return list(conn.execute(text(sql), params))
+
+
+def row(conn: Connection, sql: str, params: Mapping[str, Any]) -> Row | None:
+    """The one row the query ``sql`` returns (``params`` bound as in :func:`rows`), ``None`` when it returns none.
+    Raises SQLAlchemy's ``MultipleResultsFound`` when it returns more."""
+    return conn.execute(text(sql), params).one_or_none()
+
+
+def scalars(conn: Connection, sql: str, params: Mapping[str, Any]) -> list[Any]:
+    """The first column of the rows the query ``sql`` returns (``params`` bound as in :func:`rows`)."""
+    return list(conn.execute(text(sql), params).scalars())

@@ -142,28 +142,24 @@ def update_entity(
 ) -> None:
     """Make ``version`` the entity's current version (and keep it in its history), written by a submission
     (``submission_version_id``) or by a user over the API (``user_id``, ``user_agent``)."""
+    # The entity's new state, and the same in its history.
+    state = {"version": version, "label": label, "properties": properties, "conflict": conflict}
     conn.execute(
         update(entities)
         .where(entities.c.id == entity_id)
         .values(
-            version=version,
-            label=label,
-            properties=properties,
+            **state,
             area_code=area_code,
             geometry=_geometry(geometry_ewkt),
-            conflict=conflict,
             change_seq=entity_changes.next_value(),
             updated_at=func.now(),
         )
     )
     conn.execute(
         entity_versions.insert().values(
+            **state,
             entity_id=entity_id,
-            version=version,
-            label=label,
-            properties=properties,
             base_version=base_version,
-            conflict=conflict,
             submission_version_id=submission_version_id,
             user_id=user_id,
             user_agent=user_agent,

@@ -87,21 +87,12 @@ def set_attachment(
     content_type: str | None,
 ) -> None:
     """Declare (blob ``None``) or fill the media file ``name`` of a form version."""
-    stmt = insert(form_attachments).values(
-        form_version_id=form_version_id,
-        name=name,
-        blob_sha256=blob_sha256,
-        md5=md5,
-        size=size,
-        content_type=content_type,
-    )
+    file = {"blob_sha256": blob_sha256, "md5": md5, "size": size, "content_type": content_type}
+    stmt = insert(form_attachments).values(form_version_id=form_version_id, name=name, **file)
     if blob_sha256 is None:
         stmt = stmt.on_conflict_do_nothing()
     else:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["form_version_id", "name"],
-            set_={"blob_sha256": blob_sha256, "md5": md5, "size": size, "content_type": content_type},
-        )
+        stmt = stmt.on_conflict_do_update(index_elements=["form_version_id", "name"], set_=file)
     conn.execute(stmt)
 
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from khoknongna.openrosa.xform import GEO_TYPES, FormDefinition
+from khoknongna.storage import db
 from khoknongna.storage.projects import DEFAULT_PROJECT_ID
 
 SCHEMA = "forms"
@@ -345,9 +346,7 @@ def drop_all_form_views(conn: Connection) -> None:
 
 def view_names(conn: Connection) -> list[str]:
     """The views of the schema ``forms``, by name."""
-    return list(
-        conn.execute(text("SELECT viewname FROM pg_views WHERE schemaname = :s ORDER BY 1"), {"s": SCHEMA}).scalars()
-    )
+    return db.scalars(conn, "SELECT viewname FROM pg_views WHERE schemaname = :s ORDER BY 1", {"s": SCHEMA})
 
 
 def view_columns(conn: Connection, name: str) -> dict[str, str]:

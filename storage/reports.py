@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, text
 
+from khoknongna.storage import db
 from khoknongna.storage.gis_views import SCHEMA, quote, view_columns, view_name, view_names
 from khoknongna.storage.periods import period_sql
 
@@ -16,16 +17,13 @@ PHOTOS_REPEAT = "activity_photos"
 
 def district_plots(conn: Connection, project_id: int, area_code: str) -> list[Row]:
     """The live plots whose area code starts with ``area_code``, by tambon and owner."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT entity_id, uuid, label, programme, model, size_class, owner_name, owner_phone, house_no,"
-                " village_no, village_name, province, amphoe, tambon, area_rai"
-                " FROM forms.plots WHERE project_id = :p AND left(area_code, length(:area)) = :area"
-                " ORDER BY tambon, owner_name, entity_id"
-            ),
-            {"p": project_id, "area": area_code},
-        )
+    return db.rows(
+        conn,
+        "SELECT entity_id, uuid, label, programme, model, size_class, owner_name, owner_phone, house_no,"
+        " village_no, village_name, province, amphoe, tambon, area_rai"
+        " FROM forms.plots WHERE project_id = :p AND left(area_code, length(:area)) = :area"
+        " ORDER BY tambon, owner_name, entity_id",
+        {"p": project_id, "area": area_code},
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from khoknongna.periods import month_text
+from khoknongna.storage import db
 from khoknongna.storage.gis_views import PASSING_STATUSES
 from khoknongna.storage.periods import submission_period_sql
 
@@ -123,13 +124,10 @@ def count_by_form(conn: Connection, selection: Selection) -> dict[str, int]:
 
 def districts_with_plots(conn: Connection, project_id: int, area: str | None) -> list[str]:
     """The amphoe codes (4 digits) of the live plots in ``area`` (a code prefix; ``None`` = all), in order."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT DISTINCT left(area_code, 4) AS district FROM plots WHERE project_id = :p"
-                " AND length(area_code) >= 4 AND (CAST(:area AS text) IS NULL OR area_code LIKE :area || '%')"
-                " ORDER BY district"
-            ),
-            {"p": project_id, "area": area},
-        ).scalars()
+    return db.scalars(
+        conn,
+        "SELECT DISTINCT left(area_code, 4) AS district FROM plots WHERE project_id = :p"
+        " AND length(area_code) >= 4 AND (CAST(:area AS text) IS NULL OR area_code LIKE :area || '%')"
+        " ORDER BY district",
+        {"p": project_id, "area": area},
     )

@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, text
 
+from khoknongna.storage import db
+
 _COLUMNS = (
     "id, district_code, month, revision, submitted_at, submitted_by, pdf_sha256, xlsx_sha256, pdf_size, xlsx_size,"
     " plots, reported, on_time, missing"
@@ -36,24 +38,20 @@ def add(conn: Connection, project_id: int, district_code: str, month: str, value
 def revisions(conn: Connection, project_id: int, area: str | None, month: str) -> list[Row]:
     """Every sign-off of ``month`` of the districts in ``area`` (a code prefix; ``None`` = all), by district,
     newest revision first."""
-    return list(
-        conn.execute(
-            text(
-                f"SELECT {_COLUMNS} FROM report_signoffs WHERE project_id = :p AND month = :m"  # noqa: S608
-                " AND (CAST(:area AS text) IS NULL OR district_code LIKE :area || '%')"
-                " ORDER BY district_code, revision DESC"
-            ),
-            {"p": project_id, "m": month, "area": area},
-        )
+    return db.rows(
+        conn,
+        f"SELECT {_COLUMNS} FROM report_signoffs WHERE project_id = :p AND month = :m"  # noqa: S608
+        " AND (CAST(:area AS text) IS NULL OR district_code LIKE :area || '%')"
+        " ORDER BY district_code, revision DESC",
+        {"p": project_id, "m": month, "area": area},
     )
 
 
 def revision(conn: Connection, project_id: int, district_code: str, month: str, number: int) -> Row | None:
     """One revision of a district's sign-off of ``month``, ``None`` when there is no such revision."""
-    return conn.execute(
-        text(
-            f"SELECT {_COLUMNS} FROM report_signoffs"  # noqa: S608 - fixed column list
-            " WHERE project_id = :p AND district_code = :d AND month = :m AND revision = :r"
-        ),
+    return db.row(
+        conn,
+        f"SELECT {_COLUMNS} FROM report_signoffs"  # noqa: S608 - fixed column list
+        " WHERE project_id = :p AND district_code = :d AND month = :m AND revision = :r",
         {"p": project_id, "d": district_code, "m": month, "r": number},
-    ).one_or_none()
+    )

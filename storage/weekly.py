@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from khoknongna.storage import db
 from khoknongna.storage.gis_views import SCHEMA, quote, view_columns, view_name, view_names
 
 LOG_FORM = "daily_log"
@@ -67,12 +68,9 @@ def week_logs(
 def field_developers(conn: Connection, project_id: int, area: str) -> list[str]:
     """The names of the project's app users (field developers' phones) working in ``area`` (their area code
     starts with it), not revoked, in order."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT display_name FROM app_users WHERE project_id = :p AND revoked_at IS NULL"
-                " AND area_code LIKE :area || '%' ORDER BY display_name"
-            ),
-            {"p": project_id, "area": area},
-        ).scalars()
+    return db.scalars(
+        conn,
+        "SELECT display_name FROM app_users WHERE project_id = :p AND revoked_at IS NULL"
+        " AND area_code LIKE :area || '%' ORDER BY display_name",
+        {"p": project_id, "area": area},
     )
