@@ -274,6 +274,13 @@ def _defer(
             logger.exception("could not queue %s %s; the sweep will catch up", job[0].name, job[1])
 
 
+async def _runnable_jobs(job_manager: JobManager) -> bool:
+    """Whether a job of the queue waits that may run now (not one scheduled for later)."""
+    now = datetime.now(UTC)
+    waiting = await job_manager.list_jobs_async(queue=QUEUE, status="todo")
+    return any(job.scheduled_at is None or job.scheduled_at <= now for job in waiting)
+
+
 def run_worker(settings: Settings, engine: Engine, database_url: str, *, wait: bool = True) -> None:
     """Run the checks and audit worker until SIGINT/SIGTERM (or, with ``wait=False``, until the queue is empty)."""
     context = {
@@ -287,16 +294,21 @@ def run_worker(settings: Settings, engine: Engine, database_url: str, *, wait: b
     async def work(app: procrastinate.App) -> None:
         async with app.open_async():
             await retry_stalled_jobs(app.job_manager)  # those of workers that died before this one started
-            await app.run_worker_async(
-                queues=[QUEUE],
-                concurrency=settings.worker_concurrency,
-                wait=wait,
-                additional_context=context,
-                install_signal_handlers=wait,
-                delete_jobs="successful",
-                update_heartbeat_interval=HEARTBEAT_INTERVAL,
-                stalled_worker_timeout=STALLED_AFTER,
-            )
+            while True:
+                await app.run_worker_async(
+                    queues=[QUEUE],
+                    concurrency=settings.worker_concurrency,
+                    wait=wait,
+                    additional_context=context,
+                    install_signal_handlers=wait,
+                    delete_jobs="successful",
+                    update_heartbeat_interval=HEARTBEAT_INTERVAL,
+                    stalled_worker_timeout=STALLED_AFTER,
+                )
+                # Without waiting, procrastinate stops once a free slot finds nothing to take, even while another
+                # slot's job is queueing more (a re-audit): go on until nothing runnable is left.
+                if wait or not await _runnable_jobs(app.job_manager):
+                    return
 
     with tasks.replace_connector(procrastinate.PsycopgConnector(conninfo=conninfo(database_url))) as app:
         asyncio.run(work(app))

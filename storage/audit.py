@@ -45,6 +45,17 @@ PLOT_OF_VERSION = (
 )
 
 
+#: The advisory lock audits take one at a time (an arbitrary constant, the same in every process).
+AUDIT_LOCK_KEY = 7_240_051
+
+
+def wait_for_other_audits(conn: Connection) -> None:
+    """Wait until no other transaction audits a submission, and hold that place until this transaction ends
+    (``pg_advisory_xact_lock``). Audits read what earlier audits stored (photo hashes, points, visits): two
+    audits at once would each miss the other's, so neither would name the other for a re-audit."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+
+
 def submission_for_audit(conn: Connection, submission_id: int) -> Row | None:
     """``(submission_id, project_id, xml_form_id, instance_id, version_id, encrypted, data, submitter_id,
     app_user_id, device_id, received_at, plot_uuid, plot_entity_id)`` of the current version of a submission."""

@@ -8,6 +8,8 @@ owner's name and signature) are the follow-ups. Photos are drawn by ``tests/phot
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -22,6 +24,7 @@ from khoknongna.jobs import sweep_job
 from khoknongna.publishing import publish_form
 from khoknongna.server.cli import main
 from khoknongna.settings import Settings
+from khoknongna.storage.audit import AUDIT_LOCK_KEY
 from tests.collect import CollectClient
 from tests.photos import FIRST_VIEW, SECOND_VIEW, frame, jpeg, resized_copy, scene
 from tests.test_plot_checks import BANGKOK, M_PER_DEG_LAT, M_PER_DEG_LON, ORIGIN, PLOT_FORM, point, register, square
@@ -175,6 +178,35 @@ def test_the_same_photo_in_two_reports_is_an_exact_reuse_on_both(forms, collect,
         (finding,) = exact["findings"]
         assert finding["numbers"]["other_instance_id"] == theirs
         assert exact["message_th"] and exact["message_en"]
+
+
+def test_two_reports_with_the_same_photo_audited_at_the_same_moment_both_show_the_reuse(
+    forms, collect, settings: Settings, db: Engine, pg_url: str, photo
+) -> None:
+    first = report(collect, new_plot(collect), {"a.jpg": photo})
+    second = report(collect, new_plot(collect, 200), {"b.jpg": photo})
+    with db.connect() as holder:  # both audits start, hash their photo and queue up behind this session
+        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+        worker = threading.Thread(
+            target=run_worker, args=(settings.model_copy(update={"worker_concurrency": 2}), db, pg_url)
+        )
+        worker.start()
+        deadline = time.monotonic() + 60
+        while advisory_lock_waiters(db) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        both_waited = advisory_lock_waiters(db) == 2
+        holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": AUDIT_LOCK_KEY})
+        holder.commit()
+    worker.join()
+
+    assert both_waited, "the two audits ran at the same moment"
+    for mine in (first, second):
+        assert signals(collect, mine)["photo_reused_exact"]["status"] == "raised"
+
+
+def advisory_lock_waiters(db: Engine) -> int:
+    with db.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).scalar()
 
 
 def test_a_resized_recompressed_copy_is_a_near_reuse(forms, collect, audited, photo) -> None:
