@@ -63,22 +63,18 @@ from urllib.parse import SplitResult, urlsplit
 import psycopg
 from ingest import (
     BANGKOK,
-    BENCH_PASSWORD,
-    BENCH_USER,
     LAT,
     Device,
     Submission,
     Tally,
     XForm,
+    add_server_options,
+    against_server,
     conninfo,
     fetch_form,
-    own_server,
 )
 from lxml import etree
 from soak import ENTITY_ID, FieldDeveloper, Window, p95_ms, relocated
-
-from khoknongna.settings import Settings
-from khoknongna.storage.embedded import EmbeddedPostgres
 
 #: Half the side of the district, degrees (0.12: about 26 x 26 km, a district of 300-1,000 km²).
 DISTRICT = 0.12
@@ -432,10 +428,7 @@ def _run(
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Daily logs at the same plots; watch the checks and audit queue drain.")
-    target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--server", help="server URL as typed into Collect (with --user, --password, --database-url)")
-    target.add_argument("--blob-url", help="start a server of our own with this blob store: local, moto, s3://…")
-    p.add_argument("--serve-args", default="", help="extra options for 'khoknongna serve' with --blob-url")
+    add_server_options(p, server_help="server URL as typed into Collect (with --user, --password, --database-url)")
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--database-url", help="the server's database (with --server): its job queue")
@@ -457,12 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--server needs --user, --password and --database-url")
     if args.rate <= 0 or args.developers < 1 or args.photo_kb < 4:
         p.error("--rate must be > 0, --developers >= 1 and --photo-kb >= 4")
-    if args.blob_url:
-        with own_server(args.blob_url, args.serve_args) as (url, data_dir):
-            args.server, args.user, args.password = url, BENCH_USER, BENCH_PASSWORD
-            args.database_url = EmbeddedPostgres(Settings(data_dir=data_dir).pg_path).url
-            return run(args)
-    return run(args)
+    return against_server(args, run)
 
 
 if __name__ == "__main__":

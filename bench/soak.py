@@ -57,25 +57,21 @@ import requests
 from common import server_rss_mib  # bench/common.py, beside this file
 from ingest import (
     BANGKOK,
-    BENCH_PASSWORD,
-    BENCH_USER,
     NETWORK_ERRORS,
     Client,
     Device,
     Submission,
     Tally,
     XForm,
+    add_server_options,
+    against_server,
     fetch_form,
-    own_server,
     percentile,
     with_device_id,
 )
 from map import tile_of  # bench/map.py, beside this file
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
-
-from khoknongna.settings import Settings
-from khoknongna.storage.embedded import EmbeddedPostgres
 
 MIX = (("submit", 45), ("form_list", 20), ("manifest", 10), ("head", 10), ("tile", 12), ("checks", 3))
 TILE_ZOOMS = (12, 13, 14)
@@ -323,10 +319,7 @@ def soak(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Soak the server with mixed traffic and watch its memory.")
-    target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--server", help="server URL as typed into Collect")
-    target.add_argument("--blob-url", help="start a server of our own with this blob store: local, moto, s3://…")
-    p.add_argument("--serve-args", default="", help="extra options for 'khoknongna serve' with --blob-url")
+    add_server_options(p)
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--pid", type=int, help="pid of 'khoknongna serve' (default: found by the server's port)")
@@ -341,12 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--verbose", action="store_true", help="print every failed read")
     args = p.parse_args(argv)
-    if args.blob_url:
-        with own_server(args.blob_url, args.serve_args) as (url, data_dir):
-            args.server, args.user, args.password = url, BENCH_USER, BENCH_PASSWORD
-            args.database_url = EmbeddedPostgres(Settings(data_dir=data_dir).pg_path).url
-            return soak(args)
-    return soak(args)
+    return against_server(args, soak)
 
 
 if __name__ == "__main__":
