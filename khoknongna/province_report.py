@@ -24,7 +24,7 @@ from khoknongna.areas import area_name
 from khoknongna.monthly_report import thai, thai_date, thai_month
 from khoknongna.periods import BANGKOK, month_text
 from khoknongna.plot_checks import CheckRules, coverage
-from khoknongna.spatial.coverage import report_deadline
+from khoknongna.spatial.coverage import DistrictCoverage, report_deadline
 from khoknongna.storage import province as queries
 from khoknongna.storage import signoffs as signoff_queries
 from khoknongna.storage.selection import districts_with_plots
@@ -38,11 +38,9 @@ class DistrictMonth:
 
     code: str
     name: str
-    plots: int = 0
-    reported: int = 0
-    on_time: int = 0
-    late: int = 0
-    missing: int = 0
+    #: The district's plots and their activity reports of the month (``with_activity_report``, ``on_time``,
+    #: ``late``, ``missing``); all 0 for a district with no registered plot.
+    counts: DistrictCoverage
     #: The district's sign-offs of the month (:func:`khoknongna.signoff.describe`), newest revision first.
     signoffs: list[dict[str, Any]] = field(default_factory=list)
     publicity_links: int = 0
@@ -110,9 +108,9 @@ class ProvinceTotals:
         self.districts += 1
         self.submitted += bool(d.signoffs)
         self.submitted_on_time += d.submitted_on_time
-        self.plots += d.plots
-        self.reported += d.reported
-        self.missing += d.missing
+        self.plots += d.counts.plots
+        self.reported += d.counts.with_activity_report
+        self.missing += d.counts.missing
         self.publicity_met += d.publicity_met
         self.learning_centres += len(d.learning_centres)
         self.districts_with_centre += d.centres_met
@@ -196,17 +194,12 @@ def build_province_month(
     chase = queries.plots_to_chase(conn, project_id, missing_ids)
     districts = []
     for code in sorted(codes):
-        counts = cover.districts.get(code)
         name = area_name(code) or code
         districts.append(
             DistrictMonth(
                 code=code,
                 name=name.split(" จ.")[0],
-                plots=counts.plots if counts else 0,
-                reported=counts.with_activity_report if counts else 0,
-                on_time=counts.on_time if counts else 0,
-                late=counts.late if counts else 0,
-                missing=counts.missing if counts else 0,
+                counts=cover.districts.get(code) or DistrictCoverage(code),
                 signoffs=[signoff.describe(r, rules) for r in signed if r.district_code == code],
                 publicity_links=links.get(code, 0),
                 learning_centres=centres.get(code, []),
@@ -282,9 +275,9 @@ def write_chase_xlsx(view: ProvinceMonth, out: BinaryIO | Path) -> None:
                 "ส่งแล้ว" if first else "ยังไม่ส่ง",
                 thai_date(datetime.fromisoformat(first["submitted_at"])) if first else "",
                 ("ทัน" if d.submitted_on_time else "ไม่ทัน") if first else "",
-                d.plots,
-                d.reported,
-                d.missing,
+                d.counts.plots,
+                d.counts.with_activity_report,
+                d.counts.missing,
                 d.publicity_links,
                 len(d.learning_centres),
                 *(d.grades.get(g, 0) for g in GRADES),
