@@ -11,6 +11,7 @@ The days left before the deadline are given in Thai with Buddhist-era dates.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -86,36 +87,34 @@ class DistrictMonth:
 UNKNOWN_DEVELOPER = "ไม่ทราบ นพต."
 
 
+#: What the department's roll-up adds up over a province's districts: name -> one district's part of it.
+PROVINCE_SUMS: dict[str, Callable[[DistrictMonth], int]] = {
+    "districts": lambda d: 1,
+    "submitted": lambda d: bool(d.signoffs),
+    "submitted_on_time": lambda d: d.submitted_on_time,
+    "plots": lambda d: d.counts.plots,
+    "reported": lambda d: d.counts.with_activity_report,
+    "missing": lambda d: d.counts.missing,
+    "publicity_met": lambda d: d.publicity_met,
+    "learning_centres": lambda d: len(d.learning_centres),
+    "districts_with_centre": lambda d: d.centres_met,
+}
+
+
 @dataclass
 class ProvinceTotals:
-    """The districts of one province added up (the department's roll-up)."""
+    """The districts of one province added up (the department's roll-up): ``sums`` by the names of
+    :data:`PROVINCE_SUMS`, and the plots of each grade."""
 
     code: str
     name: str
-    districts: int = 0
-    submitted: int = 0
-    submitted_on_time: int = 0
-    plots: int = 0
-    reported: int = 0
-    missing: int = 0
-    publicity_met: int = 0
-    learning_centres: int = 0
-    districts_with_centre: int = 0
-    grades: dict[str, int] = field(default_factory=dict)
+    sums: Counter[str] = field(default_factory=Counter)
+    grades: Counter[str] = field(default_factory=Counter)
 
     def add(self, d: DistrictMonth) -> None:
         """Count district ``d`` in this province."""
-        self.districts += 1
-        self.submitted += bool(d.signoffs)
-        self.submitted_on_time += d.submitted_on_time
-        self.plots += d.counts.plots
-        self.reported += d.counts.with_activity_report
-        self.missing += d.counts.missing
-        self.publicity_met += d.publicity_met
-        self.learning_centres += len(d.learning_centres)
-        self.districts_with_centre += d.centres_met
-        for grade, count in d.grades.items():
-            self.grades[grade] = self.grades.get(grade, 0) + count
+        self.sums.update({name: part(d) for name, part in PROVINCE_SUMS.items()})
+        self.grades.update(d.grades)
 
 
 @dataclass
