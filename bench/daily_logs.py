@@ -74,7 +74,7 @@ from ingest import (
     fetch_form,
 )
 from lxml import etree
-from soak import ENTITY_ID, FieldDeveloper, Window, p95_ms, relocated
+from soak import ENTITY_ID, FieldDeveloper, Window, intervals, p95_ms, relocated
 
 #: Half the side of the district, degrees (0.12: about 26 x 26 km, a district of 300-1,000 km²).
 DISTRICT = 0.12
@@ -382,21 +382,10 @@ def _run(
         )
         for i, (plots, _) in enumerate(routes)
     ]
-    for t in threads:
-        t.start()
     print(f"{'t (s)':>6} {'logs/s':>7} {'p95 ms':>7} {'failed':>6} {QUEUE_HEADER}")
-    began = last = time.monotonic()
-    while any(t.is_alive() for t in threads):
-        tick = min(last + args.every, stop)
-        time.sleep(max(0.0, tick - time.monotonic()))
-        if tick >= stop:  # the last interval ends when every device has its last answer
-            for t in threads:
-                t.join()
-        now = time.monotonic()
-        sent, failed_kinds, latencies = window.take()
-        seconds, last = now - last, now
+    for elapsed, seconds, (sent, failed_kinds, latencies) in intervals(threads, window, args.every, stop):
         print(
-            f"{now - began:6.0f} {sent / seconds:7.1f} {p95_ms(latencies.get('submit', [])):7.1f}"
+            f"{elapsed:6.0f} {sent / seconds:7.1f} {p95_ms(latencies.get('submit', [])):7.1f}"
             f" {sum(failed_kinds.values()):6d} {queue_text(queue(conn))}",
             flush=True,
         )

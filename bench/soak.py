@@ -48,6 +48,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from urllib.parse import SplitResult, urlsplit
@@ -101,6 +102,26 @@ class Window:
             taken = (self.submissions, self.failed_kinds, self.latencies)
             self.reset()
             return taken
+
+
+def intervals(
+    threads: list[threading.Thread], window: Window, every: float, stop: float
+) -> Iterator[tuple[float, float, tuple[int, Counter[str], dict[str, list[float]]]]]:
+    """Start ``threads``, then every ``every`` seconds until they have all ended yield the seconds since they started,
+    the interval's length (s) and what ``window`` took in it. The interval that reaches ``stop`` (monotonic) ends
+    when every thread has finished its last request."""
+    for t in threads:
+        t.start()
+    began = last = time.monotonic()
+    while any(t.is_alive() for t in threads):
+        tick = min(last + every, stop)
+        time.sleep(max(0.0, tick - time.monotonic()))
+        if tick >= stop:
+            for t in threads:
+                t.join()
+        now = time.monotonic()
+        yield now - began, now - last, window.take()
+        last = now
 
 
 def p95_ms(latencies: list[float]) -> float:
@@ -278,30 +299,19 @@ def soak(args: argparse.Namespace) -> int:
         threading.Thread(target=device_loop, args=(args, server, sub, window, stop, i), daemon=True)
         for i in range(args.c)
     ]
-    for t in threads:
-        t.start()
     print(f"{'t (s)':>6} {'req/s':>7} {'subm/s':>7} {'p95 ms':>7} {'failed':>6} {'server MiB':>10} {'jobs':>6}")
     memory: list[dict[str, float]] = []
     kinds: list[dict[str, list[float]]] = []
-    began = last = time.monotonic()
     total_failed: Counter[str] = Counter()
-    while any(t.is_alive() for t in threads):
-        tick = min(last + args.every, stop)
-        time.sleep(max(0.0, tick - time.monotonic()))
-        if tick >= stop:  # the last interval ends when every device has finished its request
-            for t in threads:
-                t.join()
-        now = time.monotonic()
-        submissions, failed_kinds, by_kind = window.take()
+    for elapsed, seconds, (submissions, failed_kinds, by_kind) in intervals(threads, window, args.every, stop):
         latencies = [t for times in by_kind.values() for t in times]
-        seconds, last = now - last, now
         failed = sum(failed_kinds.values())
         total_failed.update(failed_kinds)
         memory.append(server_rss_mib(pid))
         kinds.append(by_kind)
         resident = sum(memory[-1].values())
         print(
-            f"{now - began:6.0f} {len(latencies) / seconds:7.1f} {submissions / seconds:7.1f}"
+            f"{elapsed:6.0f} {len(latencies) / seconds:7.1f} {submissions / seconds:7.1f}"
             f" {p95_ms(latencies):7.1f} {failed:6d} {resident:10.1f} {queued_jobs(args.database_url):>6}",
             flush=True,
         )
