@@ -61,6 +61,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 import psycopg
+from common import add_server_options  # bench/common.py, beside this file
 from ingest import (
     BANGKOK,
     LAT,
@@ -68,7 +69,6 @@ from ingest import (
     Submission,
     Tally,
     XForm,
-    add_server_options,
     against_server,
     conninfo,
     fetch_form,

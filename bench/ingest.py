@@ -126,6 +126,7 @@ from urllib.parse import SplitResult, quote, urlsplit
 from urllib.request import urlopen
 from xml.sax.saxutils import escape, quoteattr
 
+from common import add_server_options  # bench/common.py, beside this file
 from lxml import etree
 from PIL import Image
 
@@ -1088,19 +1089,6 @@ def own_server(blob_url: str, serve_args: str) -> Iterator[tuple[str, str]]:
         if seaweedfs is not None:
             seaweedfs.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def add_server_options(
-    parser: argparse.ArgumentParser,
-    server_help: str = "server URL as typed into Collect",
-    blob_help: str = "start a server of our own with this blob store: local, moto, s3://…",
-) -> None:
-    """The server a load benchmark talks to: ``--server`` (one already running) or ``--blob-url`` (one of our own,
-    :func:`own_server`), and ``--serve-args`` for the latter."""
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--server", help=server_help)
-    target.add_argument("--blob-url", help=blob_help)
-    parser.add_argument("--serve-args", default="", help="extra options for 'khoknongna serve' with --blob-url")
 
 
 def against_server(args: argparse.Namespace, run: Callable[[argparse.Namespace], int]) -> int:

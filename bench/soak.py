@@ -55,7 +55,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import psutil
 import requests
-from common import server_rss_mib  # bench/common.py, beside this file
+from common import add_server_options, server_rss_mib  # bench/common.py, beside this file
 from ingest import (
     BANGKOK,
     NETWORK_ERRORS,
@@ -64,7 +64,6 @@ from ingest import (
     Submission,
     Tally,
     XForm,
-    add_server_options,
     against_server,
     fetch_form,
     percentile,
