@@ -1,5 +1,6 @@
-"""What the database benchmarks share: a private PostGIS cluster for one run, the resident memory of a process
-(this one or a server's) sampled while it works, and the printing of the figures.
+"""What the benchmarks share: a private PostGIS cluster for one run, the options that choose the server a load
+benchmark talks to, the resident memory of a process (this one or a server's) sampled while it works, and the
+printing of the figures.
 
 The scripts beside this file import it by name (``from common import ...``): each is run as
 ``.venv/bin/python bench/<name>.py``, so this folder is first on ``sys.path``.
@@ -64,6 +65,19 @@ def benchmark_parser(description: str, seed: int) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=seed)
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return parser
+
+
+def add_server_options(
+    parser: argparse.ArgumentParser,
+    server_help: str = "server URL as typed into Collect",
+    blob_help: str = "start a server of our own with this blob store: local, moto, s3://…",
+) -> None:
+    """The server a load benchmark talks to: ``--server`` (one already running) or ``--blob-url`` (one of our own,
+    ``ingest.own_server``), and ``--serve-args`` for the latter."""
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--server", help=server_help)
+    target.add_argument("--blob-url", help=blob_help)
+    parser.add_argument("--serve-args", default="", help="extra options for 'khoknongna serve' with --blob-url")
 
 
 def run_benchmark(

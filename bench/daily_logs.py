@@ -61,24 +61,20 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 import psycopg
+from common import add_server_options  # bench/common.py, beside this file
 from ingest import (
     BANGKOK,
-    BENCH_PASSWORD,
-    BENCH_USER,
     LAT,
     Device,
     Submission,
     Tally,
     XForm,
+    against_server,
     conninfo,
     fetch_form,
-    own_server,
 )
 from lxml import etree
-from soak import ENTITY_ID, FieldDeveloper, Window, p95_ms, relocated
-
-from khoknongna.settings import Settings
-from khoknongna.storage.embedded import EmbeddedPostgres
+from soak import ENTITY_ID, FieldDeveloper, Window, intervals, p95_ms, relocated
 
 #: Half the side of the district, degrees (0.12: about 26 x 26 km, a district of 300-1,000 km²).
 DISTRICT = 0.12
@@ -386,21 +382,10 @@ def _run(
         )
         for i, (plots, _) in enumerate(routes)
     ]
-    for t in threads:
-        t.start()
     print(f"{'t (s)':>6} {'logs/s':>7} {'p95 ms':>7} {'failed':>6} {QUEUE_HEADER}")
-    began = last = time.monotonic()
-    while any(t.is_alive() for t in threads):
-        tick = min(last + args.every, stop)
-        time.sleep(max(0.0, tick - time.monotonic()))
-        if tick >= stop:  # the last interval ends when every device has its last answer
-            for t in threads:
-                t.join()
-        now = time.monotonic()
-        sent, failed_kinds, latencies = window.take()
-        seconds, last = now - last, now
+    for elapsed, seconds, (sent, failed_kinds, latencies) in intervals(threads, window, args.every, stop):
         print(
-            f"{now - began:6.0f} {sent / seconds:7.1f} {p95_ms(latencies.get('submit', [])):7.1f}"
+            f"{elapsed:6.0f} {sent / seconds:7.1f} {p95_ms(latencies.get('submit', [])):7.1f}"
             f" {sum(failed_kinds.values()):6d} {queue_text(queue(conn))}",
             flush=True,
         )
@@ -432,10 +417,7 @@ def _run(
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Daily logs at the same plots; watch the checks and audit queue drain.")
-    target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--server", help="server URL as typed into Collect (with --user, --password, --database-url)")
-    target.add_argument("--blob-url", help="start a server of our own with this blob store: local, moto, s3://…")
-    p.add_argument("--serve-args", default="", help="extra options for 'khoknongna serve' with --blob-url")
+    add_server_options(p, server_help="server URL as typed into Collect (with --user, --password, --database-url)")
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--database-url", help="the server's database (with --server): its job queue")
@@ -457,12 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--server needs --user, --password and --database-url")
     if args.rate <= 0 or args.developers < 1 or args.photo_kb < 4:
         p.error("--rate must be > 0, --developers >= 1 and --photo-kb >= 4")
-    if args.blob_url:
-        with own_server(args.blob_url, args.serve_args) as (url, data_dir):
-            args.server, args.user, args.password = url, BENCH_USER, BENCH_PASSWORD
-            args.database_url = EmbeddedPostgres(Settings(data_dir=data_dir).pg_path).url
-            return run(args)
-    return run(args)
+    return against_server(args, run)
 
 
 if __name__ == "__main__":

@@ -126,6 +126,7 @@ from urllib.parse import SplitResult, quote, urlsplit
 from urllib.request import urlopen
 from xml.sax.saxutils import escape, quoteattr
 
+from common import add_server_options  # bench/common.py, beside this file
 from lxml import etree
 from PIL import Image
 
@@ -1090,6 +1091,19 @@ def own_server(blob_url: str, serve_args: str) -> Iterator[tuple[str, str]]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def against_server(args: argparse.Namespace, run: Callable[[argparse.Namespace], int]) -> int:
+    """``run(args)`` against ``--server``, or with ``--blob-url`` against a server of our own (:func:`own_server`)
+    for the run: then ``args`` holds its URL, its bench user and (``database_url``) its private cluster."""
+    if not args.blob_url:
+        return run(args)
+    from khoknongna.storage.embedded import EmbeddedPostgres
+
+    with own_server(args.blob_url, args.serve_args) as (url, data_dir):
+        args.server, args.user, args.password = url, BENCH_USER, BENCH_PASSWORD
+        args.database_url = EmbeddedPostgres(Path(data_dir) / "pg").url
+        return run(args)
+
+
 def conninfo(database_url: str) -> str:
     """A libpq URL for a SQLAlchemy one (``postgresql+psycopg://…``) or a libpq one."""
     return re.sub(r"^postgresql\+\w+://", "postgresql://", database_url)
@@ -1097,13 +1111,9 @@ def conninfo(database_url: str) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Benchmark ODK Collect-style submission ingest.")
-    target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--server", help="server URL as typed into Collect")
-    target.add_argument(
-        "--blob-url",
-        help="start a server of our own with this blob store: local, moto, seaweedfs, or s3://bucket?endpoint=…",
+    add_server_options(
+        p, blob_help="start a server of our own with this blob store: local, moto, seaweedfs, or s3://bucket?endpoint=…"
     )
-    p.add_argument("--serve-args", default="", help="extra options for 'khoknongna serve' with --blob-url")
     p.add_argument(
         "--app-user", action="store_true", help="with --blob-url: send as an app user (key in the URL, no Digest)"
     )

@@ -30,23 +30,8 @@ import time
 from argparse import Namespace
 from urllib.parse import SplitResult, urlsplit
 
-from ingest import (
-    BENCH_PASSWORD,
-    BENCH_USER,
-    NETWORK_ERRORS,
-    Auth,
-    Client,
-    Device,
-    Submission,
-    Tally,
-    XForm,
-    fetch_form,
-    new_device_id,
-    own_server,
-    percentile,
-    target_of,
-    with_device_id,
-)
+import ingest  # bench/ingest.py, beside this file
+from ingest import BENCH_PASSWORD, BENCH_USER
 
 #: Bytes of the body each stalled upload sends at once, before it slows to a drip.
 HEAD_START = 1024
@@ -55,14 +40,14 @@ HEAD_START = 1024
 class StalledUploads:
     """``count`` submission POSTs that send their headers and first KiB, then one byte per second each."""
 
-    def __init__(self, server: SplitResult, sub: Submission, count: int) -> None:
+    def __init__(self, server: SplitResult, sub: ingest.Submission, count: int) -> None:
         self.body = sub.body()
         self.sockets: list[socket.socket] = []
         self.sent: list[int] = []
         self._stop = threading.Event()
-        auth = Auth(BENCH_USER, BENCH_PASSWORD)
-        target = with_device_id(target_of(server) + "/submission", new_device_id())
-        challenger = Client(server, auth, 30)
+        auth = ingest.Auth(BENCH_USER, BENCH_PASSWORD)
+        target = ingest.with_device_id(ingest.target_of(server) + "/submission", ingest.new_device_id())
+        challenger = ingest.Client(server, auth, 30)
         challenger.request("HEAD", target)  # takes the Digest challenge, as a phone does before its POST
         challenger.close()
         for _ in range(count):
@@ -98,16 +83,18 @@ class StalledUploads:
         return closed
 
 
-def normal_rounds(server: SplitResult, sub: Submission, n: int, timeout: float) -> tuple[list[float], Tally]:
+def normal_rounds(
+    server: SplitResult, sub: ingest.Submission, n: int, timeout: float
+) -> tuple[list[float], ingest.Tally]:
     """``n`` rounds of formList + HEAD + POST by one device; the seconds each round took, and the failures."""
-    device = Device(server, BENCH_USER, BENCH_PASSWORD, timeout)
-    form_list = with_device_id(target_of(server) + "/formList", new_device_id())
-    tally, rounds = Tally(), []
+    device = ingest.Device(server, BENCH_USER, BENCH_PASSWORD, timeout)
+    form_list = ingest.with_device_id(ingest.target_of(server) + "/formList", ingest.new_device_id())
+    tally, rounds = ingest.Tally(), []
     for _ in range(n):
         start = time.perf_counter()
         try:
             reply = device.client.request("GET", form_list)
-        except NETWORK_ERRORS as exc:
+        except ingest.NETWORK_ERRORS as exc:
             device.client.close()
             tally.fail(f"formList {type(exc).__name__}", str(exc)[:160])
             continue
@@ -130,10 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=15.0, help="seconds a normal request may take")
     args = p.parse_args(argv)
     stages = [int(s) for s in args.stalled.split(",")]
-    with own_server("local", args.serve_args) as (url, _):
+    with ingest.own_server("local", args.serve_args) as (url, _):
         server = urlsplit(url)
-        entry, xform = fetch_form(server, Namespace(user=BENCH_USER, password=BENCH_PASSWORD, timeout=30, form=None))
-        sub = Submission(XForm(xform), entry.get("name") or entry["formID"], 0)
+        entry, xform = ingest.fetch_form(
+            server, Namespace(user=BENCH_USER, password=BENCH_PASSWORD, timeout=30, form=None)
+        )
+        sub = ingest.Submission(ingest.XForm(xform), entry.get("name") or entry["formID"], 0)
         print(f"server: khoknongna serve {args.serve_args or '(defaults)'}; form {sub.form_id}, body {sub.size} B")
         print(f"{'stalled':>8} {'rounds':>7} {'failed':>7} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  closed by server")
         failed_any = False
@@ -146,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             failed = sum(tally.errors.values())
             failed_any |= failed > 0
             print(
-                f"{count:>8} {len(lat):>7} {failed:>7} {percentile(lat, 50) * 1000:>8.0f} "
-                f"{percentile(lat, 95) * 1000:>8.0f} {(lat[-1] if lat else 0) * 1000:>8.0f}  {closed}"
+                f"{count:>8} {len(lat):>7} {failed:>7} {ingest.percentile(lat, 50) * 1000:>8.0f} "
+                f"{ingest.percentile(lat, 95) * 1000:>8.0f} {(lat[-1] if lat else 0) * 1000:>8.0f}  {closed}"
             )
             for key, example in tally.examples.items():
                 print(f"         {key}: {example}")

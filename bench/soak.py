@@ -48,34 +48,30 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from urllib.parse import SplitResult, urlsplit
 
 import psutil
 import requests
-from common import server_rss_mib  # bench/common.py, beside this file
+from common import add_server_options, server_rss_mib  # bench/common.py, beside this file
 from ingest import (
     BANGKOK,
-    BENCH_PASSWORD,
-    BENCH_USER,
     NETWORK_ERRORS,
     Client,
     Device,
     Submission,
     Tally,
     XForm,
+    against_server,
     fetch_form,
-    own_server,
     percentile,
     with_device_id,
 )
 from map import tile_of  # bench/map.py, beside this file
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
-
-from khoknongna.settings import Settings
-from khoknongna.storage.embedded import EmbeddedPostgres
 
 MIX = (("submit", 45), ("form_list", 20), ("manifest", 10), ("head", 10), ("tile", 12), ("checks", 3))
 TILE_ZOOMS = (12, 13, 14)
@@ -105,6 +101,26 @@ class Window:
             taken = (self.submissions, self.failed_kinds, self.latencies)
             self.reset()
             return taken
+
+
+def intervals(
+    threads: list[threading.Thread], window: Window, every: float, stop: float
+) -> Iterator[tuple[float, float, tuple[int, Counter[str], dict[str, list[float]]]]]:
+    """Start ``threads``, then every ``every`` seconds until they have all ended yield the seconds since they started,
+    the interval's length (s) and what ``window`` took in it. The interval that reaches ``stop`` (monotonic) ends
+    when every thread has finished its last request."""
+    for t in threads:
+        t.start()
+    began = last = time.monotonic()
+    while any(t.is_alive() for t in threads):
+        tick = min(last + every, stop)
+        time.sleep(max(0.0, tick - time.monotonic()))
+        if tick >= stop:
+            for t in threads:
+                t.join()
+        now = time.monotonic()
+        yield now - began, now - last, window.take()
+        last = now
 
 
 def p95_ms(latencies: list[float]) -> float:
@@ -282,30 +298,19 @@ def soak(args: argparse.Namespace) -> int:
         threading.Thread(target=device_loop, args=(args, server, sub, window, stop, i), daemon=True)
         for i in range(args.c)
     ]
-    for t in threads:
-        t.start()
     print(f"{'t (s)':>6} {'req/s':>7} {'subm/s':>7} {'p95 ms':>7} {'failed':>6} {'server MiB':>10} {'jobs':>6}")
     memory: list[dict[str, float]] = []
     kinds: list[dict[str, list[float]]] = []
-    began = last = time.monotonic()
     total_failed: Counter[str] = Counter()
-    while any(t.is_alive() for t in threads):
-        tick = min(last + args.every, stop)
-        time.sleep(max(0.0, tick - time.monotonic()))
-        if tick >= stop:  # the last interval ends when every device has finished its request
-            for t in threads:
-                t.join()
-        now = time.monotonic()
-        submissions, failed_kinds, by_kind = window.take()
+    for elapsed, seconds, (submissions, failed_kinds, by_kind) in intervals(threads, window, args.every, stop):
         latencies = [t for times in by_kind.values() for t in times]
-        seconds, last = now - last, now
         failed = sum(failed_kinds.values())
         total_failed.update(failed_kinds)
         memory.append(server_rss_mib(pid))
         kinds.append(by_kind)
         resident = sum(memory[-1].values())
         print(
-            f"{now - began:6.0f} {len(latencies) / seconds:7.1f} {submissions / seconds:7.1f}"
+            f"{elapsed:6.0f} {len(latencies) / seconds:7.1f} {submissions / seconds:7.1f}"
             f" {p95_ms(latencies):7.1f} {failed:6d} {resident:10.1f} {queued_jobs(args.database_url):>6}",
             flush=True,
         )
@@ -323,10 +328,7 @@ def soak(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Soak the server with mixed traffic and watch its memory.")
-    target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--server", help="server URL as typed into Collect")
-    target.add_argument("--blob-url", help="start a server of our own with this blob store: local, moto, s3://…")
-    p.add_argument("--serve-args", default="", help="extra options for 'khoknongna serve' with --blob-url")
+    add_server_options(p)
     p.add_argument("--user")
     p.add_argument("--password")
     p.add_argument("--pid", type=int, help="pid of 'khoknongna serve' (default: found by the server's port)")
@@ -341,12 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--verbose", action="store_true", help="print every failed read")
     args = p.parse_args(argv)
-    if args.blob_url:
-        with own_server(args.blob_url, args.serve_args) as (url, data_dir):
-            args.server, args.user, args.password = url, BENCH_USER, BENCH_PASSWORD
-            args.database_url = EmbeddedPostgres(Settings(data_dir=data_dir).pg_path).url
-            return soak(args)
-    return soak(args)
+    return against_server(args, soak)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ with the same photo. docs/audit.md describes every rule, its threshold and these
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -68,11 +68,11 @@ PERIOD_FIELDS = ("report_month", "work_date", "visit_date")
 
 @dataclass(frozen=True)
 class AuditRules:
-    """The thresholds of every signal, as configured."""
+    """The thresholds of every signal, as configured (GPS trust has no setting: its rules are fixed)."""
 
     photos: PhotoRules
-    gps: GpsTrustRules
     travel: TravelRules
+    gps: GpsTrustRules = field(default_factory=GpsTrustRules)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuditRules:
@@ -82,7 +82,6 @@ class AuditRules:
                 max_age_days=settings.audit_exif_max_age_days,
                 max_distance_m=settings.audit_exif_max_distance_m,
             ),
-            gps=GpsTrustRules(),
             travel=TravelRules(max_speed_kmh=settings.audit_max_speed_kmh, min_distance_m=settings.audit_min_travel_m),
         )
 

@@ -448,19 +448,19 @@ class _Parser:
         self.position += 1
         return token
 
-    def expression(self) -> str:
-        left = self.conjunction()
-        while self.peek() == ("word", "or"):
+    def _chain(self, word: str, operand: Callable[[], str]) -> str:
+        """``operand (word operand)*`` as SQL, left to right: ``a or b or c`` -> ``((a OR b) OR c)``."""
+        left = operand()
+        while self.peek() == ("word", word):
             self.take()
-            left = f"({left} OR {self.conjunction()})"
+            left = f"({left} {word.upper()} {operand()})"
         return left
 
+    def expression(self) -> str:
+        return self._chain("or", self.conjunction)
+
     def conjunction(self) -> str:
-        left = self.unary()
-        while self.peek() == ("word", "and"):
-            self.take()
-            left = f"({left} AND {self.unary()})"
-        return left
+        return self._chain("and", self.unary)
 
     def unary(self) -> str:
         if self.peek() == ("word", "not"):

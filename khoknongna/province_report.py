@@ -11,6 +11,7 @@ The days left before the deadline are given in Thai with Buddhist-era dates.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,7 +25,7 @@ from khoknongna.areas import area_name
 from khoknongna.monthly_report import thai, thai_date, thai_month
 from khoknongna.periods import BANGKOK, month_text
 from khoknongna.plot_checks import CheckRules, coverage
-from khoknongna.spatial.coverage import report_deadline
+from khoknongna.spatial.coverage import DistrictCoverage, report_deadline
 from khoknongna.storage import province as queries
 from khoknongna.storage import signoffs as signoff_queries
 from khoknongna.storage.selection import districts_with_plots
@@ -38,11 +39,9 @@ class DistrictMonth:
 
     code: str
     name: str
-    plots: int = 0
-    reported: int = 0
-    on_time: int = 0
-    late: int = 0
-    missing: int = 0
+    #: The district's plots and their activity reports of the month (``with_activity_report``, ``on_time``,
+    #: ``late``, ``missing``); all 0 for a district with no registered plot.
+    counts: DistrictCoverage
     #: The district's sign-offs of the month (:func:`khoknongna.signoff.describe`), newest revision first.
     signoffs: list[dict[str, Any]] = field(default_factory=list)
     publicity_links: int = 0
@@ -88,36 +87,34 @@ class DistrictMonth:
 UNKNOWN_DEVELOPER = "ไม่ทราบ นพต."
 
 
+#: What the department's roll-up adds up over a province's districts: name -> one district's part of it.
+PROVINCE_SUMS: dict[str, Callable[[DistrictMonth], int]] = {
+    "districts": lambda d: 1,
+    "submitted": lambda d: bool(d.signoffs),
+    "submitted_on_time": lambda d: d.submitted_on_time,
+    "plots": lambda d: d.counts.plots,
+    "reported": lambda d: d.counts.with_activity_report,
+    "missing": lambda d: d.counts.missing,
+    "publicity_met": lambda d: d.publicity_met,
+    "learning_centres": lambda d: len(d.learning_centres),
+    "districts_with_centre": lambda d: d.centres_met,
+}
+
+
 @dataclass
 class ProvinceTotals:
-    """The districts of one province added up (the department's roll-up)."""
+    """The districts of one province added up (the department's roll-up): ``sums`` by the names of
+    :data:`PROVINCE_SUMS`, and the plots of each grade."""
 
     code: str
     name: str
-    districts: int = 0
-    submitted: int = 0
-    submitted_on_time: int = 0
-    plots: int = 0
-    reported: int = 0
-    missing: int = 0
-    publicity_met: int = 0
-    learning_centres: int = 0
-    districts_with_centre: int = 0
-    grades: dict[str, int] = field(default_factory=dict)
+    sums: Counter[str] = field(default_factory=Counter)
+    grades: Counter[str] = field(default_factory=Counter)
 
     def add(self, d: DistrictMonth) -> None:
         """Count district ``d`` in this province."""
-        self.districts += 1
-        self.submitted += bool(d.signoffs)
-        self.submitted_on_time += d.submitted_on_time
-        self.plots += d.plots
-        self.reported += d.reported
-        self.missing += d.missing
-        self.publicity_met += d.publicity_met
-        self.learning_centres += len(d.learning_centres)
-        self.districts_with_centre += d.centres_met
-        for grade, count in d.grades.items():
-            self.grades[grade] = self.grades.get(grade, 0) + count
+        self.sums.update({name: part(d) for name, part in PROVINCE_SUMS.items()})
+        self.grades.update(d.grades)
 
 
 @dataclass
@@ -196,17 +193,12 @@ def build_province_month(
     chase = queries.plots_to_chase(conn, project_id, missing_ids)
     districts = []
     for code in sorted(codes):
-        counts = cover.districts.get(code)
         name = area_name(code) or code
         districts.append(
             DistrictMonth(
                 code=code,
                 name=name.split(" จ.")[0],
-                plots=counts.plots if counts else 0,
-                reported=counts.with_activity_report if counts else 0,
-                on_time=counts.on_time if counts else 0,
-                late=counts.late if counts else 0,
-                missing=counts.missing if counts else 0,
+                counts=cover.districts.get(code) or DistrictCoverage(code),
                 signoffs=[signoff.describe(r, rules) for r in signed if r.district_code == code],
                 publicity_links=links.get(code, 0),
                 learning_centres=centres.get(code, []),
@@ -282,9 +274,9 @@ def write_chase_xlsx(view: ProvinceMonth, out: BinaryIO | Path) -> None:
                 "ส่งแล้ว" if first else "ยังไม่ส่ง",
                 thai_date(datetime.fromisoformat(first["submitted_at"])) if first else "",
                 ("ทัน" if d.submitted_on_time else "ไม่ทัน") if first else "",
-                d.plots,
-                d.reported,
-                d.missing,
+                d.counts.plots,
+                d.counts.with_activity_report,
+                d.counts.missing,
                 d.publicity_links,
                 len(d.learning_centres),
                 *(d.grades.get(g, 0) for g in GRADES),

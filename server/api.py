@@ -447,11 +447,11 @@ def province_month() -> Response:
                 {
                     "district": d.code,
                     "name": d.name,
-                    "plots": d.plots,
-                    "reported": d.reported,
-                    "on_time": d.on_time,
-                    "late": d.late,
-                    "missing": d.missing,
+                    "plots": d.counts.plots,
+                    "reported": d.counts.with_activity_report,
+                    "on_time": d.counts.on_time,
+                    "late": d.counts.late,
+                    "missing": d.counts.missing,
                     "submitted": bool(d.signoffs),
                     "submitted_on_time": d.submitted_on_time,
                     "signoffs": [

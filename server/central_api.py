@@ -17,6 +17,8 @@ See ``docs/central-api.md``. Source: ODK Central API documentation (https://docs
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
@@ -328,23 +330,38 @@ def submission_xml(project_id: int, xml_form_id: str, instance_id: str) -> Respo
     return response
 
 
+def _reviewer_input(
+    project_id: int, xml_form_id: str, instance_id: str, key: str, action: tuple[str, str]
+) -> tuple[Any, Any]:
+    """The submission a reviewer acts on and ``key`` of the request's JSON object (``None`` without it). Raises
+    ``ROLE_FORBIDDEN`` for a role that does not review (``action``: what it tried, in English and Thai), the
+    problems of :func:`submission_row` for a submission it cannot see."""
+    if not user().reviews:
+        raise Problem(ROLE_FORBIDDEN, role=user().role, action=action[0], action_th=action[1])
+    _, found = submission_row(project_id, xml_form_id, instance_id)
+    body = request.get_json(silent=True)
+    return found, body.get(key) if isinstance(body, dict) else None
+
+
+@contextmanager
+def _review_change(name: str, expected: str) -> Iterator[None]:
+    """Commit what the block changes; a :class:`khoknongna.review.ReviewError` rolls it back and is answered as
+    ``BAD_PARAMETER`` about field ``name`` (``expected`` says what it takes)."""
+    try:
+        yield
+    except review.ReviewError as exc:
+        db().rollback()
+        raise Problem(BAD_PARAMETER, name=name, expected=expected, value=str(exc)) from None
+    db().commit()
+
+
 @bp.patch(_SUBMISSION)
 def set_review_state(project_id: int, xml_form_id: str, instance_id: str) -> Response:
     """``{"reviewState": "approved" | "hasIssues" | "rejected"}``; answers the submission."""
-    if not user().reviews:
-        raise Problem(ROLE_FORBIDDEN, role=user().role, action="review", action_th="ตรวจสอบข้อมูล")
-    _, found = submission_row(project_id, xml_form_id, instance_id)
-    body = request.get_json(silent=True)
-    state = body.get("reviewState") if isinstance(body, dict) else None
-    try:
+    found, state = _reviewer_input(project_id, xml_form_id, instance_id, "reviewState", ("review", "ตรวจสอบข้อมูล"))
+    with _review_change("reviewState", "approved, hasIssues or rejected"):
         # Central takes a state without a reason; this server keeps one for hasIssues and rejected.
         review.set_state(db(), found.id, user().id, str(state), reason="" if state == "approved" else f"({state})")
-    except review.ReviewError as exc:
-        db().rollback()
-        raise Problem(
-            BAD_PARAMETER, name="reviewState", expected="approved, hasIssues or rejected", value=str(exc)
-        ) from None
-    db().commit()
     _, found = submission_row(project_id, xml_form_id, instance_id)
     return _json(central.submission_json(found))
 
@@ -389,15 +406,7 @@ def comments(project_id: int, xml_form_id: str, instance_id: str) -> Response:
 @bp.post(_SUBMISSION + "/comments")
 def add_comment(project_id: int, xml_form_id: str, instance_id: str) -> Response:
     """``{"body": "…"}``; answers the comment."""
-    if not user().reviews:
-        raise Problem(ROLE_FORBIDDEN, role=user().role, action="comment", action_th="แสดงความคิดเห็น")
-    _, found = submission_row(project_id, xml_form_id, instance_id)
-    body = request.get_json(silent=True)
-    text = body.get("body") if isinstance(body, dict) else None
-    try:
+    found, text = _reviewer_input(project_id, xml_form_id, instance_id, "body", ("comment", "แสดงความคิดเห็น"))
+    with _review_change("body", "1 to 2000 characters"):
         comment_id = review.comment(db(), found.id, user().id, text if isinstance(text, str) else "")
-    except review.ReviewError as exc:
-        db().rollback()
-        raise Problem(BAD_PARAMETER, name="body", expected="1 to 2000 characters", value=str(exc)) from None
-    db().commit()
     return _json(central.comment_json(queries.comment(db(), comment_id)))

@@ -147,12 +147,13 @@ def table(project_id: int, xml_form_id: str, table: str) -> Response:
     state: dict[str, str | None] = {"next": None}
     if request.args.get("$format") == "geojson" and table == "Submissions":
         query = queries.FeedQuery(condition, params, after, skip, top)
-        return geojson_response(primed(_features(found.form_pk, area, query, root, options, chosen)))
+        return geojson_response(primed(_features(cursor(found.form_pk, area, query), root, options, chosen)))
     if table == "Submissions":
         query = queries.FeedQuery(condition, params, after, skip, None if top is None else top + 1)
-        rows = _submission_rows(found.form_pk, area, query, root, options, top, chosen, state)
+        rows = _submission_rows(cursor(found.form_pk, area, query), root, options, top, chosen, state)
     else:
-        rows = _repeat_rows(found.form_pk, area, queries.FeedQuery(condition, params), root, options, top, skip, state)
+        feed = cursor(found.form_pk, area, queries.FeedQuery(condition, params))
+        rows = _repeat_rows(feed, root, options, top, skip, state)
     rows = primed(rows)
     context = f"{_service_url(project_id, xml_form_id)}/$metadata#{table}"
 
@@ -172,9 +173,7 @@ def cursor(form_pk: int, area: str | None, query: queries.FeedQuery) -> Iterator
 
 
 def _submission_rows(
-    form_pk: int,
-    area: str | None,
-    query: queries.FeedQuery,
+    feed: Iterator[Any],
     root: odata.Node,
     options: odata.Options,
     top: int | None,
@@ -182,7 +181,7 @@ def _submission_rows(
     state: dict[str, str | None],
 ) -> Iterator[dict[str, Any]]:
     last = None
-    for sent, row in enumerate(cursor(form_pk, area, query)):
+    for sent, row in enumerate(feed):
         if top is not None and sent >= top:
             state["next"] = next_link(**{"$skip": None, "$skiptoken": odata.skiptoken(last)})
             break
@@ -191,9 +190,7 @@ def _submission_rows(
 
 
 def _repeat_rows(
-    form_pk: int,
-    area: str | None,
-    query: queries.FeedQuery,
+    feed: Iterator[Any],
     root: odata.Node,
     options: odata.Options,
     top: int | None,
@@ -201,7 +198,7 @@ def _repeat_rows(
     state: dict[str, str | None],
 ) -> Iterator[dict[str, Any]]:
     seen = sent = 0
-    for row in cursor(form_pk, area, query):
+    for row in feed:
         for item in odata.rows_of(root, row, options):
             seen += 1
             if seen <= skip:
@@ -214,18 +211,13 @@ def _repeat_rows(
 
 
 def _features(
-    form_pk: int,
-    area: str | None,
-    query: queries.FeedQuery,
-    root: odata.Node,
-    options: odata.Options,
-    chosen: list[str] | None,
+    feed: Iterator[Any], root: odata.Node, options: odata.Options, chosen: list[str] | None
 ) -> Iterator[dict[str, Any]]:
-    """The submissions as GeoJSON features on their first geo field, or the one ``$geometry`` names."""
+    """The submissions of ``feed`` as GeoJSON features on their first geo field, or the one ``$geometry`` names."""
     named = request.args.get("$geometry")
     geo = odata.first_geo_field(root, named)
     if named and geo is None:
         raise Problem(BAD_PARAMETER, name="$geometry", expected="a geopoint, geotrace or geoshape field", value=named)
-    for row in cursor(form_pk, area, query):
+    for row in feed:
         properties = odata.select(odata.rows_of(root, row, options)[0], chosen)
         yield odata.feature(row.instance_id, None if geo is None else odata.geometry_of(row, geo), properties)

@@ -84,9 +84,15 @@ class PlotCoverage:
         return bool(self.activity_reports or self.socio_geo or self.daily_logs)
 
 
+def _share(count: str, doc: str) -> property:
+    """A property: the share of ``plots`` that field ``count`` is, in % with one decimal (0.0 without plots)."""
+    return property(lambda d: round(100.0 * getattr(d, count) / d.plots, 1) if d.plots else 0.0, doc=doc)
+
+
 @dataclass
 class DistrictCoverage:
-    """Counts of one district (or of the whole area when ``amphoe_code`` is ``"*"``) for the month."""
+    """Counts of one district (or of the whole area when ``amphoe_code`` is ``"*"``) for the month, and the
+    shares of its plots they are (``*_pct``)."""
 
     amphoe_code: str
     plots: int = 0
@@ -98,28 +104,10 @@ class DistrictCoverage:
     with_daily_log: int = 0
     not_visited: list[int] = field(default_factory=list)
 
-    def _pct(self, n: int) -> float:
-        return round(100.0 * n / self.plots, 1) if self.plots else 0.0
-
-    @property
-    def coverage_pct(self) -> float:
-        """Share of plots with an activity report for the month, in % (one decimal)."""
-        return self._pct(self.with_activity_report)
-
-    @property
-    def socio_geo_pct(self) -> float:
-        """Share of plots with a socio-geographic survey in the month, in %."""
-        return self._pct(self.with_socio_geo)
-
-    @property
-    def daily_log_pct(self) -> float:
-        """Share of plots with at least one daily log in the month, in %."""
-        return self._pct(self.with_daily_log)
-
-    @property
-    def on_time_pct(self) -> float:
-        """Share of plots whose activity report came by the deadline, in %."""
-        return self._pct(self.on_time)
+    coverage_pct = _share("with_activity_report", "Share of plots with an activity report for the month, in %.")
+    socio_geo_pct = _share("with_socio_geo", "Share of plots with a socio-geographic survey in the month, in %.")
+    daily_log_pct = _share("with_daily_log", "Share of plots with at least one daily log in the month, in %.")
+    on_time_pct = _share("on_time", "Share of plots whose activity report came by the deadline, in %.")
 
     def add(self, p: PlotCoverage) -> None:
         """Count plot ``p`` in this district."""

@@ -10,7 +10,7 @@ Source: ODK XForms spec (binds, repeats, ``jr://`` media URIs); OpenRosa metadat
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lxml import etree
@@ -51,23 +51,13 @@ class EntityDeclaration:
     properties: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "dataset": self.dataset,
-            "container": self.container,
-            "create": self.create,
-            "update": self.update,
-            "properties": [list(p) for p in self.properties],
-        }
+        """The fields by name, each property pair as a list (as JSON gives it back)."""
+        return {**asdict(self), "properties": [list(p) for p in self.properties]}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EntityDeclaration:
-        return cls(
-            dataset=data["dataset"],
-            container=data["container"],
-            create=data["create"],
-            update=data["update"],
-            properties=tuple((p, f) for p, f in data["properties"]),
-        )
+        """The declaration :meth:`to_json` wrote."""
+        return cls(**{**data, "properties": tuple((p, f) for p, f in data["properties"])})
 
 
 @dataclass(frozen=True)

@@ -57,30 +57,31 @@ def user_password(name: str, password: str | None, data_dir: Path) -> None:
     click.echo(f"password of '{name}' changed" + (f" to: {password}" if shown else ""))
 
 
-@user.command("deactivate")
-@click.argument("name")
-@data_dir_option
-def user_deactivate(name: str, data_dir: Path) -> None:
-    """Stop the account NAME from signing in anywhere and end its web sessions (its records stay)."""
-    _set_active(name, False, data_dir)
-    click.echo(f"'{name}' deactivated: it can no longer sign in")
+def _activation_command(command: str, active: bool, help_text: str, done: str) -> None:
+    """Add ``user COMMAND NAME``: it makes the account NAME active (``active``) or not, then prints ``done`` (with
+    ``{name}``). Deactivating also ends the account's web sessions (:func:`khoknongna.storage.users.set_active`)."""
+
+    @user.command(command, help=help_text)
+    @click.argument("name")
+    @data_dir_option
+    def set_active(name: str, data_dir: Path) -> None:
+        settings = load_settings(data_dir)
+        with transaction(settings) as conn:
+            if not user_queries.set_active(conn, name, active):
+                state = "an active" if active else "a deactivated"
+                raise click.ClickException(f"there is no user named '{name}', or it is already {state} account")
+        click.echo(done.format(name=name))
 
 
-@user.command("activate")
-@click.argument("name")
-@data_dir_option
-def user_activate(name: str, data_dir: Path) -> None:
-    """Let the deactivated account NAME sign in again (with its old password)."""
-    _set_active(name, True, data_dir)
-    click.echo(f"'{name}' active again")
-
-
-def _set_active(name: str, active: bool, data_dir: Path) -> None:
-    settings = load_settings(data_dir)
-    with transaction(settings) as conn:
-        if not user_queries.set_active(conn, name, active):
-            state = "an active" if active else "a deactivated"
-            raise click.ClickException(f"there is no user named '{name}', or it is already {state} account")
+_activation_command(
+    "deactivate",
+    False,
+    "Stop the account NAME from signing in anywhere and end its web sessions (its records stay).",
+    "'{name}' deactivated: it can no longer sign in",
+)
+_activation_command(
+    "activate", True, "Let the deactivated account NAME sign in again (with its old password).", "'{name}' active again"
+)
 
 
 @click.group()
