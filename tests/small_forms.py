@@ -1,5 +1,6 @@
-"""Small forms the tests publish, one definition each, shared by the modules that use them: a hand-written
-XForm with one question, and small XLSForms (built with ``tests.xlsforms``) standing for the form pack.
+"""Small forms the tests publish, one definition each, shared by the modules that use them: hand-written
+XForms (one question; the household of the Central API tests) and small XLSForms (built with
+``tests.xlsforms``) standing for the form pack.
 
 The plot forms carry labels in Thai and English, Thai first, as the bundled forms do. ``mini_plot_survey``
 registers (or updates) plots in the entity list ``plots``; ``activity_report`` and ``daily_log`` are follow-ups
@@ -7,6 +8,8 @@ about a plot; ``site_register`` and ``site_update`` register and update sites in
 """
 
 from __future__ import annotations
+
+import uuid
 
 from tests.xlsforms import xlsform
 
@@ -102,3 +105,65 @@ def site_form(form_id: str, *, updates: bool = False) -> bytes:
 
 SITE_REGISTER = site_form("site_register")
 SITE_UPDATE = site_form("site_update", updates=True)
+
+
+def xform(form_id: str = "simple", title: str = "Simple", version: str | None = "1", media: tuple = ()) -> bytes:
+    """A small XForm with one text question whose label shows the given ``jr://images/`` media files."""
+    images = "".join(f'<value form="image">jr://images/{name}</value>' for name in media)
+    version_attr = f' version="{version}"' if version is not None else ""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml"
+        xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms">
+  <h:head>
+    <h:title>{title}</h:title>
+    <model>
+      <itext><translation lang="default" default="true()">
+        <text id="/data/q:label"><value>Question</value>{images}</text>
+      </translation></itext>
+      <instance><data id="{form_id}"{version_attr}><q/><meta><instanceID/></meta></data></instance>
+      <bind nodeset="/data/q" type="string"/>
+      <bind nodeset="/data/meta/instanceID" type="string" readonly="true()" jr:preload="uid"/>
+    </model>
+  </h:head>
+  <h:body><input ref="/data/q"><label ref="jr:itext('/data/q:label')"/></input></h:body>
+</h:html>
+""".encode()
+
+
+#: ``household``, the corpus of the Central API tests: a group, a repeat, an integer, a date-time and a geopoint.
+HOUSEHOLD = b"""<?xml version="1.0" encoding="UTF-8"?>
+<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml"
+        xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms">
+  <h:head>
+    <h:title>Household</h:title>
+    <model>
+      <instance><data id="household" version="3">
+        <head><name/><age/></head><when/><where/>
+        <member jr:template=""><member_name/></member>
+        <meta><instanceID/></meta>
+      </data></instance>
+      <bind nodeset="/data/head/name" type="string"/>
+      <bind nodeset="/data/head/age" type="int"/>
+      <bind nodeset="/data/when" type="dateTime"/>
+      <bind nodeset="/data/where" type="geopoint"/>
+      <bind nodeset="/data/member/member_name" type="string"/>
+      <bind nodeset="/data/meta/instanceID" type="string" readonly="true()" jr:preload="uid"/>
+    </model>
+  </h:head>
+  <h:body>
+    <group ref="/data/head"><input ref="/data/head/name"/><input ref="/data/head/age"/></group>
+    <input ref="/data/when"/><input ref="/data/where"/>
+    <repeat nodeset="/data/member"><input ref="/data/member/member_name"/></repeat>
+  </h:body>
+</h:html>
+"""
+
+
+def household(name: str, age: int, members: list[str], instance_id: str | None = None) -> str:
+    """The XML of one submission of the household form."""
+    rows = "".join(f"<member><member_name>{m}</member_name></member>" for m in members)
+    return (
+        f'<data id="household" version="3"><head><name>{name}</name><age>{age}</age></head>'
+        "<when>2026-11-02T09:30:00.000+07</when><where>16.43 102.83 180 4.5</where>"
+        f"{rows}<meta><instanceID>{instance_id or f'uuid:{uuid.uuid4()}'}</instanceID></meta></data>"
+    )

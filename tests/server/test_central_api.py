@@ -22,44 +22,9 @@ from sqlalchemy import Engine
 from khoknongna.accounts import create_app_user
 from khoknongna.publishing import publish_form
 from khoknongna.settings import Settings
+from tests.small_forms import HOUSEHOLD, household
 
-FORM = b"""<?xml version="1.0" encoding="UTF-8"?>
-<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml"
-        xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms">
-  <h:head>
-    <h:title>Household</h:title>
-    <model>
-      <instance><data id="household" version="3">
-        <head><name/><age/></head><when/><where/>
-        <member jr:template=""><member_name/></member>
-        <meta><instanceID/></meta>
-      </data></instance>
-      <bind nodeset="/data/head/name" type="string"/>
-      <bind nodeset="/data/head/age" type="int"/>
-      <bind nodeset="/data/when" type="dateTime"/>
-      <bind nodeset="/data/where" type="geopoint"/>
-      <bind nodeset="/data/member/member_name" type="string"/>
-      <bind nodeset="/data/meta/instanceID" type="string" readonly="true()" jr:preload="uid"/>
-    </model>
-  </h:head>
-  <h:body>
-    <group ref="/data/head"><input ref="/data/head/name"/><input ref="/data/head/age"/></group>
-    <input ref="/data/when"/><input ref="/data/where"/>
-    <repeat nodeset="/data/member"><input ref="/data/member/member_name"/></repeat>
-  </h:body>
-</h:html>
-"""
 DISTRICT_A, DISTRICT_B = "4001", "4002"
-
-
-def instance(name: str, age: int, members: list[str], instance_id: str | None = None) -> str:
-    """The XML of one submission of the household form."""
-    rows = "".join(f"<member><member_name>{m}</member_name></member>" for m in members)
-    return (
-        f'<data id="household" version="3"><head><name>{name}</name><age>{age}</age></head>'
-        "<when>2026-11-02T09:30:00.000+07</when><where>16.43 102.83 180 4.5</where>"
-        f"{rows}<meta><instanceID>{instance_id or f'uuid:{uuid.uuid4()}'}</instanceID></meta></data>"
-    )
 
 
 @pytest.fixture
@@ -67,7 +32,7 @@ def corpus(app: Flask, settings: Settings, db: Engine, live_server: str) -> dict
     """The form, published, and three submissions sent by app users: two in district A, one in B.
     Returns instanceID by household name."""
     services = app.extensions["knn"]
-    publish_form(services.engine, services.blobs, settings, "household.xml", FORM)
+    publish_form(services.engine, services.blobs, settings, "household.xml", HOUSEHOLD)
     sent = {}
     with db.begin() as conn:
         _, token_a = create_app_user(conn, 1, "phone A", DISTRICT_A + "01")
@@ -77,7 +42,7 @@ def corpus(app: Flask, settings: Settings, db: Engine, live_server: str) -> dict
         ("Malee", 35, [], token_a),
         ("Boonmee", 60, ["Dao"], token_b),
     ):
-        xml = instance(name, age, members)
+        xml = household(name, age, members)
         answer = requests.post(
             f"{live_server}/v1/key/{token}/projects/1/submission",
             files={"xml_submission_file": ("submission.xml", xml.encode(), "text/xml")},
@@ -178,7 +143,7 @@ def test_pyodk_lists_submissions_and_their_attachments(pyodk_client, corpus) -> 
 
 def test_pyodk_creates_a_submission_from_raw_xml(pyodk_client, corpus) -> None:
     new_id = f"uuid:{uuid.uuid4()}"
-    created = pyodk_client.submissions.create(instance("Prasert", 28, ["Ploy"], new_id), form_id="household")
+    created = pyodk_client.submissions.create(household("Prasert", 28, ["Ploy"], new_id), form_id="household")
     assert created.instanceId == new_id
     table = pyodk_client.submissions.get_table(form_id="household", filter=f"__id eq '{new_id}'")
     assert [r["head"]["name"] for r in table["value"]] == ["Prasert"]
@@ -394,7 +359,7 @@ def test_geopoints_are_geojson_by_default(live_server, supervisor, corpus) -> No
 
 def edit_of(instance_id: str, name: str, age: int, new_id: str | None = None) -> str:
     """The XML of an edit of ``instance_id``: a new instanceID and ``meta/deprecatedID`` naming it."""
-    xml = instance(name, age, [], new_id or f"uuid:{uuid.uuid4()}")
+    xml = household(name, age, [], new_id or f"uuid:{uuid.uuid4()}")
     return xml.replace("</meta>", f"<deprecatedID>{instance_id}</deprecatedID></meta>")
 
 
@@ -416,7 +381,7 @@ def put(live_server: str, user: tuple[str, str], instance_id: str, xml: str) -> 
 
 
 def test_an_edit_without_deprecated_id_is_central_400_19(live_server, supervisor, corpus) -> None:
-    answer = put(live_server, supervisor, corpus["Malee"], instance("Malee", 36, []))
+    answer = put(live_server, supervisor, corpus["Malee"], household("Malee", 36, []))
     assert (answer.status_code, answer.json()["code"]) == (400, 400.19)
 
 
