@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, text
+from werkzeug.serving import make_server
 
 from khoknongna.accounts import create_user
 from khoknongna.publishing import publish_form
@@ -146,6 +148,17 @@ def app(settings: Settings, db: Engine) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served over real HTTP on a free local port; its base URL (no trailing slash)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
 
 
 def account(

@@ -1,7 +1,7 @@
 """Audit signals end to end: reports with real JPEGs and positions go through Collect's protocol, the worker
 computes the signals, and a supervisor reads them (and explains one) through the JSON API.
 
-Forms: the small plot survey of ``test_plot_checks`` registers plots near Khon Kaen; ``activity_report`` (start,
+Forms (``tests/small_forms.py``): the small plot survey registers plots near Khon Kaen; ``activity_report`` (start,
 end, plot, report month, a geopoint, a repeat of photos) and ``daily_log`` (start, end, plot, a geopoint, the
 owner's name and signature) are the follow-ups. Photos are drawn by ``tests/photos.py``.
 """
@@ -27,9 +27,9 @@ from khoknongna.settings import Settings
 from khoknongna.storage.audit import AUDIT_LOCK_KEY
 from tests.collect import CollectClient
 from tests.photos import FIRST_VIEW, SECOND_VIEW, frame, jpeg, resized_copy, scene
-from tests.test_plot_checks import BANGKOK, M_PER_DEG_LAT, M_PER_DEG_LON, ORIGIN, PLOT_FORM, point, register, square
+from tests.small_forms import MINI_ACTIVITY_REPORT, MINI_DAILY_LOG, MINI_PLOT_SURVEY
+from tests.test_plot_checks import BANGKOK, M_PER_DEG_LAT, M_PER_DEG_LON, ORIGIN, point, register, square
 from tests.test_plot_checks import work as run_worker
-from tests.xlsforms import xlsform
 
 
 @pytest.fixture
@@ -45,35 +45,6 @@ def collect(supervise: CollectClient) -> CollectClient:
     return supervise
 
 
-REPORT_FORM = xlsform(
-    [
-        ["type", "name", "label"],
-        ["start", "start", ""],
-        ["end", "end", ""],
-        ["text", "plot", "Plot"],
-        ["date", "report_month", "Month"],
-        ["geopoint", "where", "Where"],
-        ["begin repeat", "photos", "Photos"],
-        ["image", "photo", "Photo"],
-        ["end repeat", "", ""],
-    ],
-    settings=[["form_id", "version"], ["activity_report", "1"]],
-)
-LOG_FORM = xlsform(
-    [
-        ["type", "name", "label"],
-        ["start", "start", ""],
-        ["end", "end", ""],
-        ["text", "plot", "Plot"],
-        ["date", "work_date", "Day"],
-        ["geopoint", "where", "Where"],
-        ["begin group", "certification", "Certification"],
-        ["text", "owner_name", "Owner"],
-        ["image", "owner_signature", "Signature"],
-        ["end group", "", ""],
-    ],
-    settings=[["form_id", "version"], ["daily_log", "1"]],
-)
 NOW = datetime.now(BANGKOK).replace(microsecond=0)
 THIS_MONTH = NOW.strftime("%Y-%m")
 
@@ -82,9 +53,9 @@ THIS_MONTH = NOW.strftime("%Y-%m")
 def forms(app: Flask, settings: Settings) -> None:
     services = app.extensions["knn"]
     for name, data in (
-        ("mini_plot_survey.xlsx", PLOT_FORM),
-        ("activity_report.xlsx", REPORT_FORM),
-        ("daily_log.xlsx", LOG_FORM),
+        ("mini_plot_survey.xlsx", MINI_PLOT_SURVEY),
+        ("activity_report.xlsx", MINI_ACTIVITY_REPORT),
+        ("daily_log.xlsx", MINI_DAILY_LOG),
     ):
         publish_form(services.engine, services.blobs, settings, name, data)
 

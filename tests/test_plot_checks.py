@@ -1,8 +1,9 @@
 """Spatial checks on the plot register, end to end: a submission queues them, the worker runs them, the
 results are stored, served as JSON, and recomputed when a plot changes.
 
-Plots are registered with a small plot-survey form (``mini_plot_survey``: owner, size class, boundary saved
-to the entity's ``geometry``, parts), follow-ups with ``mini_visit`` (the plot, one geopoint). Geometries are
+Plots are registered with a small plot-survey form (``mini_plot_survey`` of ``tests/small_forms.py``: owner,
+size class, boundary saved to the entity's ``geometry``, parts), follow-ups with its small ``activity_report``
+(the plot, one geopoint). Geometries are
 squares near Khon Kaen built from metres east/north of an origin, as ODK geo strings with accuracies.
 """
 
@@ -25,7 +26,7 @@ from khoknongna.server.cli import main
 from khoknongna.settings import Settings
 from tests.activity import received
 from tests.collect import CollectClient
-from tests.xlsforms import xlsform
+from tests.small_forms import MINI_ACTIVITY_REPORT, MINI_PLOT_SURVEY
 
 
 @pytest.fixture
@@ -38,31 +39,6 @@ ORIGIN = (102.8359, 16.4419)  # lon, lat near Khon Kaen
 M_PER_DEG_LAT = 110_700.0
 M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(ORIGIN[1]))
 BANGKOK = ZoneInfo("Asia/Bangkok")
-
-PLOT_FORM = xlsform(
-    [
-        ["type", "name", "label", "save_to"],
-        ["text", "is_new", "New plot (yes/no)", ""],
-        ["text", "plot_id", "Registered plot", ""],
-        ["text", "owner", "Owner", "owner_name"],
-        ["text", "size_class", "Size class", "size_class"],
-        ["text", "tambon", "Tambon", "tambon"],
-        ["geoshape", "boundary", "Boundary", "geometry"],
-        ["begin repeat", "parts", "Parts", ""],
-        ["text", "part_type", "Type", ""],
-        ["geoshape", "part_shape", "Outline", ""],
-        ["end repeat", "", "", ""],
-    ],
-    settings=[["form_id", "version"], ["mini_plot_survey", "1"]],
-    entities=[
-        ["list_name", "label", "entity_id", "create_if", "update_if"],
-        ["plots", "${owner}", "${plot_id}", "${is_new} = 'yes'", "${is_new} = 'no'"],
-    ],
-)
-VISIT_FORM = xlsform(
-    [["type", "name", "label"], ["text", "plot", "Plot"], ["geopoint", "where", "Where"]],
-    settings=[["form_id", "version"], ["activity_report", "1"]],
-)
 
 
 def point(east_m: float, north_m: float, accuracy: float = 3.0) -> str:
@@ -79,7 +55,7 @@ def square(east_m: float, north_m: float, side_m: float, accuracy: float = 0.5) 
 @pytest.fixture
 def forms(app: Flask, settings: Settings) -> None:
     services = app.extensions["knn"]
-    for name, data in (("mini_plot_survey.xlsx", PLOT_FORM), ("activity_report.xlsx", VISIT_FORM)):
+    for name, data in (("mini_plot_survey.xlsx", MINI_PLOT_SURVEY), ("activity_report.xlsx", MINI_ACTIVITY_REPORT)):
         publish_form(services.engine, services.blobs, settings, name, data)
 
 

@@ -6,16 +6,13 @@ test`` installs it). Screenshots go to ``test-output/screenshots/`` for a review
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
-from werkzeug.serving import make_server
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
@@ -39,17 +36,6 @@ def browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """The app served over real HTTP on a free local port; its base URL (no trailing slash)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
 
 
 @contextmanager

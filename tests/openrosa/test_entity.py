@@ -10,23 +10,13 @@ from lxml import etree
 
 from khoknongna.openrosa.entity import read_entity_blocks
 from khoknongna.openrosa.xform import EntityDeclaration, FormDefinition, read_xform
+from khoknongna.openrosa.xlsform import convert_xlsform
 from khoknongna.problems import Problem
 from tests.openrosa.test_xform import xform
 from tests.paths import CORPUS_FORMS
+from tests.small_forms import SITE_REGISTER
 
-REGISTER = """
-| settings |
-| | form_id | version |
-| | site_register | 1 |
-| survey |
-| | type | name | label | save_to |
-| | text | site_name | Site | site_name |
-| | text | tambon | Tambon | tambon |
-| | text | note_only | Notes | |
-| entities |
-| | list_name | label |
-| | sites | ${site_name} |
-"""
+REGISTER = convert_xlsform(SITE_REGISTER, "site_register.xlsx", validate=False).xform
 
 UPSERT = """
 | settings |
@@ -43,7 +33,7 @@ UPSERT = """
 
 
 def test_a_registration_form_declares_a_create_with_its_saved_properties() -> None:
-    definition = read_xform(xform(REGISTER))
+    definition = read_xform(REGISTER)
 
     assert definition.entities == (
         EntityDeclaration(
@@ -81,7 +71,7 @@ def test_entity_declarations_survive_the_stored_definition() -> None:
 
 @pytest.mark.parametrize("prop", ["label", "Name", "__version"])
 def test_a_reserved_property_name_is_refused(prop: str) -> None:
-    data = xform(REGISTER).replace(b'entities:saveto="site_name"', f'entities:saveto="{prop}"'.encode())
+    data = REGISTER.replace(b'entities:saveto="site_name"', f'entities:saveto="{prop}"'.encode())
 
     with pytest.raises(Problem) as info:
         read_xform(data)
@@ -91,7 +81,7 @@ def test_a_reserved_property_name_is_refused(prop: str) -> None:
 
 
 def test_an_entities_version_collect_cannot_read_is_refused() -> None:
-    data = xform(REGISTER).replace(b'entities-version="2024.1.0"', b'entities-version="2030.1.0"')
+    data = REGISTER.replace(b'entities-version="2024.1.0"', b'entities-version="2030.1.0"')
 
     with pytest.raises(Problem) as info:
         read_xform(data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from khoknongna.openrosa.labels import language_key, read_labels
 from khoknongna.openrosa.xlsform import convert_xlsform
 from khoknongna.review_pages import answer_rows, bilingual, content_type_of, is_safe_file_name
-from tests.web.conftest import PLOT_FORM
+from tests.small_forms import MINI_PLOT_SURVEY
 
 
 def test_languages_are_reduced_to_thai_english_or_default() -> None:
@@ -19,7 +19,7 @@ def test_languages_are_reduced_to_thai_english_or_default() -> None:
 
 
 def test_thai_and_english_labels_of_questions_repeats_and_choices_come_from_the_itext() -> None:
-    labels = read_labels(convert_xlsform(PLOT_FORM, "mini_plot_survey.xlsx", validate=False).xform)
+    labels = read_labels(convert_xlsform(MINI_PLOT_SURVEY, "mini_plot_survey.xlsx", validate=False).xform)
 
     assert labels.field("size_class") == {"th": "ขนาดแปลง", "en": "Size class"}
     assert labels.field("parts") == {"th": "ส่วนของแปลง", "en": "Parts"}
@@ -28,7 +28,7 @@ def test_thai_and_english_labels_of_questions_repeats_and_choices_come_from_the_
 
 
 def test_answers_keep_groups_and_repeats_and_label_select_answers() -> None:
-    converted = convert_xlsform(PLOT_FORM, "mini_plot_survey.xlsx", validate=False)
+    converted = convert_xlsform(MINI_PLOT_SURVEY, "mini_plot_survey.xlsx", validate=False)
     labels = read_labels(converted.xform)
     data = {"size_class": "1", "parts": [{"part_type": "pond"}, {"part_type": "paddy"}], "meta": {"instanceID": "x"}}
     definition = {"fields": {"size_class": "string", "parts/part_type": "string"}, "repeats": ["parts"]}

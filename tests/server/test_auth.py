@@ -33,6 +33,7 @@ from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
 from khoknongna.storage.users import revoke_app_user
 from tests.collect import CollectClient, parse_challenges
+from tests.small_forms import xform
 
 RESPONSE_NS = "http://openrosa.org/http/response"
 XFORMS_LIST_NS = "http://openrosa.org/xforms/xformsList"
@@ -41,22 +42,6 @@ NONCE_SALT = "knn-digest-nonce"  # server.auth.DigestNonces
 
 #: The three requests Collect makes that need a signed-in user.
 PROTECTED = [("GET", "/formList"), ("HEAD", "/submission"), ("POST", "/submission")]
-
-SIMPLE_FORM = b"""<?xml version="1.0" encoding="UTF-8"?>
-<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml"
-        xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms">
-  <h:head>
-    <h:title>Simple</h:title>
-    <model>
-      <instance><data id="simple" version="1"><q/><meta><instanceID/></meta></data></instance>
-      <bind nodeset="/data/q" type="string"/>
-      <bind nodeset="/data/meta/instanceID" type="string" readonly="true()" jr:preload="uid"/>
-    </model>
-  </h:head>
-  <h:body><input ref="/data/q"><label>Question</label></input></h:body>
-</h:html>
-"""
-
 
 # --- helpers -----------------------------------------------------------------------------------------
 
@@ -135,7 +120,7 @@ def request(client: FlaskClient, method: str, path: str, **kwargs) -> TestRespon
 
 @pytest.fixture
 def simple_form(app: Flask, db: Engine, settings: Settings) -> None:
-    publish_form(db, app.extensions["knn"].blobs, settings, "simple.xml", SIMPLE_FORM)
+    publish_form(db, app.extensions["knn"].blobs, settings, "simple.xml", xform())
 
 
 @pytest.fixture

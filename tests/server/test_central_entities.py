@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from khoknongna.accounts import create_app_user
 from tests.plots import plot_xml
-from tests.server.test_central_api import bearer, token_of
+from tests.server.test_central_api import signed_in
 
 PLOT = "3f9c2a4e-8d1b-4c6a-9e5f-2b7d0c1a4e83"
 
@@ -24,10 +24,8 @@ def register_plot(supervise) -> None:
     assert response.status_code == 201, response.data
 
 
-def get(server: str, user: tuple[str, str], path: str, **params: str) -> requests.Response:
-    return requests.get(
-        f"{server}/v1/projects/1/{path}", params=params, headers=bearer(token_of(server, user)), timeout=30
-    )
+def get(live_server: str, user: tuple[str, str], path: str, **params: str) -> requests.Response:
+    return signed_in(live_server, user, "GET", f"projects/1/{path}", params=params)
 
 
 def test_pyodk_lists_the_entities_of_plots(pyodk_client, supervise, plot_survey) -> None:
@@ -43,44 +41,44 @@ def test_pyodk_reads_the_entities_feed(pyodk_client, supervise, plot_survey) -> 
     assert [(r["__id"], r["__system"]["version"]) for r in table["value"]] == [(PLOT, 1)]
 
 
-def test_entity_lists_are_listed_with_their_properties(server, supervisor, supervise, plot_survey) -> None:
+def test_entity_lists_are_listed_with_their_properties(live_server, supervisor, supervise, plot_survey) -> None:
     register_plot(supervise)
-    lists = get(server, supervisor, "datasets").json()
-    plots = get(server, supervisor, "datasets/plots").json()
+    lists = get(live_server, supervisor, "datasets").json()
+    plots = get(live_server, supervisor, "datasets/plots").json()
     assert [d["name"] for d in lists] == ["plots"]
     assert "owner_name" in [p["name"] for p in plots["properties"]]
 
 
-def test_one_entity_has_its_data(server, supervisor, supervise, plot_survey) -> None:
+def test_one_entity_has_its_data(live_server, supervisor, supervise, plot_survey) -> None:
     register_plot(supervise)
-    found = get(server, supervisor, f"datasets/plots/entities/{PLOT}").json()
+    found = get(live_server, supervisor, f"datasets/plots/entities/{PLOT}").json()
     assert found["uuid"] == PLOT
     assert found["currentVersion"]["data"]["owner_name"] == "นางสมศรี ใจดี"
 
 
-def test_the_entities_feed_has_a_metadata_document_and_counts(server, supervisor, supervise, plot_survey) -> None:
+def test_the_entities_feed_has_a_metadata_document_and_counts(live_server, supervisor, supervise, plot_survey) -> None:
     register_plot(supervise)
-    metadata = get(server, supervisor, "datasets/plots.svc/$metadata")
-    page = get(server, supervisor, "datasets/plots.svc/Entities", **{"$count": "true", "$top": "5"}).json()
+    metadata = get(live_server, supervisor, "datasets/plots.svc/$metadata")
+    page = get(live_server, supervisor, "datasets/plots.svc/Entities", **{"$count": "true", "$top": "5"}).json()
     assert b'<EntitySet Name="Entities"' in metadata.content
     assert page["@odata.count"] == 1 and page["value"][0]["__id"] == PLOT
 
 
-def test_entities_as_geojson_for_gis(server, supervisor, supervise, plot_survey) -> None:
+def test_entities_as_geojson_for_gis(live_server, supervisor, supervise, plot_survey) -> None:
     register_plot(supervise)
-    collection = get(server, supervisor, "datasets/plots.svc/Entities", **{"$format": "geojson"}).json()
+    collection = get(live_server, supervisor, "datasets/plots.svc/Entities", **{"$format": "geojson"}).json()
     (feature,) = collection["features"]
     assert collection["type"] == "FeatureCollection"
     assert feature["id"] == PLOT and feature["geometry"]["type"] in ("Polygon", "Point")
 
 
 def test_another_districts_entity_is_central_403_1_and_left_out_of_the_list(
-    server, supervise, plot_survey, web_user
+    live_server, supervise, plot_survey, web_user
 ) -> None:
     register_plot(supervise)
     other = web_user("district_b", "district", "4002")
-    one = get(server, other, f"datasets/plots/entities/{PLOT}")
-    listed = get(server, other, "datasets/plots/entities").json()
+    one = get(live_server, other, f"datasets/plots/entities/{PLOT}")
+    listed = get(live_server, other, "datasets/plots/entities").json()
     assert (one.status_code, one.json()["code"]) == (403, 403.1)
     assert listed == []
 
@@ -91,15 +89,10 @@ NEW_PLOT = "0b4f6c1e-2a3d-4e5f-8a9b-1c2d3e4f5a6b"
 PLOT_DATA = {"owner_name": "นายสมปอง มีนา", "tambon": "400114", "amphoe": "4001", "province": "40"}
 
 
-def write(server: str, user: tuple[str, str], method: str, path: str, body: object, **params: str) -> requests.Response:
-    return requests.request(
-        method,
-        f"{server}/v1/projects/1/datasets/plots/{path}",
-        params=params,
-        json=body,
-        headers=bearer(token_of(server, user)),
-        timeout=30,
-    )
+def write(
+    live_server: str, user: tuple[str, str], method: str, path: str, body: object, **params: str
+) -> requests.Response:
+    return signed_in(live_server, user, method, f"projects/1/datasets/plots/{path}", params=params, json=body)
 
 
 def phone_rows(app, db, area: str) -> dict[str, dict[str, str]]:
@@ -139,19 +132,19 @@ def test_pyodk_updates_an_entity_and_phones_get_the_new_version(pyodk_client, ap
     assert after["owner_name"] == "นางสมศรี ใจงาม" and after["tambon"] == before["tambon"]
 
 
-def test_an_update_from_an_old_version_is_409_15_unless_forced(server, supervisor, supervise, plot_survey) -> None:
+def test_an_update_from_an_old_version_is_409_15_unless_forced(live_server, supervisor, supervise, plot_survey) -> None:
     register_plot(supervise)
-    write(server, supervisor, "PATCH", f"entities/{PLOT}", {"label": "ครั้งที่ 1"}, baseVersion="1")
-    stale = write(server, supervisor, "PATCH", f"entities/{PLOT}", {"label": "ครั้งที่ 2"}, baseVersion="1")
-    forced = write(server, supervisor, "PATCH", f"entities/{PLOT}", {"label": "ครั้งที่ 3"}, force="true")
+    write(live_server, supervisor, "PATCH", f"entities/{PLOT}", {"label": "ครั้งที่ 1"}, baseVersion="1")
+    stale = write(live_server, supervisor, "PATCH", f"entities/{PLOT}", {"label": "ครั้งที่ 2"}, baseVersion="1")
+    forced = write(live_server, supervisor, "PATCH", f"entities/{PLOT}", {"label": "ครั้งที่ 3"}, force="true")
     assert (stale.status_code, stale.json()["code"]) == (409, 409.15)
     assert (forced.status_code, forced.json()["currentVersion"]["version"]) == (200, 3)
 
 
-def test_an_update_moves_the_geometry_and_the_area(server, supervisor, supervise, plot_survey, db) -> None:
+def test_an_update_moves_the_geometry_and_the_area(live_server, supervisor, supervise, plot_survey, db) -> None:
     register_plot(supervise)
     moved = {"geometry": "16.5 102.9 0 0", "tambon": "400101"}
-    answer = write(server, supervisor, "PATCH", f"entities/{PLOT}", {"data": moved}, force="true")
+    answer = write(live_server, supervisor, "PATCH", f"entities/{PLOT}", {"data": moved}, force="true")
     with db.connect() as conn:
         area, wkt = conn.execute(
             text("SELECT area_code, ST_AsText(ST_Force2D(geometry)) FROM entities WHERE uuid = :u"), {"u": PLOT}
@@ -160,48 +153,48 @@ def test_an_update_moves_the_geometry_and_the_area(server, supervisor, supervise
     assert (area, wkt) == ("400101", "POINT(102.9 16.5)")
 
 
-def test_creating_an_entity_with_a_taken_uuid_is_409_3(server, supervisor, supervise, plot_survey) -> None:
+def test_creating_an_entity_with_a_taken_uuid_is_409_3(live_server, supervisor, supervise, plot_survey) -> None:
     register_plot(supervise)
-    answer = write(server, supervisor, "POST", "entities", {"uuid": PLOT, "label": "ซ้ำ", "data": PLOT_DATA})
+    answer = write(live_server, supervisor, "POST", "entities", {"uuid": PLOT, "label": "ซ้ำ", "data": PLOT_DATA})
     assert (answer.status_code, answer.json()["code"]) == (409, 409.3)
 
 
-def test_an_entity_needs_a_label_and_known_properties(server, supervisor, plot_survey) -> None:
-    no_label = write(server, supervisor, "POST", "entities", {"data": PLOT_DATA})
-    unknown = write(server, supervisor, "POST", "entities", {"label": "x", "data": {"colour": "red"}})
-    not_text = write(server, supervisor, "POST", "entities", {"label": "x", "data": {"owner_name": 5}})
+def test_an_entity_needs_a_label_and_known_properties(live_server, supervisor, plot_survey) -> None:
+    no_label = write(live_server, supervisor, "POST", "entities", {"data": PLOT_DATA})
+    unknown = write(live_server, supervisor, "POST", "entities", {"label": "x", "data": {"colour": "red"}})
+    not_text = write(live_server, supervisor, "POST", "entities", {"label": "x", "data": {"owner_name": 5}})
     codes = [(a.status_code, a.json()["code"]) for a in (no_label, unknown, not_text)]
     assert codes == [(400, 400.2), (400, 400.28), (400, 400.8)]
 
 
 def test_a_district_supervisor_may_not_write_another_districts_entities(
-    server, supervise, plot_survey, web_user
+    live_server, supervise, plot_survey, web_user
 ) -> None:
     register_plot(supervise)
     other = web_user("district_b", "district", "4002")
-    patch = write(server, other, "PATCH", f"entities/{PLOT}", {"label": "x"}, force="true")
-    create = write(server, other, "POST", "entities", {"label": "x", "data": PLOT_DATA})
+    patch = write(live_server, other, "PATCH", f"entities/{PLOT}", {"label": "x"}, force="true")
+    create = write(live_server, other, "POST", "entities", {"label": "x", "data": PLOT_DATA})
     assert (patch.status_code, patch.json()["code"]) == (403, 403.1)
     assert (create.status_code, create.json()["code"]) == (403, 403.1)
 
 
-def test_a_district_supervisor_writes_entities_of_their_district(server, plot_survey, web_user) -> None:
+def test_a_district_supervisor_writes_entities_of_their_district(live_server, plot_survey, web_user) -> None:
     own = web_user("district_a", "district", "4001")
-    create = write(server, own, "POST", "entities", {"uuid": NEW_PLOT, "label": "x", "data": PLOT_DATA})
-    patch = write(server, own, "PATCH", f"entities/{NEW_PLOT}", {"label": "y"}, baseVersion="1")
+    create = write(live_server, own, "POST", "entities", {"uuid": NEW_PLOT, "label": "x", "data": PLOT_DATA})
+    patch = write(live_server, own, "PATCH", f"entities/{NEW_PLOT}", {"label": "y"}, baseVersion="1")
     assert (create.status_code, patch.status_code) == (200, 200)
     assert patch.json()["currentVersion"]["creatorId"] == create.json()["creatorId"]
 
 
-def test_gis_users_may_not_write_entities(server, plot_survey, web_user) -> None:
+def test_gis_users_may_not_write_entities(live_server, plot_survey, web_user) -> None:
     gis = web_user("gis_a", "gis")
-    answer = write(server, gis, "POST", "entities", {"label": "x", "data": PLOT_DATA})
+    answer = write(live_server, gis, "POST", "entities", {"label": "x", "data": PLOT_DATA})
     assert (answer.status_code, answer.json()["code"]) == (403, 403.1)
 
 
-def test_entity_writes_are_in_the_audit_log(server, supervisor, plot_survey, db) -> None:
-    write(server, supervisor, "POST", "entities", {"uuid": NEW_PLOT, "label": "x", "data": PLOT_DATA})
-    write(server, supervisor, "PATCH", f"entities/{NEW_PLOT}", {"label": "y"}, baseVersion="1")
+def test_entity_writes_are_in_the_audit_log(live_server, supervisor, plot_survey, db) -> None:
+    write(live_server, supervisor, "POST", "entities", {"uuid": NEW_PLOT, "label": "x", "data": PLOT_DATA})
+    write(live_server, supervisor, "PATCH", f"entities/{NEW_PLOT}", {"label": "y"}, baseVersion="1")
     with db.connect() as conn:
         logged = conn.execute(
             text(

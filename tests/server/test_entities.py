@@ -21,30 +21,11 @@ from khoknongna.publishing import Published, publish_form
 from khoknongna.settings import Settings
 from khoknongna.storage.forms import form_summaries
 from tests.collect import CollectClient
-from tests.xlsforms import xlsform
+from tests.small_forms import MINI_PLOT_SURVEY, SITE_REGISTER, SITE_UPDATE
 
 MANIFEST_NS = "http://openrosa.org/xforms/xformsManifest"
 ENTITIES_NS = "http://www.opendatakit.org/xforms/entities"
 
-REGISTER = xlsform(
-    [
-        ["type", "name", "label", "save_to"],
-        ["text", "site_name", "Site", "site_name"],
-        ["text", "tambon", "Tambon code", "tambon"],
-    ],
-    settings=[["form_id", "version"], ["site_register", "1"]],
-    entities=[["list_name", "label"], ["sites", "${site_name}"]],
-)
-UPDATE = xlsform(
-    [
-        ["type", "name", "label", "save_to"],
-        ["select_one_from_file sites.csv", "site", "Site", ""],
-        ["text", "site_name", "New name", "site_name"],
-        ["text", "tambon", "Tambon code", "tambon"],
-    ],
-    settings=[["form_id", "version"], ["site_update", "1"]],
-    entities=[["list_name", "label", "entity_id"], ["sites", "${site_name}", "${site}"]],
-)
 
 KHON_KAEN_NAI_MUEANG = "400101"  # ต.ในเมือง อ.เมืองขอนแก่น จ.ขอนแก่น
 KHON_KAEN_SILA = "400103"  # ต.ศิลา, same amphoe
@@ -58,8 +39,8 @@ def publish(app: Flask, settings: Settings, name: str, data: bytes, media: dict 
 
 @pytest.fixture
 def forms(app: Flask, settings: Settings) -> None:
-    publish(app, settings, "site_register.xlsx", REGISTER)
-    publish(app, settings, "site_update.xlsx", UPDATE)
+    publish(app, settings, "site_register.xlsx", SITE_REGISTER)
+    publish(app, settings, "site_update.xlsx", SITE_UPDATE)
 
 
 def register_xml(
@@ -188,7 +169,7 @@ def test_a_resent_registration_makes_no_second_entity_or_version(forms, collect:
 def test_an_upload_of_a_file_named_after_an_entity_list_is_ignored_with_a_warning(
     app: Flask, settings: Settings, forms
 ) -> None:
-    published = publish(app, settings, "site_update.xlsx", UPDATE, {"sites.csv": b"name,label\nx,y\n"})
+    published = publish(app, settings, "site_update.xlsx", SITE_UPDATE, {"sites.csv": b"name,label\nx,y\n"})
 
     assert published.missing_media == []
     assert published.warnings == ["'sites.csv' is served from the entity list 'sites'; the uploaded file was ignored"]
@@ -372,15 +353,6 @@ def test_an_entity_list_is_never_reported_as_missing_media(forms, db: Engine) ->
 
 # --- geometry and the plot register -------------------------------------------------------------------------
 
-PLOT_REGISTER = xlsform(
-    [
-        ["type", "name", "label", "save_to"],
-        ["text", "owner", "Owner", "owner_name"],
-        ["geoshape", "boundary", "Boundary", "geometry"],
-    ],
-    settings=[["form_id", "version"], ["mini_plot_survey", "1"]],
-    entities=[["list_name", "label"], ["plots", "${owner}"]],
-)
 SQUARE = (
     "16.44 102.83 160 3.5;16.44036 102.83 161 4;16.44036 102.83037 160 4;16.44 102.83037 159 3;16.44 102.83 160 3.5"
 )
@@ -389,7 +361,7 @@ SQUARE = (
 def test_a_plot_register_entity_is_in_the_plots_view_with_its_boundary_and_accuracies(
     app: Flask, settings: Settings, collect: CollectClient, db: Engine
 ) -> None:
-    publish(app, settings, "mini_plot_survey.xlsx", PLOT_REGISTER)
+    publish(app, settings, "mini_plot_survey.xlsx", MINI_PLOT_SURVEY)
     plot = str(uuid.uuid4())
     submit(
         collect,
@@ -415,7 +387,7 @@ def test_a_plot_register_entity_is_in_the_plots_view_with_its_boundary_and_accur
 def test_an_entity_with_an_invalid_geometry_property_keeps_the_text_and_no_geometry(
     app: Flask, settings: Settings, collect: CollectClient, db: Engine
 ) -> None:
-    publish(app, settings, "mini_plot_survey.xlsx", PLOT_REGISTER)
+    publish(app, settings, "mini_plot_survey.xlsx", MINI_PLOT_SURVEY)
     submit(
         collect,
         (

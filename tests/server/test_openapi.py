@@ -24,8 +24,8 @@ from khoknongna.publishing import publish_form
 from khoknongna.settings import Settings
 from tests.conftest import SUPERVISOR as USER
 from tests.conftest import SUPERVISOR_PASSWORD as PASSWORD
-from tests.server.test_central_api import FORM, instance
 from tests.server.test_central_entities import register_plot
+from tests.small_forms import HOUSEHOLD, household
 
 SPEC = Path(__file__).resolve().parents[2] / "server" / "openapi.yaml"
 schema = schemathesis.openapi.from_path(SPEC)
@@ -110,12 +110,12 @@ def central_app(
     instanceID), and the plot survey with one registered plot in the entity list ``plots``; and a bearer token
     of the department supervisor."""
     services = app.extensions["knn"]
-    publish_form(services.engine, services.blobs, settings, "household.xml", FORM)
+    publish_form(services.engine, services.blobs, settings, "household.xml", HOUSEHOLD)
     client = app.test_client()
     token = _token(app)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/xml"}
     for n, instance_id in enumerate((EXAMPLE_INSTANCE, None, None)):
-        xml = instance(f"Household {n}", 30 + n, ["Nok"], instance_id)
+        xml = household(f"Household {n}", 30 + n, ["Nok"], instance_id)
         sent = client.post("/v1/projects/1/forms/household/submissions", data=xml.encode(), headers=headers)
         assert sent.status_code == 200, sent.json
     register_plot(supervise)

@@ -28,6 +28,7 @@ from khoknongna.settings import Settings
 from khoknongna.storage.users import insert_app_user
 from tests.collect import CollectClient
 from tests.paths import CORPUS_FORMS
+from tests.small_forms import xform
 
 XFORMS_LIST_NS = "http://openrosa.org/xforms/xformsList"
 MANIFEST_NS = "http://openrosa.org/xforms/xformsManifest"
@@ -38,29 +39,6 @@ PLOT_SURVEY = Path(__file__).resolve().parents[2] / "forms_xlsform" / "plot_surv
 THAI_MEDIA = "แผนที่ หมู่บ้าน.png"  # "village map", with a space
 MAP_BYTES = b"\x89PNG village map"
 JPEG_BYTES = b"\xff\xd8\xff jpeg bytes"
-
-
-def xform(form_id: str = "simple", title: str = "Simple", version: str | None = "1", media: tuple = ()) -> bytes:
-    """A small XForm with one text question whose label shows the given ``jr://images/`` media files."""
-    images = "".join(f'<value form="image">jr://images/{name}</value>' for name in media)
-    version_attr = f' version="{version}"' if version is not None else ""
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<h:html xmlns="http://www.w3.org/2002/xforms" xmlns:h="http://www.w3.org/1999/xhtml"
-        xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms">
-  <h:head>
-    <h:title>{title}</h:title>
-    <model>
-      <itext><translation lang="default" default="true()">
-        <text id="/data/q:label"><value>Question</value>{images}</text>
-      </translation></itext>
-      <instance><data id="{form_id}"{version_attr}><q/><meta><instanceID/></meta></data></instance>
-      <bind nodeset="/data/q" type="string"/>
-      <bind nodeset="/data/meta/instanceID" type="string" readonly="true()" jr:preload="uid"/>
-    </model>
-  </h:head>
-  <h:body><input ref="/data/q"><label ref="jr:itext('/data/q:label')"/></input></h:body>
-</h:html>
-""".encode()
 
 
 # --- helpers -----------------------------------------------------------------------------------------

@@ -23,8 +23,9 @@ from khoknongna.storage.blobs.s3 import S3BlobStore
 from tests.collect import CollectClient
 from tests.instances import jpeg
 from tests.plots import PLOT_SURVEY, plot_xml
-from tests.server.test_openrosa_routes import entry, media_entries, xform
+from tests.server.test_openrosa_routes import entry, media_entries
 from tests.server.test_submission import new_id
+from tests.small_forms import xform
 from tests.sql import scalar
 
 MEDIA = b"\x89PNG a village map"

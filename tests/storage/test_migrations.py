@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, make_url, text
+from sqlalchemy.exc import DBAPIError
 
 from khoknongna.storage.db import make_engine
 from khoknongna.storage.migrations import alembic_config, current_revision, upgrade
@@ -104,6 +106,46 @@ def test_upgrading_twice_is_a_no_op(empty_engine: Engine) -> None:
 
     assert schema_snapshot(empty_engine) == before
     assert before["versions"] == [(head_revision(empty_engine),)]
+
+
+def test_downgrading_to_an_empty_database_and_upgrading_again_rebuilds_the_same_schema(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+    before = schema_snapshot(empty_engine)
+
+    command.downgrade(alembic_config(empty_engine), "base")
+    emptied = set(inspect(empty_engine).get_table_names()) & set(metadata.tables)
+    upgrade(empty_engine)
+
+    assert emptied == set()
+    assert schema_snapshot(empty_engine) == before
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_log SET action = 'user.delete'", "DELETE FROM audit_log"])
+def test_a_row_of_the_audit_log_cannot_be_changed_or_deleted(empty_engine: Engine, statement: str) -> None:
+    upgrade(empty_engine)
+    with empty_engine.begin() as conn:
+        conn.execute(text("INSERT INTO audit_log (action, subject_type) VALUES ('user.create', 'user')"))
+
+    refused = "audit_log is an audit trail: rows cannot be changed or deleted"
+    with pytest.raises(DBAPIError, match=refused), empty_engine.begin() as conn:
+        conn.execute(text(statement))
+
+    assert scalar(empty_engine, "SELECT action FROM audit_log") == "user.create"
+
+
+def test_both_audit_trails_have_a_trigger_refusing_updates_and_deletions(empty_engine: Engine) -> None:
+    upgrade(empty_engine)
+
+    triggers = rows(
+        empty_engine,
+        "SELECT tgrelid::regclass::text AS on_table, tgname FROM pg_trigger WHERE NOT tgisinternal"
+        " AND tgrelid::regclass::text NOT LIKE 'procrastinate%' ORDER BY 1",  # the job queue's own are not ours
+    )
+
+    assert [tuple(t) for t in triggers] == [
+        ("audit_log", "audit_log_append_only"),
+        ("signal_explanations", "signal_explanations_append_only"),
+    ]
 
 
 def test_submission_geometries_geom_is_a_4326_geometry_zm_with_a_gist_index(empty_engine: Engine) -> None:

@@ -26,41 +26,10 @@ from khoknongna.settings import Settings
 from tests.collect import CollectClient
 from tests.photos import FIRST_VIEW, frame, jpeg, scene
 from tests.plots import plot_xml
+from tests.small_forms import MINI_ACTIVITY_REPORT, MINI_PLOT_SURVEY
 from tests.test_plot_checks import point, square
 from tests.web.support import csrf_token, page_token, sign_in
-from tests.xlsforms import xlsform
 
-PLOT_FORM = xlsform(
-    [
-        ["type", "name", "label::Thai (th)", "label::English (en)", "save_to"],
-        ["text", "owner", "ชื่อเจ้าของแปลง", "Owner", "owner_name"],
-        ["select_one size", "size_class", "ขนาดแปลง", "Size class", "size_class"],
-        ["text", "tambon", "ตำบล", "Tambon", "tambon"],
-        ["geoshape", "boundary", "ขอบเขตแปลง", "Boundary", "geometry"],
-        ["begin repeat", "parts", "ส่วนของแปลง", "Parts", ""],
-        ["text", "part_type", "ประเภท", "Type", ""],
-        ["geoshape", "part_shape", "รูปร่าง", "Outline", ""],
-        ["end repeat", "", "", "", ""],
-    ],
-    choices=[
-        ["list_name", "name", "label::Thai (th)", "label::English (en)"],
-        ["size", "1", "1 ไร่", "1 rai"],
-        ["size", "3", "3 ไร่", "3 rai"],
-    ],
-    settings=[["form_id", "version", "default_language"], ["mini_plot_survey", "1", "Thai (th)"]],
-    entities=[["list_name", "label"], ["plots", "${owner}"]],
-)
-REPORT_FORM = xlsform(
-    [
-        ["type", "name", "label::Thai (th)", "label::English (en)"],
-        ["text", "plot", "แปลง", "Plot"],
-        ["geopoint", "where", "ตำแหน่งที่ถ่ายรูป", "Where"],
-        ["begin repeat", "photos", "รูปถ่าย", "Photos"],
-        ["image", "photo", "รูปกิจกรรม", "Photo"],
-        ["end repeat", "", "", ""],
-    ],
-    settings=[["form_id", "version", "default_language"], ["activity_report", "1", "Thai (th)"]],
-)
 MUEANG, BAN_FANG = "4001", "4002"
 MY_TAMBON, OTHER_TAMBON = "400114", "400201"  # ต.ศิลา อ.เมืองขอนแก่น (4001); ต.หนองบัว อ.บ้านฝาง (4002)
 __all__ = ["csrf_token", "page_token"]  # used by the tests from here
@@ -124,7 +93,7 @@ def work(settings: Settings, db: Engine, pg_url: str) -> None:
 def world(app: Flask, settings: Settings, db: Engine, pg_url: str, supervise: CollectClient) -> World:
     """Plots and reports in two districts, sent as Collect sends them, then checked and audited by the worker."""
     services = app.extensions["knn"]
-    for name, data in (("mini_plot_survey.xlsx", PLOT_FORM), ("activity_report.xlsx", REPORT_FORM)):
+    for name, data in (("mini_plot_survey.xlsx", MINI_PLOT_SURVEY), ("activity_report.xlsx", MINI_ACTIVITY_REPORT)):
         publish_form(services.engine, services.blobs, settings, name, data)
     mueang, ban_fang = str(uuid.uuid4()), str(uuid.uuid4())
     register(supervise, mueang, "400101", 0)

@@ -5,12 +5,10 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from khoknongna.storage.migrations.helpers import created_at
+
 revision = "20261121_0001"
 down_revision = None
-
-
-def _created_at() -> sa.Column:
-    return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
 
 
 def upgrade() -> None:
@@ -19,7 +17,7 @@ def upgrade() -> None:
         "projects",
         sa.Column("id", sa.Integer, sa.Identity(), primary_key=True),
         sa.Column("name", sa.Text, nullable=False),
-        _created_at(),
+        created_at(),
     )
     op.create_table(
         "users",
@@ -33,7 +31,7 @@ def upgrade() -> None:
             nullable=True,
             comment="MD5(username:realm:password) for HTTP Digest; password-equivalent for that realm",
         ),
-        _created_at(),
+        created_at(),
         sa.CheckConstraint("role IN ('admin', 'collector')", name="role"),
     )
     op.create_table(
@@ -44,7 +42,7 @@ def upgrade() -> None:
         sa.Column(
             "token_sha256", sa.Text, nullable=True, unique=True, comment="SHA-256 of the URL token; NULL once revoked"
         ),
-        _created_at(),
+        created_at(),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
     )
     op.create_table(
@@ -52,7 +50,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, sa.Identity(), primary_key=True),
         sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), nullable=False),
         sa.Column("xml_form_id", sa.Text, nullable=False),
-        _created_at(),
+        created_at(),
         sa.UniqueConstraint("project_id", "xml_form_id"),
     )
     op.create_table(
@@ -85,7 +83,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
         sa.Column("form_id", sa.Integer, sa.ForeignKey("forms.id"), nullable=False),
         sa.Column("instance_id", sa.Text, nullable=False, comment="instanceID of the first version"),
-        _created_at(),
+        created_at(),
         sa.Column("review_state", sa.Text, nullable=False, server_default=sa.text("'received'")),
         sa.UniqueConstraint("form_id", "instance_id"),
     )

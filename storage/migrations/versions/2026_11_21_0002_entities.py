@@ -4,12 +4,10 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from khoknongna.storage.migrations.helpers import created_at
+
 revision = "20261121_0002"
 down_revision = "20261121_0001"
-
-
-def _created_at() -> sa.Column:
-    return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
 
 
 def upgrade() -> None:
@@ -36,7 +34,7 @@ def upgrade() -> None:
             server_default=sa.text("'{}'"),
             comment="property names in the order forms first declared them (the CSV column order)",
         ),
-        _created_at(),
+        created_at(),
         sa.UniqueConstraint("project_id", "name"),
     )
     op.create_table(
@@ -59,7 +57,7 @@ def upgrade() -> None:
         sa.Column(
             "conflict", sa.Text, nullable=True, comment="'soft' or 'hard' when an update was based on an old version"
         ),
-        _created_at(),
+        created_at(),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.UniqueConstraint("dataset_id", "uuid"),
@@ -80,7 +78,7 @@ def upgrade() -> None:
         ),
         sa.Column("conflict", sa.Text, nullable=True),
         sa.Column("submission_version_id", sa.BigInteger, sa.ForeignKey("submission_versions.id"), nullable=True),
-        _created_at(),
+        created_at(),
     )
     op.create_index("ix_entity_versions_submission_version_id", "entity_versions", ["submission_version_id"])
     op.create_table(
@@ -90,7 +88,7 @@ def upgrade() -> None:
         sa.Column("dataset", sa.Text, nullable=True),
         sa.Column("entity_uuid", sa.Text, nullable=True),
         sa.Column("problem", sa.Text, nullable=False, comment="why the submission's entity block changed nothing"),
-        _created_at(),
+        created_at(),
     )
     op.create_index("ix_entity_problems_submission_version_id", "entity_problems", ["submission_version_id"])
 

@@ -76,9 +76,10 @@ def downgrade() -> None:
                    WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'procrastinate%' LOOP
             EXECUTE format('DROP FUNCTION %s CASCADE', r.f);
           END LOOP;
-          FOR r IN SELECT typname FROM pg_type
-                   WHERE typnamespace = 'public'::regnamespace AND typname LIKE 'procrastinate%' AND typtype = 'e' LOOP
-            EXECUTE format('DROP TYPE %I CASCADE', r.typname);
+          FOR r IN SELECT typname FROM pg_type  -- enums and stand-alone composite types (the tables are gone)
+                   WHERE typnamespace = 'public'::regnamespace AND typname LIKE 'procrastinate%'
+                     AND typtype IN ('e', 'c') LOOP
+            EXECUTE format('DROP TYPE IF EXISTS %I CASCADE', r.typname);
           END LOOP;
         END $$;
         """

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
+from khoknongna.storage.migrations.helpers import drop_append_only, make_append_only
+
 revision = "20261121_0006"
 down_revision = "20261121_0005"
 
@@ -86,23 +88,11 @@ def upgrade() -> None:
         sa.Column("after", JSONB, nullable=False, comment="the signal after"),
     )
     op.create_index("ix_signal_explanations_signal_id", "signal_explanations", ["signal_id"])
-    op.execute(
-        """
-        CREATE FUNCTION signal_explanations_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          RAISE EXCEPTION 'signal_explanations is an audit trail: rows cannot be changed or deleted';
-        END $$
-        """
-    )
-    op.execute(
-        "CREATE TRIGGER signal_explanations_append_only BEFORE UPDATE OR DELETE ON signal_explanations"
-        " FOR EACH ROW EXECUTE FUNCTION signal_explanations_append_only()"
-    )
+    make_append_only("signal_explanations")
 
 
 def downgrade() -> None:
-    op.drop_table("signal_explanations")
-    op.execute("DROP FUNCTION signal_explanations_append_only()")
+    drop_append_only("signal_explanations")
     op.drop_table("audit_signals")
     op.drop_table("collector_visits")
     op.drop_table("photo_hashes")

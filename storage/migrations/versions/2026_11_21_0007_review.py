@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
+from khoknongna.storage.migrations.helpers import created_at, drop_append_only, make_append_only
+
 revision = "20261121_0007"
 down_revision = "20261121_0006"
 
@@ -60,7 +62,7 @@ def upgrade() -> None:
         sa.Column("submission_id", sa.BigInteger, sa.ForeignKey("submissions.id"), nullable=False),
         sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        created_at(),
     )
     op.create_index("ix_submission_comments_submission_id", "submission_comments", ["submission_id"])
     op.create_table(
@@ -77,29 +79,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_audit_log_subject_type_subject_id", "audit_log", ["subject_type", "subject_id"])
     op.create_index("ix_audit_log_at", "audit_log", ["at"])
-    op.execute(
-        """
-        CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          RAISE EXCEPTION 'audit_log is an audit trail: rows cannot be changed or deleted';
-        END $$
-        """
-    )
-    op.execute(
-        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log"
-        " FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
-    )
+    make_append_only("audit_log")
 
 
 def downgrade() -> None:
-    op.drop_table("audit_log")
-    op.execute("DROP FUNCTION audit_log_append_only()")
+    drop_append_only("audit_log")
     op.drop_table("submission_comments")
     op.drop_index("ix_submissions_created_at", "submissions")
     op.drop_index("ix_submissions_area_code", "submissions")
-    op.drop_constraint("ck_submissions_review_state", "submissions")
+    # The naming convention prefixed the names given above once more (ck_users_ck_users_role, ...)
+    op.drop_constraint(op.f("ck_submissions_ck_submissions_review_state"), "submissions")
     op.drop_column("submissions", "area_code")
-    op.drop_constraint("ck_users_area", "users")
-    op.drop_constraint("ck_users_role", "users")
+    op.drop_constraint(op.f("ck_users_ck_users_area"), "users")
+    op.drop_constraint(op.f("ck_users_ck_users_role"), "users")
     op.drop_column("users", "area_code")
-    op.create_check_constraint("ck_users_role", "users", "role IN ('admin', 'collector')")
+    op.create_check_constraint(op.f("ck_users_role"), "users", "role IN ('admin', 'collector')")

@@ -7,6 +7,8 @@ sign-out, a new password, role or area, or deactivation raise the generation and
 import sqlalchemy as sa
 from alembic import op
 
+from khoknongna.storage.migrations.helpers import created_at
+
 revision = "20261205_0016"
 down_revision = "20261205_0013"
 
@@ -17,7 +19,7 @@ def upgrade() -> None:
         sa.Column("token_sha256", sa.Text, primary_key=True, comment="SHA-256 of the bearer token"),
         sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False, index=True),
         sa.Column("generation", sa.Integer, nullable=False, comment="users.session_generation when it was made"),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        created_at(),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
     )
 
