@@ -167,8 +167,14 @@ def _database_error_response(error: DBAPIError) -> Response:
 
 def _central_miss(error: HTTPException) -> bool:
     """Whether ``error`` is a path under ``/v1/`` that no route takes (``/v1/projects/null``): Central's clients
-    are answered Central's JSON 404, as Central does. App-user links (``/v1/key/…``) are Collect's: XML."""
-    return isinstance(error, NotFound) and request.path.startswith("/v1/") and not request.path.startswith("/v1/key/")
+    are answered Central's JSON 404, as Central does. App-user links (``/v1/key/…``) and requests that carry
+    ``X-OpenRosa-Version`` (Collect sends it on every request) are Collect's: XML."""
+    return (
+        isinstance(error, NotFound)
+        and request.path.startswith("/v1/")
+        and not request.path.startswith("/v1/key/")
+        and "X-OpenRosa-Version" not in request.headers
+    )
 
 
 def _http_error_response(error: HTTPException) -> Response:

@@ -22,6 +22,7 @@ from khoknongna import entities
 from khoknongna.publishing import publish_form
 from khoknongna.server.app import create_app
 from khoknongna.settings import Settings
+from khoknongna.storage import submissions
 from khoknongna.storage.blobs import StagedBlob
 from khoknongna.storage.blobs.local import LocalBlobStore
 from khoknongna.storage.db import make_engine
@@ -160,19 +161,24 @@ def test_an_unreachable_database_is_503_with_a_message_to_try_again(
 
 @pytest.fixture
 def backend_dies_during_entity_work(db: Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The first entity the next request writes finds its PostgreSQL backend terminated (as a database
-    restart or a dropped network would): ``pg_terminate_backend`` from another connection. The pids killed."""
-    real, killed = entities._insert, []
+    """The first plot the next request writes finds its PostgreSQL backend terminated (as a database restart or a
+    dropped network would): ``pg_terminate_backend`` from another connection, whether the plot is written by the
+    one statement of a new submission or by the entity work of the step-by-step path. The pids killed."""
+    killed: list[int] = []
 
-    def terminated_first(conn, *args, **kwargs):
-        if not killed:
-            pid = conn.connection.dbapi_connection.info.backend_pid
-            with db.connect() as other:
-                assert other.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar_one()
-            killed.append(pid)
-        return real(conn, *args, **kwargs)
+    def terminated_first(real):
+        def write(conn, *args, **kwargs):
+            if not killed:
+                pid = conn.connection.dbapi_connection.info.backend_pid
+                with db.connect() as other:
+                    assert other.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar_one()
+                killed.append(pid)
+            return real(conn, *args, **kwargs)
 
-    monkeypatch.setattr(entities, "_insert", terminated_first)
+        return write
+
+    monkeypatch.setattr(entities, "_insert", terminated_first(entities._insert))
+    monkeypatch.setattr(submissions, "register_submission", terminated_first(submissions.register_submission))
     return killed
 
 

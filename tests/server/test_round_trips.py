@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,16 +28,23 @@ from tests.plots import TAMBON, plot_xml
 
 @contextmanager
 def round_trips(engine: Engine) -> Iterator[list[str]]:
-    """The messages ending a round trip (``Query``, ``Sync``) sent by the connections checked out of ``engine``'s
-    pool while the block runs, filled in when it ends."""
+    """The messages ending a round trip (``Query``, ``Sync``) sent by the connections this thread (where the test
+    client runs the app) checks out of ``engine``'s pool while the block runs, filled in when it ends. Other
+    threads that share the engine (a server or worker another test left running) are not counted."""
     found: list[str] = []
     fd, path = tempfile.mkstemp(suffix=".trace")
+    me = threading.get_ident()
+    traced: set[int] = set()
 
     def trace(dbapi_connection, _record, _proxy) -> None:
-        dbapi_connection.pgconn.trace(fd)
+        if threading.get_ident() == me:
+            traced.add(id(dbapi_connection))
+            dbapi_connection.pgconn.trace(fd)
 
     def untrace(dbapi_connection, _record) -> None:
-        dbapi_connection.pgconn.untrace()  # flushes the trace
+        if id(dbapi_connection) in traced:
+            traced.discard(id(dbapi_connection))
+            dbapi_connection.pgconn.untrace()  # flushes the trace
 
     event.listen(engine.pool, "checkout", trace)
     event.listen(engine.pool, "checkin", untrace)

@@ -65,8 +65,8 @@ def test_an_unknown_address_asked_by_collect_stays_openrosa_xml(client: FlaskCli
     assert_openrosa_xml(client.get("/no/such/route", headers={"X-OpenRosa-Version": "1.0"}), 404)
 
 
-def test_an_unknown_form_of_the_project_routes_stays_openrosa_xml(client: FlaskClient, collector) -> None:
-    assert_openrosa_xml(client.get("/v1/projects/1/no-such-route"), 404)
+def test_a_path_under_a_project_that_no_route_takes_is_openrosa_xml_for_collect(client: FlaskClient, collector) -> None:
+    assert_openrosa_xml(client.get("/v1/projects/1/no-such-route", headers={"X-OpenRosa-Version": "1.0"}), 404)
 
 
 def test_the_json_api_keeps_answering_json(signed_in) -> None:
