@@ -1,9 +1,9 @@
 """What one POST of the plot survey costs the database, counted on the wire: the round trips to PostgreSQL.
 
 A round trip is one exchange the server must answer before the app goes on: a simple query (``BEGIN``,
-``COMMIT``) or an extended-protocol exchange closed by ``Sync``. libpq traces every message the app's
-connections send (``PQtrace``), so the count includes what SQLAlchemy does not see (``BEGIN``, ``COMMIT``,
-the job queue's own statements). Pinned so that the write path cannot grow back unnoticed
+``COMMIT``) or an extended-protocol exchange that executes a statement, closed by ``Sync``. libpq traces every
+message the app's connections send (``PQtrace``), so the count includes what SQLAlchemy does not see
+(``BEGIN``, ``COMMIT``, the job queue's own statements). Pinned so that the write path cannot grow back unnoticed
 (docs/ARCHITECTURE.md, Entities).
 """
 
@@ -54,11 +54,18 @@ def round_trips(engine: Engine) -> Iterator[list[str]]:
         event.remove(engine.pool, "checkout", trace)
         event.remove(engine.pool, "checkin", untrace)
         os.close(fd)
+        executes = False
         with open(path, encoding="utf-8", errors="replace") as lines:
             for line in lines:
                 fields = line.split("\t")  # time, F (frontend) or B, length, message type, ...
-                if len(fields) > 3 and fields[1] == "F" and fields[3].strip() in ("Query", "Sync"):
-                    found.append(fields[3].strip())
+                kind = fields[3].strip() if len(fields) > 3 and fields[1] == "F" else ""
+                executes |= kind == "Execute"
+                # A Sync closing only a Parse is psycopg preparing a statement it has run five times on that
+                # connection: once per connection and statement, whichever request it falls on.
+                if kind == "Query" or (kind == "Sync" and executes):
+                    found.append(kind)
+                if kind == "Sync":
+                    executes = False
         os.unlink(path)
 
 
