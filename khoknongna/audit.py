@@ -248,23 +248,28 @@ def collector_of(sub: Any) -> str | None:
     return f"{who}/{sub.device_id or ''}" if who else None
 
 
-def _travel(
-    conn: Connection, sub: Any, answers: list[GeoAnswer], rules: TravelRules
-) -> tuple[CheckResult | None, Any, Any]:
-    """Record the submission's visit and check the journeys to and from it: the result (``None`` without a start
-    time, a geopoint or a collector) and the collector's visits just before and after (``queries.neighbour_visits``
-    rows, ``None`` when there is none)."""
+def _save_visit(conn: Connection, sub: Any, answers: list[GeoAnswer]) -> Visit | None:
+    """Record where and when the submission's collector was (its start time and first geopoint) and return it;
+    ``None`` (and nothing recorded) without a start time, a geopoint or a collector."""
     started, ended = instance_time(sub.data.get("start")), instance_time(sub.data.get("end"))
     point = next((a.vertices[0] for a in answers if a.geo_type == "geopoint"), None)
     collector = collector_of(sub)
     if started is None or point is None or collector is None:
         queries.save_visit(conn, sub.submission_id, None)
-        return None, None, None
+        return None
     ended = ended if ended is not None and ended >= started else started
     visit = {"collector": collector, "started_at": started, "ended_at": ended, "lon": point[0], "lat": point[1]}
     queries.save_visit(conn, sub.submission_id, visit)
-    here = Visit(sub.submission_id, sub.instance_id, started, ended, point[0], point[1])
-    before, after = queries.neighbour_visits(conn, sub.submission_id)
+    return Visit(sub.submission_id, sub.instance_id, started, ended, point[0], point[1])
+
+
+def _travel(conn: Connection, here: Visit | None, rules: TravelRules) -> tuple[CheckResult | None, Any, Any]:
+    """Check the journeys to and from the visit ``here`` (as :func:`_save_visit` recorded it): the result
+    (``None`` without a visit) and the collector's visits just before and after (``queries.neighbour_visits``
+    rows, ``None`` when there is none)."""
+    if here is None:
+        return None, None, None
+    before, after = queries.neighbour_visits(conn, here.submission_id)
     previous, following = (
         Visit(r.submission_id, r.instance_id, r.started_at, r.ended_at, r.lon, r.lat) if r is not None else None
         for r in (before, after)
@@ -338,9 +343,10 @@ def _same_spots(conn: Connection, sub: Any) -> tuple[list[SameSpot], set[int], s
     other plots there, or this plot there before, each of them already had another plot beside it): then the
     latest submissions about that plot at the spot are named. When one of those, audited again, learns of
     another plot for the first time, it names the next older ones about its plot there, and so on: every
-    submission at the spot learns of it, each in a job of its own, however many there are."""
+    submission at the spot learns of it, each in a job of its own, however many there are. "First" is by
+    submission id: of two submissions about one plot audited at the same time, each may see the other's point,
+    and only the older one names the others there."""
     known_before = queries.same_coordinates_before(conn, sub.submission_id)
-    queries.save_points(conn, sub.submission_id, sub.version_id, sub.plot_uuid)
     if sub.plot_uuid is None:
         return [], set(), set()
     by_point: dict[str, list[Any]] = {}
@@ -359,7 +365,7 @@ def _same_spots(conn: Connection, sub: Any) -> tuple[list[SameSpot], set[int], s
                 )
             )
         elif len(plots) == 1 and not queries.submissions_at(
-            conn, here.lon, here.lat, sub.plot_uuid, besides=sub.submission_id, limit=1
+            conn, here.lon, here.lat, sub.plot_uuid, besides=sub.submission_id, limit=1, older=True
         ):
             changed |= set(
                 queries.submissions_at(
@@ -377,25 +383,34 @@ def audit_submission(
     first, then the latest others named by a shared photo or copied position; at most :data:`RELATED_LIMIT`.
     Audited ``again`` (because a newer submission named it), only the older submissions about its plot at a spot
     where it has just learned of another plot (never the newer one again, so re-audits end). ``([], [])`` for an
-    encrypted or unknown submission."""
+    encrypted or unknown submission.
+
+    Commits once, midway: the photo hashes, points and visit, before comparing them with others (so ``conn`` must
+    not be in a context-managed transaction such as ``engine.begin()``). The caller commits the signals, with the
+    re-audits it queues."""
     sub = queries.submission_for_audit(conn, submission_id)
     if sub is None or sub.encrypted or sub.data is None:
         return [], []
     results: list[CheckResult] = []
     files = queries.attachments(conn, sub.version_id)
     photos = _hash_photos(conn, blobs, sub, files)
-    queries.wait_for_other_audits(conn)  # from here on, every earlier audit's hashes and points are visible
+    answers = _answers(conn, sub.version_id)
+    queries.save_points(conn, sub.submission_id, sub.version_id, sub.plot_uuid)
+    here = _save_visit(conn, sub, answers)
+    # What others compare with is committed before this audit compares: of two audits at the same time, the one
+    # comparing later then sees the other's photos, points and visit (read committed), and names it to audit again.
+    conn.commit()
+    queries.hold_submission_for_audit(conn, submission_id)  # its own first audit and re-audit, one after the other
     exact = [PhotoMatch(**r._mapping) for r in queries.exact_matches(conn, submission_id, limit=LOOKUP_LIMIT)]
     near = _near_matches(conn, sub, photos, rules.photos)
     if photos:
         results.append(exact_reuse_signal(len(photos), exact, sub.plot_uuid))
         results.append(near_reuse_signal(len(photos), near, sub.plot_uuid, rules.photos))
         results.append(_exif(conn, sub, photos, rules.photos))
-    answers = _answers(conn, sub.version_id)
     spots, spot_related, spot_older = _same_spots(conn, sub)
     if answers:
         results.append(gps_trust_check(answers, spots, rules.gps))
-    travel, before, after = _travel(conn, sub, answers, rules.travel)
+    travel, before, after = _travel(conn, here, rules.travel)
     if travel is not None:
         results.append(travel)
     if sub.xml_form_id in CERTIFIED_FORMS:

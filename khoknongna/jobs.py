@@ -108,10 +108,11 @@ def reaudit_submission_job(context: procrastinate.JobContext, submission_id: int
 
 
 def _audit(extra: dict[str, Any], submission_id: int, *, again: bool = False) -> None:
-    """Audit a submission and queue, in the same transaction, the re-audit of the submissions it names."""
-    with extra["engine"].begin() as conn:
+    """Audit a submission and queue, in the transaction of its signals, the re-audit of the submissions it names."""
+    with extra["engine"].connect() as conn:
         _, related = audit_submission(conn, extra["blobs"], submission_id, extra["audit"], again=again)
         defer_reaudits(conn, related, extra["reaudit_window"])
+        conn.commit()
 
 
 #: How long a submission may wait for its audit job before the sweep computes its signals itself.

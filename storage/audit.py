@@ -45,15 +45,19 @@ PLOT_OF_VERSION = (
 )
 
 
-#: The advisory lock audits take one at a time (an arbitrary constant, the same in every process).
-AUDIT_LOCK_KEY = 7_240_051
+#: The advisory lock class of one submission's audits (an arbitrary constant, the same in every process).
+AUDIT_LOCK_CLASS = 7_240_051
 
 
-def wait_for_other_audits(conn: Connection) -> None:
-    """Wait until no other transaction audits a submission, and hold that place until this transaction ends
-    (``pg_advisory_xact_lock``). Audits read what earlier audits stored (photo hashes, points, visits): two
-    audits at once would each miss the other's, so neither would name the other for a re-audit."""
-    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+def hold_submission_for_audit(conn: Connection, submission_id: int) -> None:
+    """Wait until no other transaction compares this submission's audit, and hold that until this transaction
+    ends (``pg_advisory_xact_lock`` on this class and the id): a first audit and a re-audit of one submission
+    then compute its signals one after the other, the second knowing the first's. Audits of different
+    submissions run side by side."""
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(:class, CAST(:id % 2147483647 AS integer))"),
+        {"class": AUDIT_LOCK_CLASS, "id": submission_id},
+    )
 
 
 def submission_for_audit(conn: Connection, submission_id: int) -> Row | None:

@@ -24,7 +24,7 @@ from khoknongna.jobs import sweep_job
 from khoknongna.publishing import publish_form
 from khoknongna.server.cli import main
 from khoknongna.settings import Settings
-from khoknongna.storage.audit import AUDIT_LOCK_KEY
+from khoknongna.storage.audit import AUDIT_LOCK_CLASS
 from tests.collect import CollectClient
 from tests.photos import FIRST_VIEW, SECOND_VIEW, frame, jpeg, resized_copy, scene
 from tests.small_forms import MINI_ACTIVITY_REPORT, MINI_DAILY_LOG, MINI_PLOT_SURVEY
@@ -156,23 +156,47 @@ def test_two_reports_with_the_same_photo_audited_at_the_same_moment_both_show_th
 ) -> None:
     first = report(collect, new_plot(collect), {"a.jpg": photo})
     second = report(collect, new_plot(collect, 200), {"b.jpg": photo})
-    with db.connect() as holder:  # both audits start, hash their photo and queue up behind this session
-        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+
+    assert compared_at_the_same_moment(settings, db, pg_url, [first, second])
+    for mine in (first, second):
+        assert signals(collect, mine)["photo_reused_exact"]["status"] == "raised"
+
+
+def test_two_logs_of_one_plot_audited_at_the_same_moment_tell_the_other_plot_at_their_spot(
+    forms, collect, audited, settings: Settings, db: Engine, pg_url: str
+) -> None:
+    another_phone = CollectClient(collect.client, collect.username, collect.password, device_id="collect:other")
+    there_first = daily_log(another_phone, str(uuid.uuid4()), signature=None)  # not a journey to the two below
+    audited()
+    plot = str(uuid.uuid4())
+    logs = [daily_log(collect, plot, signature=None) for _ in range(2)]  # the same point as the first
+
+    assert compared_at_the_same_moment(settings, db, pg_url, logs)
+    assert signals(collect, there_first, "daily_log")["gps_untrusted"]["status"] == "raised"
+    for log in logs:
+        assert signals(collect, log, "daily_log")["gps_untrusted"]["status"] == "raised"
+
+
+def compared_at_the_same_moment(settings: Settings, db: Engine, pg_url: str, instance_ids: list[str]) -> bool:
+    """Run the worker, two jobs at once, until its queue is empty, while this session holds the audits of
+    ``instance_ids`` before they compare until all of them wait there: they then compare at the same moment,
+    each having stored its own photos, points and visit. Whether all did wait."""
+    ids = [submission_id(db, i) for i in instance_ids]
+    with db.connect() as holder:
+        for sid in ids:
+            holder.execute(text("SELECT pg_advisory_lock(:c, :id)"), {"c": AUDIT_LOCK_CLASS, "id": sid})
         worker = threading.Thread(
             target=run_worker, args=(settings.model_copy(update={"worker_concurrency": 2}), db, pg_url)
         )
         worker.start()
         deadline = time.monotonic() + 60
-        while advisory_lock_waiters(db) < 2 and time.monotonic() < deadline:
+        while advisory_lock_waiters(db) < len(ids) and time.monotonic() < deadline:
             time.sleep(0.1)
-        both_waited = advisory_lock_waiters(db) == 2
-        holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": AUDIT_LOCK_KEY})
+        all_waited = advisory_lock_waiters(db) == len(ids)
+        holder.execute(text("SELECT pg_advisory_unlock_all()"))
         holder.commit()
     worker.join()
-
-    assert both_waited, "the two audits ran at the same moment"
-    for mine in (first, second):
-        assert signals(collect, mine)["photo_reused_exact"]["status"] == "raised"
+    return all_waited
 
 
 def advisory_lock_waiters(db: Engine) -> int:
@@ -407,10 +431,11 @@ def test_one_audit_names_a_bounded_number_of_the_earlier_submissions_at_its_spot
     audited()
     newcomer = daily_log(collect, str(uuid.uuid4()), signature=None)  # another plot, the same point
 
-    with db.begin() as conn:
+    with db.connect() as conn:
         results, related = audit_submission(
             conn, app.extensions["knn"].blobs, submission_id(db, newcomer), AuditRules.from_settings(settings)
         )
+        conn.commit()
 
     latest = {submission_id(db, i) for i in earlier[-LOOKUP_LIMIT:]}
     assert len(related) <= LOOKUP_LIMIT + 2  # the latest about the other plot there (and travel neighbours)
@@ -445,10 +470,11 @@ def statements(db: Engine):  # type: ignore[no-untyped-def]
 
 
 def run_audit(app: Flask, db: Engine, settings: Settings, instance_id: str) -> None:
-    with db.begin() as conn:
+    with db.connect() as conn:
         audit_submission(
             conn, app.extensions["knn"].blobs, submission_id(db, instance_id), AuditRules.from_settings(settings)
         )
+        conn.commit()
 
 
 def test_an_audit_reads_the_collectors_visit_before_and_after_once(
