@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib.resources import files
 from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
@@ -43,33 +44,9 @@ _TYPES = {
     "date": "Edm.Date",
     "dateTime": "Edm.DateTimeOffset",
 }
-_SYSTEM = """    <Schema xmlns="http://docs.oasis-open.org/odata/ns/edm" Namespace="org.opendatakit.submission">
-      <ComplexType Name="metadata">
-        <Property Name="submissionDate" Type="Edm.DateTimeOffset"/>
-        <Property Name="updatedAt" Type="Edm.DateTimeOffset"/>
-        <Property Name="deletedAt" Type="Edm.DateTimeOffset"/>
-        <Property Name="submitterId" Type="Edm.String"/>
-        <Property Name="submitterName" Type="Edm.String"/>
-        <Property Name="attachmentsPresent" Type="Edm.Int64"/>
-        <Property Name="attachmentsExpected" Type="Edm.Int64"/>
-        <Property Name="status" Type="org.opendatakit.submission.Status"/>
-        <Property Name="reviewState" Type="org.opendatakit.submission.ReviewState"/>
-        <Property Name="deviceId" Type="Edm.String"/>
-        <Property Name="edits" Type="Edm.Int64"/>
-        <Property Name="formVersion" Type="Edm.String"/>
-      </ComplexType>
-      <EnumType Name="Status">
-        <Member Name="notDecrypted"/>
-        <Member Name="missingEncryptedFormData"/>
-      </EnumType>
-      <EnumType Name="ReviewState">
-        <Member Name="hasIssues"/>
-        <Member Name="edited"/>
-        <Member Name="rejected"/>
-        <Member Name="approved"/>
-      </EnumType>
-    </Schema>
-"""
+#: Central's ``__system`` schema (the ``metadata`` type of every submission and its enums), the same in every
+#: form's ``$metadata`` (central-backend ``lib/formats/odata.js``).
+_SYSTEM = files(__package__).joinpath("odata_system.xml").read_text(encoding="utf-8")
 
 
 @dataclass

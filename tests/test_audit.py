@@ -126,6 +126,13 @@ def signals(collect: CollectClient, instance_id: str, form: str = "activity_repo
     return {s["rule"]: s for s in response.json["signals"]}
 
 
+def the_finding(signal: dict) -> dict:
+    """The one finding of a raised signal; the test fails when the signal is not raised or has more or none."""
+    assert signal["status"] == "raised"
+    (finding,) = signal["findings"]
+    return finding
+
+
 @pytest.fixture
 def audited(settings: Settings, db: Engine, pg_url: str):  # type: ignore[no-untyped-def]
     """Call to run the worker until the queue is empty."""
@@ -144,9 +151,8 @@ def test_the_same_photo_in_two_reports_is_an_exact_reuse_on_both(forms, collect,
 
     for mine, theirs in ((first, second), (second, first)):
         exact = signals(collect, mine)["photo_reused_exact"]
-        assert exact["status"] == "raised"
+        finding = the_finding(exact)
         assert exact["numbers"]["other_plots"] == 1
-        (finding,) = exact["findings"]
         assert finding["numbers"]["other_instance_id"] == theirs
         assert exact["message_th"] and exact["message_en"]
 
@@ -211,9 +217,7 @@ def test_a_resized_recompressed_copy_is_a_near_reuse(forms, collect, audited, ph
 
     audited()
 
-    near = signals(collect, copy)["photo_reused_near"]
-    assert near["status"] == "raised"
-    (finding,) = near["findings"]
+    finding = the_finding(signals(collect, copy)["photo_reused_near"])
     assert finding["numbers"]["other_instance_id"] == first
     assert finding["numbers"]["distance_bits"] <= 2
     assert signals(collect, copy)["photo_reused_exact"]["status"] == "ok"
@@ -241,8 +245,7 @@ def test_a_photo_taken_long_before_the_report_month_is_flagged(forms, collect, a
     audited()
 
     exif = signals(collect, instance)["photo_exif"]
-    assert exif["status"] == "raised"
-    (finding,) = exif["findings"]
+    finding = the_finding(exif)
     assert finding["code"] == "taken_long_before"
     assert finding["numbers"]["attachment"] == "old.jpg"
     assert finding["numbers"]["days_before_period"] == 151
@@ -257,9 +260,7 @@ def test_a_photo_whose_position_is_far_outside_the_plot_is_flagged(forms, collec
 
     audited()
 
-    exif = signals(collect, instance)["photo_exif"]
-    assert exif["status"] == "raised"
-    (finding,) = exif["findings"]
+    finding = the_finding(signals(collect, instance)["photo_exif"])
     assert finding["code"] == "far_from_plot"
     assert finding["numbers"]["attachment"] == "far.jpg"
     assert finding["numbers"]["distance_m"] == pytest.approx(5000, abs=10)
@@ -295,9 +296,7 @@ def test_the_same_coordinates_in_reports_for_two_plots_are_not_trusted(forms, co
     audited()
 
     for mine, theirs in ((first, second), (second, first)):
-        gps = signals(collect, mine)["gps_untrusted"]
-        assert gps["status"] == "raised"
-        (finding,) = gps["findings"]
+        finding = the_finding(signals(collect, mine)["gps_untrusted"])
         assert finding["code"] == "same_coordinates_other_plot"
         assert finding["numbers"]["other_instance_id"] == theirs
 
@@ -326,9 +325,7 @@ def test_two_reports_300_km_apart_ten_minutes_apart_are_impossible_travel(forms,
     audited()
 
     for instance in (first, second):
-        travel = signals(collect, instance)["impossible_travel"]
-        assert travel["status"] == "raised"
-        (finding,) = travel["findings"]
+        finding = the_finding(signals(collect, instance)["impossible_travel"])
         assert finding["numbers"]["minutes"] == 10
         assert finding["numbers"]["distance_m"] == pytest.approx(300_000, rel=0.01)
         assert finding["numbers"]["speed_kmh"] == pytest.approx(1800, rel=0.01)
