@@ -169,26 +169,40 @@ class JobRow:
     lock_prefix: str
 
 
-# The area rule of place_submission, for a submission whose entities are all new: the plot it names (``plot``,
-# else ``plot_id``), among those it creates or those registered; else the first area of an entity it creates;
-# else its app user's area.
+#: The area rule of a submission (docs/security.md, Areas): the area of the plot it names (``plot``, else
+#: ``plot_id``), among the entities its version writes (``{created}``: ``plot``, ``uuid``, ``area_code``,
+#: ``position``) and the plots registered in its project (``{project}``); else the first area of an entity its
+#: version writes; else its app user's (``{app_user}``) area; else NULL. ``named`` gives the plot's uuid.
+_AREA_RULE = """coalesce(
+    (SELECT c.area_code FROM {created} c, named WHERE c.plot AND c.uuid = named.uuid
+     UNION ALL
+     SELECT e.area_code FROM entities e JOIN datasets d ON d.id = e.dataset_id, named
+      WHERE d.project_id = {project} AND d.name = 'plots' AND e.uuid = named.uuid
+     LIMIT 1),
+    (SELECT c.area_code FROM {created} c WHERE c.area_code IS NOT NULL ORDER BY c.position LIMIT 1),
+    (SELECT a.area_code FROM app_users a WHERE a.id = {app_user}))"""
+
+
+def _named_plot(data: str) -> str:
+    """SQL of the uuid of the plot a submission's ``data`` (SQL of its JSONB) names: ``plot``, else ``plot_id``."""
+    return f"lower(coalesce({data}->>'plot', {data}->>'plot_id'))"
+
+
 _REGISTER = _version_statement(
-    """
+    f"""
     INSERT INTO submissions (form_id, instance_id, area_code)
-    SELECT CAST(:form_id AS integer), CAST(:instance_id AS text), coalesce(
-        (SELECT n.area_code FROM new_entity n, named WHERE n.plot AND n.uuid = named.uuid
-         UNION ALL
-         SELECT e.area_code FROM entities e JOIN datasets d ON d.id = e.dataset_id, named
-          WHERE d.project_id = CAST(:project_id AS integer) AND d.name = 'plots' AND e.uuid = named.uuid
-         LIMIT 1),
-        (SELECT n.area_code FROM new_entity n WHERE n.area_code IS NOT NULL ORDER BY n.position LIMIT 1),
-        (SELECT a.area_code FROM app_users a WHERE a.id = CAST(:app_user_id AS integer)))
+    SELECT CAST(:form_id AS integer), CAST(:instance_id AS text),
+           {
+        _AREA_RULE.format(
+            created="new_entity", project="CAST(:project_id AS integer)", app_user="CAST(:app_user_id AS integer)"
+        )
+    }
     WHERE NOT EXISTS (SELECT FROM submission_versions v
                        WHERE v.form_id = CAST(:form_id AS integer) AND v.instance_id = CAST(:instance_id AS text))
       AND NOT EXISTS (SELECT FROM entities e JOIN new_entity n USING (dataset_id, uuid))
     RETURNING id
-    """,
-    before="""
+    """,  # noqa: S608 - fixed fragments, values bound
+    before=f"""
     new_entity AS (
         SELECT * FROM unnest(CAST(:entity_lists AS integer[]), CAST(:entity_plots AS boolean[]),
                              CAST(:entity_uuids AS text[]), CAST(:entity_labels AS text[]),
@@ -196,10 +210,8 @@ _REGISTER = _version_statement(
                              CAST(:entity_ewkts AS text[]))
             WITH ORDINALITY AS n(dataset_id, plot, uuid, label, properties, area_code, ewkt, position)
     ),
-    named AS (
-        SELECT lower(coalesce(CAST(:data AS jsonb)->>'plot', CAST(:data AS jsonb)->>'plot_id')) AS uuid
-    ),
-    """,
+    named AS (SELECT {_named_plot("CAST(:data AS jsonb)")} AS uuid),
+    """,  # noqa: S608 - fixed fragments, values bound
     after=""",
     entity AS (
         INSERT INTO entities (dataset_id, uuid, label, version, properties, area_code, geometry)
@@ -321,22 +333,26 @@ def fill_attachment(
 
 
 _PLACE = text(
-    """
+    f"""
+    WITH version AS (
+        SELECT sv.data, sv.app_user_id, f.project_id FROM submission_versions sv JOIN forms f ON f.id = sv.form_id
+         WHERE sv.id = :version_id
+    ),
+    named AS (SELECT {_named_plot("version.data")} AS uuid FROM version),
+    written AS (
+        SELECT d.name = 'plots' AS plot, e.uuid, e.area_code, e.id AS position
+          FROM entity_versions ev JOIN entities e ON e.id = ev.entity_id JOIN datasets d ON d.id = e.dataset_id
+         WHERE ev.submission_version_id = :version_id
+    )
     UPDATE submissions s SET
       review_state = CASE WHEN :edited THEN 'edited' ELSE s.review_state END,
-      area_code = coalesce(
-        (SELECT e.area_code FROM submission_versions sv
-           JOIN forms f ON f.id = sv.form_id
-           JOIN datasets d ON d.project_id = f.project_id AND d.name = 'plots'
-           JOIN entities e ON e.dataset_id = d.id
-            AND e.uuid = lower(coalesce(sv.data->>'plot', sv.data->>'plot_id'))
-          WHERE sv.id = :version_id),
-        (SELECT e.area_code FROM entity_versions ev JOIN entities e ON e.id = ev.entity_id
-          WHERE ev.submission_version_id = :version_id AND e.area_code IS NOT NULL LIMIT 1),
-        (SELECT a.area_code FROM submission_versions sv JOIN app_users a ON a.id = sv.app_user_id
-          WHERE sv.id = :version_id))
+      area_code = {
+        _AREA_RULE.format(
+            created="written", project="(SELECT project_id FROM version)", app_user="(SELECT app_user_id FROM version)"
+        )
+    }
     WHERE s.id = :submission_id
-    """
+    """  # noqa: S608 - fixed fragments, values bound
 )
 
 

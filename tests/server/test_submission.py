@@ -275,6 +275,23 @@ def test_a_new_submission_is_received_and_placed_in_the_tambon_of_its_plot(colle
     assert tuple(rows(db, "SELECT review_state, area_code FROM submissions")[0]) == ("received", "400201")
 
 
+def test_an_edit_stays_in_the_tambon_of_its_plot(collect, plot_survey, db):
+    first = new_id()
+    collect.submit(plot_xml(first, tambon="400201"), {"1790000000001.jpg": jpeg(1)})
+
+    collect.submit(plot_xml(new_id(), tambon="400201", deprecated_id=first))
+
+    assert scalar(db, "SELECT area_code FROM submissions") == "400201"
+
+
+def test_a_resurvey_of_a_plot_moved_to_another_tambon_is_placed_in_the_new_tambon(collect, plot_survey, db):
+    collect.submit(plot_xml(new_id(), tambon="400201"), {"1790000000001.jpg": jpeg(1)})
+
+    collect.submit(plot_xml(new_id(), tambon="400114", resurvey_of_version=1), {"1790000000001.jpg": jpeg(1)})
+
+    assert [r.area_code for r in rows(db, "SELECT area_code FROM submissions ORDER BY id")] == ["400201", "400114"]
+
+
 def test_an_edit_puts_the_submission_in_the_review_state_edited(collect, plot_survey, db):
     first = new_id()
     collect.submit(plot_xml(first), {"1790000000001.jpg": jpeg(1)})
