@@ -250,31 +250,23 @@ def _begin(conn: Connection) -> None:
         conn.execution_options(isolation_level=conn.default_isolation_level)
 
 
-def _register(
+def _new_entities(
     conn: Connection,
-    blobs: BlobStore,
     form_versions: FormVersions,
     project_id: int,
     parsed: _Parsed,
-    upload: Upload,
     definition: FormDefinition | None,
-    content: InstanceContent,
-    version: dict[str, Any],
-    geometries: list[GeometryRow],
-) -> Accepted | None:
-    """A new submission stored whole by one statement (``storage.submissions.register_submission``): in
-    autocommit mode that statement is the transaction, so the POST costs one round trip to write.
-
-    Only for a submission whose every entity block creates an entity (the plot survey's), as its area and jobs are
-    then known without reading anything back. ``None`` (nothing written) otherwise, and when the instanceID or an
-    entity id is taken: the caller then works it out statement by statement in a transaction. The files the XML
-    names that came with this POST are stored in the blob store first.
+) -> list[queries.NewEntity] | None:
+    """The entities a new submission creates, when each of its entity blocks creates one (the plot survey's; none
+    for a form without entities or an encrypted submission): its area and jobs are then known without reading
+    anything back, and one statement (``storage.submissions.register_submission``) stores it whole. ``None`` when
+    a block updates an entity or names an unknown list: the submission is then worked out statement by statement.
     """
     blocks = read_entity_blocks(parsed.root, definition.entities) if definition is not None else []
     lists = form_versions.dataset_ids(conn, project_id, [b.dataset for b in blocks]) if blocks else {}
     if not all(b.create and b.uuid and b.label and b.dataset in lists for b in blocks):
         return None
-    new_entities = [
+    return [
         queries.NewEntity(
             dataset_id=lists[b.dataset],
             plot=b.dataset == PLOTS_LIST,
@@ -286,25 +278,17 @@ def _register(
         )
         for b in blocks
     ]
-    names_plot = isinstance((content.data or {}).get("plot"), str)
-    jobs = new_submission_jobs(follow_up=names_plot) if definition is not None else []
-    attachments = content.attachments
+
+
+def _store_received(blobs: BlobStore, upload: Upload, names: Sequence[str]) -> dict[str, queries.ReceivedAttachment]:
+    """Store in the blob store the files among ``names`` (the ones the XML names) that came with this POST; by
+    name."""
     received = {}
-    for name in attachments:
+    for name in names:
         if (file := upload.files.get(name)) is not None:
             key = _store_file(blobs, file)
             received[name] = queries.ReceivedAttachment(key, file.staged.size, _client_text(file.content_type))
-    row = queries.register_submission(conn, project_id, version, attachments, geometries, received, new_entities, jobs)
-    if row is None:
-        return None
-    return Accepted(
-        outcome=Outcome.CREATED,
-        xml_form_id=parsed.header.form_id,
-        instance_id=parsed.header.instance_id,
-        submission_id=row.submission_id,
-        version_id=row.id,
-        missing_attachments=tuple(n for n in attachments if n not in received),
-    )
+    return received
 
 
 class _ConcurrentWrite(Exception):
@@ -379,12 +363,28 @@ def _accept(
 
     attachments = content.attachments
     geometries = geometry_rows(content)
+    names_plot = isinstance((content.data or {}).get("plot"), str)
+    received: dict[str, queries.ReceivedAttachment] = {}
+    new_entities = None
     if optimistic and not header.deprecated_id:
-        registered = _register(
-            conn, blobs, form_versions, project_id, parsed, upload, definition, content, version, geometries
+        new_entities = _new_entities(conn, form_versions, project_id, parsed, definition)
+    if new_entities is not None:
+        # In autocommit mode this one statement is the transaction: the POST costs one round trip to write.
+        received = _store_received(blobs, upload, attachments)
+        jobs = new_submission_jobs(follow_up=names_plot) if definition is not None else []
+        row = queries.register_submission(
+            conn, project_id, version, attachments, geometries, received, new_entities, jobs
         )
-        if registered is not None:
-            return registered
+        if row is not None:
+            return Accepted(
+                outcome=Outcome.CREATED,
+                xml_form_id=header.form_id,
+                instance_id=header.instance_id,
+                submission_id=row.submission_id,
+                version_id=row.id,
+                missing_attachments=tuple(n for n in attachments if n not in received),
+            )
+        optimistic = False  # the instanceID or an entity id is taken: read what is there
     _begin(conn)
     created = None
     if optimistic and not header.deprecated_id:
@@ -428,7 +428,6 @@ def _accept(
         lists = form_versions.dataset_ids(conn, project_id, [e.dataset for e in definition.entities])
         applied = apply_entities(conn, project_id, definition, parsed.root, submission_id, version_id, lists)
         plots = applied.by_list.get(PLOTS_LIST, [])
-        names_plot = isinstance((content.data or {}).get("plot"), str)
         defer_ingest_jobs(
             conn,
             plots=plots,
@@ -442,12 +441,12 @@ def _accept(
     missing = []
     filled = False
     for name, stored in slots.items():
-        received = upload.files.get(name)
-        if received is not None:
-            key = _store_file(blobs, received)
+        file = upload.files.get(name)
+        if file is not None:
+            key = received[name].blob_sha256 if name in received else _store_file(blobs, file)
             if key != stored:
-                content_type = _client_text(received.content_type)
-                queries.fill_attachment(conn, version_id, name, key, received.staged.size, content_type)
+                content_type = _client_text(file.content_type)
+                queries.fill_attachment(conn, version_id, name, key, file.staged.size, content_type)
                 filled = True
         elif name in carried:
             key, size, content_type = carried[name]

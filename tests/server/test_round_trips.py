@@ -110,3 +110,17 @@ def test_a_new_plot_survey_with_its_photo_costs_the_same_two_round_trips(
             conn.execute(text("SELECT count(*) FROM submission_attachments WHERE blob_sha256 IS NOT NULL")).scalar()
             == 1
         )
+
+
+def test_a_resent_plot_survey_is_read_back_without_trying_to_store_it_twice(
+    app: Flask, db: Engine, phone_url: str
+) -> None:
+    survey = new_plot_survey()
+    post(app, phone_url, survey)
+
+    with round_trips(db) as sent:
+        assert post(app, phone_url, survey) == 201  # Collect resends what it did not see acknowledged
+
+    # the key; the one statement, which finds the instanceID taken; then in a transaction: BEGIN, the stored
+    # version (locked), its files, COMMIT
+    assert len(sent) == 6, sent
