@@ -7,7 +7,13 @@ import logging
 from flask import Flask, Response, jsonify, request
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError
-from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    NotFound,
+    RequestEntityTooLarge,
+)
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from khoknongna.areas import area_name
@@ -166,11 +172,12 @@ def _database_error_response(error: DBAPIError) -> Response:
 
 
 def _central_miss(error: HTTPException) -> bool:
-    """Whether ``error`` is a path under ``/v1/`` that no route takes (``/v1/projects/null``): Central's clients
-    are answered Central's JSON 404, as Central does. App-user links (``/v1/key/…``) and requests that carry
-    ``X-OpenRosa-Version`` (Collect sends it on every request) are Collect's: XML."""
+    """Whether ``error`` is a path under ``/v1/`` that no route takes (``/v1/projects/null``), or takes with
+    another method (405): Central's clients are answered in Central's JSON, as Central does. App-user links
+    (``/v1/key/…``) and requests that carry ``X-OpenRosa-Version`` (Collect sends it on every request) are
+    Collect's: XML."""
     return (
-        isinstance(error, NotFound)
+        isinstance(error, (NotFound, MethodNotAllowed))
         and request.path.startswith("/v1/")
         and not request.path.startswith("/v1/key/")
         and "X-OpenRosa-Version" not in request.headers
@@ -185,12 +192,17 @@ def _http_error_response(error: HTTPException) -> Response:
     if request.blueprint == central_api.bp.name or _central_miss(error):
         response = jsonify(code=float(f"{error.code}.1"), message=error.description)
         response.status_code = error.code or 500
-        return response
+        return _with_error_headers(response, error)
     message = f"{error.code} {error.name}: {error.description}"
     response = Response(
         openrosa_xml.response(message, error=True), status=error.code or 500, content_type=openrosa.XML_TYPE
     )
-    for name, value in error.get_headers():  # e.g. Allow on a 405
+    return openrosa.openrosa_headers(_with_error_headers(response, error))
+
+
+def _with_error_headers(response: Response, error: HTTPException) -> Response:
+    """``response`` with the headers ``error`` carries besides its type (e.g. ``Allow`` on a 405)."""
+    for name, value in error.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value
-    return openrosa.openrosa_headers(response)
+    return response

@@ -580,6 +580,13 @@ def test_a_path_no_route_takes_under_v1_is_a_json_404(live_server, supervisor, p
     assert answer.json()["code"] == 404.1
 
 
+def test_a_method_a_central_route_does_not_take_is_a_json_405_with_allow(live_server, supervisor) -> None:
+    answer = signed_in(live_server, supervisor, "DELETE", "projects/1/forms")
+    assert (answer.status_code, answer.headers["Content-Type"]) == (405, "application/json")
+    assert answer.json()["code"] == 405.1
+    assert "GET" in answer.headers["Allow"]
+
+
 def test_a_nul_character_in_a_path_is_central_400_8_not_database_unavailable(live_server, supervisor, corpus) -> None:
     answer = signed_in(live_server, supervisor, "GET", "projects/1/forms/household/submissions/uuid%00x")
     assert (answer.status_code, answer.json()["code"]) == (400, 400.8)
