@@ -174,26 +174,11 @@ def busy_plot(form_pack, collect: CollectClient, db: Engine) -> str:
     """One plot of amphoe 4001 with two activities in November: the second (six photos, signed) dated before
     the first, and a report naming another owner than the register."""
     plot = survey(collect, owner="นางสมศรี ใจดี")
-    activity_report(
-        collect,
-        db,
-        plot,
-        datetime(2026, 11, 19, 9, tzinfo=BANGKOK),
-        2,
-        activity="ปลูกป่าสามอย่าง",
-        report_date="2026-11-19",
-    )
-    activity_report(
-        collect,
-        db,
-        plot,
-        datetime(2026, 11, 12, 9, tzinfo=BANGKOK),
-        6,
-        activity="ขุดหนองน้ำ",
-        report_date="2026-11-10",
-        signed=True,
-        owner="นางสมศรี ใจงาม",
-    )
+    for day, photos, answers in (
+        (19, 2, {"activity": "ปลูกป่าสามอย่าง", "report_date": "2026-11-19"}),
+        (12, 6, {"activity": "ขุดหนองน้ำ", "report_date": "2026-11-10", "signed": True, "owner": "นางสมศรี ใจงาม"}),
+    ):
+        activity_report(collect, db, plot, datetime(2026, 11, day, 9, tzinfo=BANGKOK), photos, **answers)
     return plot
 
 
