@@ -17,10 +17,12 @@ serve: system-deps $(STAMP) $(NODE_STAMP)
 
 test: browser-deps $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # Quiet: the first screen of `make serve` is the server's own; pip and the build print only errors.
 $(STAMP): pyproject.toml setup.py

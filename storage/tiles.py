@@ -44,8 +44,7 @@ BUFFER = 64
 _PASSING = ", ".join(f"'{status}'" for status in PASSING_STATUSES)
 
 _BOUNDS = (
-    "bounds AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env,"
-    " ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326) AS env4326)"
+    "bounds AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env, ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326) AS env4326)"
 )
 
 #: Per plot: results and failed rules (``check_results`` of subject ``plot``).
@@ -88,8 +87,7 @@ def _mercator_centre(geometry: str) -> str:
     lon = f"((ST_XMin({geometry}) + ST_XMax({geometry})) / 2)"
     lat = f"((ST_YMin({geometry}) + ST_YMax({geometry})) / 2)"
     return (
-        f"ST_SetSRID(ST_MakePoint({lon} * 20037508.342789244 / 180,"
-        f" ln(tan(radians(90 + {lat}) / 2)) * 6378137), 3857)"
+        f"ST_SetSRID(ST_MakePoint({lon} * 20037508.342789244 / 180, ln(tan(radians(90 + {lat}) / 2)) * 6378137), 3857)"
     )
 
 
@@ -175,7 +173,6 @@ def submission_tile(conn: Connection, selection: Selection, z: int, x: int, y: i
             ") t WHERE geom IS NOT NULL"
         )
     return bytes(conn.execute(text(sql), params).scalar_one() or b"")
-
 
 
 def plots_extent(conn: Connection, selection: Selection) -> tuple[float, float, float, float] | None:
