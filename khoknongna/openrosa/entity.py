@@ -59,6 +59,20 @@ def _elements_at(root: etree._Element, path: str) -> Iterator[etree._Element]:
     yield from found
 
 
+def _first_elements(container: etree._Element) -> dict[str, etree._Element]:
+    """The first element (in document order) at each relative path under ``container`` (``owner/tambon``): one walk
+    of the block's subtree, where a lookup per property would scan the same children again for each."""
+    found: dict[str, etree._Element] = {}
+    stack = [(container, "")]
+    while stack:
+        element, prefix = stack.pop()
+        children = [(c, f"{prefix}{name}") for c in element if (name := local_name(c)) is not None]
+        for child, path in children:
+            found.setdefault(path, child)
+        stack.extend((child, f"{path}/") for child, path in reversed(children) if len(child))
+    return found
+
+
 def _text(element: etree._Element | None) -> str:
     return (element.text or "").strip() if element is not None else ""
 
@@ -79,11 +93,8 @@ def read_entity_blocks(root: etree._Element, declarations: tuple[EntityDeclarati
             update = declaration.update and _flag(entity.get("update"))
             if not (create or update):
                 continue
-            properties = {}
-            for prop, path in declaration.properties:
-                found = next(_elements_at(container, path), None)
-                if found is not None:
-                    properties[prop] = _text(found)
+            first = _first_elements(container) if declaration.properties else {}
+            properties = {prop: _text(first[path]) for prop, path in declaration.properties if path in first}
             entity_uuid = _normalize_uuid(entity.get("id"))
             base = (entity.get("baseVersion") or "").strip()
             blocks.append(
