@@ -17,7 +17,7 @@ See ``docs/central-api.md``. Source: ODK Central API documentation (https://docs
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
@@ -366,10 +366,17 @@ def set_review_state(project_id: int, xml_form_id: str, instance_id: str) -> Res
     return _json(central.submission_json(found))
 
 
+def _listed(
+    project_id: int, xml_form_id: str, instance_id: str, rows: Callable[[Any, int], list], shape: Callable[[Any], Any]
+) -> Response:
+    """The ``rows`` (a query by submission id) of one submission, each as Central writes it (``shape``)."""
+    _, found = submission_row(project_id, xml_form_id, instance_id)
+    return _json([shape(r) for r in rows(db(), found.id)])
+
+
 @bp.get(_SUBMISSION + "/versions")
 def versions(project_id: int, xml_form_id: str, instance_id: str) -> Response:
-    _, found = submission_row(project_id, xml_form_id, instance_id)
-    return _json([central.version_json(v) for v in queries.versions(db(), found.id)])
+    return _listed(project_id, xml_form_id, instance_id, queries.versions, central.version_json)
 
 
 @bp.get(_SUBMISSION + "/attachments")
@@ -399,8 +406,7 @@ def attachment(project_id: int, xml_form_id: str, instance_id: str, name: str) -
 
 @bp.get(_SUBMISSION + "/comments")
 def comments(project_id: int, xml_form_id: str, instance_id: str) -> Response:
-    _, found = submission_row(project_id, xml_form_id, instance_id)
-    return _json([central.comment_json(c) for c in queries.comments(db(), found.id)])
+    return _listed(project_id, xml_form_id, instance_id, queries.comments, central.comment_json)
 
 
 @bp.post(_SUBMISSION + "/comments")
