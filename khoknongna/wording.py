@@ -1,5 +1,6 @@
 """The words the supervisors' pages use for the project's codes, Thai first with English beside it: check and
-signal rules, their statuses, review states, roles and audit actions; and dates in the Buddhist era.
+signal rules, their statuses, review states, roles, audit actions and who made an entry without a signed-in user;
+and dates in the Buddhist era.
 
 One convention for dates on the pages (the PDF reports use the same era): the day, the abbreviated Thai month and
 the Buddhist-era year in Arabic digits, then the time in Thai time (``5 ธ.ค. 2569 14:30``); the ISO 8601 value
@@ -81,8 +82,20 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "signin.lockout": ("ระงับการเข้าสู่ระบบชั่วคราว", "sign-in locked"),
     "entity.create": ("เพิ่มรายการในทะเบียน", "entity created"),
     "entity.update": ("แก้ไขรายการในทะเบียน", "entity updated"),
+    "user.create": ("สร้างบัญชีผู้ใช้", "user created"),
+    "user.password": ("ตั้งรหัสผ่านใหม่", "password changed"),
+    "user.role": ("เปลี่ยนบทบาทผู้ใช้", "role changed"),
     "user.deactivate": ("ระงับบัญชีผู้ใช้", "user deactivated"),
     "user.activate": ("เปิดใช้บัญชีผู้ใช้อีกครั้ง", "user activated"),
+    "app_user.create": ("สร้างผู้ใช้แอป", "app user created"),
+    "app_user.qr": ("ออกคิวอาร์โค้ดใหม่ให้ผู้ใช้แอป", "app user's new QR code"),
+    "app_user.revoke": ("ยกเลิกผู้ใช้แอป", "app user revoked"),
+}
+#: Who made an audit-log entry that has no signed-in user, by its ``after["via"]``: a change made with the
+#: ``khoknongna`` command (``khoknongna.account_log``); without ``via``, the server itself (a sign-in lockout).
+NO_ACTOR: dict[str, tuple[str, str]] = {
+    "command line": ("บรรทัดคำสั่ง", "command line"),
+    "system": ("ระบบ", "system"),
 }
 
 

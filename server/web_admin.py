@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from khoknongna import accounts, wording
+from khoknongna import account_log, accounts, wording
 from khoknongna.collect_settings import collect_settings, encode_settings, link_qr, settings_qr
 from khoknongna.problems import Problem
 from khoknongna.publishing import publish_form
@@ -140,15 +140,7 @@ def admin_create_user() -> Response:
     except accounts.AccountError as exc:
         conn.rollback()
         return _users_page(400, error=account_message(exc), form=request.form)
-    audit_log.record(
-        conn,
-        actor.id,
-        "user.create",
-        "user",
-        user.id,
-        area_code=area_code,
-        after={"username": user.username, "role": role, "area_code": area_code},
-    )
+    account_log.user_created(conn, actor.id, user)
     conn.commit()
     shown = {"username": user.username, "password": password if generated else None, "created": True}
     return _users_page(201, shown=shown)
@@ -174,16 +166,7 @@ def admin_user_password(user_id: int) -> Response:
         return _users_page(400, error=chosen)
     password, generated = chosen
     accounts.set_password(conn, row.username, password, services().settings.realm)
-    audit_log.record(
-        conn,
-        actor.id,
-        "user.password",
-        "user",
-        row.id,
-        area_code=row.area_code,
-        before={"username": row.username},
-        after={"username": row.username, "new_password": "generated" if generated else "typed by the admin"},
-    )
+    account_log.password_set(conn, actor.id, row, generated=generated)
     conn.commit()
     return _users_page(shown={"username": row.username, "password": password if generated else None})
 
@@ -211,16 +194,7 @@ def admin_user_role(user_id: int) -> Response:
         return _users_page(400, error=account_message(exc))
     if (role, area_code) != (row.role, row.area_code):
         admin_queries.set_role(conn, row.id, role, area_code)
-        audit_log.record(
-            conn,
-            actor.id,
-            "user.role",
-            "user",
-            row.id,
-            area_code=area_code or row.area_code,
-            before={"username": row.username, "role": row.role, "area_code": row.area_code},
-            after={"username": row.username, "role": role, "area_code": area_code},
-        )
+        account_log.role_changed(conn, actor.id, row, role, area_code)
     conn.commit()
     flash(f"บันทึกบทบาทของ {row.username} แล้ว · Role of {row.username} saved", "ok")
     return redirect(url_for("web.admin_users"))
@@ -243,16 +217,7 @@ def admin_user_active(user_id: int) -> Response:
         )
         return _users_page(400, error=message)
     if user_queries.set_active(conn, row.username, active):
-        audit_log.record(
-            conn,
-            actor.id,
-            "user.activate" if active else "user.deactivate",
-            "user",
-            row.id,
-            area_code=row.area_code,
-            before={"username": row.username, "active": row.deactivated_at is None},
-            after={"username": row.username, "active": active},
-        )
+        account_log.activation_set(conn, actor.id, row, active)
     conn.commit()
     if active:
         flash(f"{row.username} เข้าสู่ระบบได้อีกครั้ง · {row.username} may sign in again", "ok")
@@ -321,15 +286,7 @@ def admin_create_app_user() -> Response:
     except accounts.AccountError as exc:
         conn.rollback()
         return _app_users_page(400, error=account_message(exc), form=request.form)
-    audit_log.record(
-        conn,
-        actor.id,
-        "app_user.create",
-        "app_user",
-        app_user_id,
-        area_code=area_code,
-        after={"display_name": display_name, "area_code": area_code, "project_id": DEFAULT_PROJECT_ID},
-    )
+    account_log.app_user_created(conn, actor.id, app_user_id, display_name, area_code, DEFAULT_PROJECT_ID)
     conn.commit()
     return _qr_page(app_user_id, display_name, area_code, token, 201)
 
@@ -353,15 +310,7 @@ def admin_app_user_qr(app_user_id: int) -> Response:
     except accounts.AccountError:
         conn.rollback()
         abort(404)
-    audit_log.record(
-        conn,
-        actor.id,
-        "app_user.qr",
-        "app_user",
-        row.id,
-        area_code=row.area_code,
-        after={"display_name": row.display_name, "new_link": True},
-    )
+    account_log.app_user_new_link(conn, actor.id, row)
     conn.commit()
     return _qr_page(row.id, row.display_name, row.area_code, token, 200)
 
@@ -373,16 +322,7 @@ def admin_app_user_revoke(app_user_id: int) -> Response:
     row = _live_app_user(app_user_id)
     conn = db()
     user_queries.revoke_app_user(conn, row.id)
-    audit_log.record(
-        conn,
-        actor.id,
-        "app_user.revoke",
-        "app_user",
-        row.id,
-        area_code=row.area_code,
-        before={"display_name": row.display_name, "revoked": False},
-        after={"display_name": row.display_name, "revoked": True},
-    )
+    account_log.app_user_revoked(conn, actor.id, row)
     conn.commit()
     flash(
         f"ยกเลิก {row.display_name} แล้ว ลิงก์และคิวอาร์โค้ดเดิมใช้ไม่ได้อีก · "

@@ -3,7 +3,8 @@ Buddhist era with the ISO value in a tooltip. Template filters, registered on th
 
 ``|bangkok`` and ``|admin_time`` (a ``<time>`` element: ``5 ธ.ค. 2569 14:30``, title and ``datetime`` ISO),
 ``|state_th``, ``|rule_th``, ``|rule_en``, ``|status_th``, ``|status_en``, ``|role_th``, ``|role_en``,
-``|action_th``, and the test ``good_status`` (a check status that needs no look).
+``|action_th``, ``|who`` (who made an audit-log entry), and the test ``good_status`` (a check status that needs no
+look).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from markupsafe import Markup
+from sqlalchemy import Row
 
 from khoknongna import wording
 from khoknongna.server.web import bp
@@ -44,6 +46,18 @@ for _name, _table in (
 ):
     bp.add_app_template_filter(_words(_table, 0), f"{_name}_th")
     bp.add_app_template_filter(_words(_table, 1), f"{_name}_en")
+
+
+@bp.app_template_filter("who")
+def who(entry: Row) -> str:
+    """Who made an audit-log entry (a row with ``username`` and ``after``): the user's name; without one, the
+    command line when ``after`` says so (``"via": "command line"``), else the server itself, in Thai with the
+    English beside it."""
+    if entry.username:
+        return entry.username
+    via = (entry.after or {}).get("via")
+    th, en = wording.NO_ACTOR.get(via, wording.NO_ACTOR["system"])
+    return Markup("{} <small>{}</small>").format(th, en)
 
 
 @bp.app_template_test("good_status")

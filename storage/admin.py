@@ -1,4 +1,5 @@
-"""Queries of the admin pages: users with their roles and areas, a change of role, forms with every version.
+"""Queries of the admin pages and the ``user`` command: users with their roles and areas, a change of role, forms
+with every version.
 
 Creating users and app users, passwords and tokens go through ``storage.users`` (called by
 ``khoknongna.accounts``); publishing goes through ``storage.forms`` (called by ``khoknongna.publishing``).
@@ -28,14 +29,20 @@ def list_users(conn: Connection) -> list[Row]:
     )
 
 
+_FOR_UPDATE = select(
+    users.c.id, users.c.username, users.c.role, users.c.area_code, users.c.deactivated_at
+).with_for_update()
+
+
 def user_for_update(conn: Connection, user_id: int) -> Row | None:
-    """``(id, username, role, area_code, deactivated_at)`` of a user, locked until the transaction ends; ``None``
-    if unknown."""
-    return conn.execute(
-        select(users.c.id, users.c.username, users.c.role, users.c.area_code, users.c.deactivated_at)
-        .where(users.c.id == user_id)
-        .with_for_update()
-    ).one_or_none()
+    """``(id, username, role, area_code, deactivated_at)`` of a user, active or not, locked until the transaction
+    ends; ``None`` if unknown."""
+    return conn.execute(_FOR_UPDATE.where(users.c.id == user_id)).one_or_none()
+
+
+def user_named_for_update(conn: Connection, username: str) -> Row | None:
+    """As :func:`user_for_update`, by user name (the ``user`` command names accounts)."""
+    return conn.execute(_FOR_UPDATE.where(users.c.username == username)).one_or_none()
 
 
 def set_role(conn: Connection, user_id: int, role: str, area_code: str | None) -> bool:

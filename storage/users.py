@@ -115,14 +115,15 @@ def replace_app_user_token(conn: Connection, app_user_id: int, token_sha256: str
     return result.rowcount == 1
 
 
-def revoke_app_user(conn: Connection, app_user_id: int) -> bool:
-    """Forget the app user's token so its URL stops working; ``False`` when there is none to revoke."""
-    result = conn.execute(
+def revoke_app_user(conn: Connection, app_user_id: int) -> Row | None:
+    """Forget the app user's token so its URL stops working; ``(id, display_name, area_code)`` of the app user
+    revoked, ``None`` when there is none to revoke."""
+    return conn.execute(
         update(app_users)
         .where(app_users.c.id == app_user_id, app_users.c.token_sha256.is_not(None))
         .values(token_sha256=None, revoked_at=func.now())
-    )
-    return result.rowcount == 1
+        .returning(app_users.c.id, app_users.c.display_name, app_users.c.area_code)
+    ).one_or_none()
 
 
 def list_app_users(conn: Connection, project_id: int) -> list[Row]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from sqlalchemy import Engine
 
-from khoknongna import accounts
+from khoknongna import account_log, accounts
 from khoknongna import jobs as job_queue
 from khoknongna.collect_settings import collect_settings
 from khoknongna.problems import Problem
@@ -108,7 +108,8 @@ def _create_first_admin(engine: Engine, settings: Settings, name: str) -> None:
         if user_queries.count_users(conn, "admin"):
             return
         password = accounts.new_password()
-        accounts.create_user(conn, name, password, "admin", settings.realm)
+        admin = accounts.create_user(conn, name, password, "admin", settings.realm)
+        account_log.user_created(conn, None, admin)
     click.echo(f"created admin account '{name}' with password: {password}")
     click.echo("  (shown once; change it with 'khoknongna user password')")
 

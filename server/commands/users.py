@@ -1,4 +1,8 @@
-"""``user`` and ``appuser``: accounts with a password, and phones configured by a QR code."""
+"""``user`` and ``appuser``: accounts with a password, and phones configured by a QR code.
+
+Every change goes into the audit log in the transaction of the change, as on the admin pages, with no actor (nobody
+is signed in at the command line) and ``"via": "command line"`` (:mod:`khoknongna.account_log`).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,13 @@ from pathlib import Path
 import click
 from sqlalchemy import Connection
 
-from khoknongna import accounts
+from khoknongna import account_log, accounts
 from khoknongna.areas import area_name
 from khoknongna.collect_settings import collect_settings, encode_settings, save_png, settings_qr
 from khoknongna.server import serve as serving
 from khoknongna.server.commands.common import data_dir_option, load_settings, project_option, transaction
 from khoknongna.settings import Settings
+from khoknongna.storage import admin as admin_queries
 from khoknongna.storage import users as user_queries
 from khoknongna.storage.projects import project_name
 
@@ -35,9 +40,10 @@ def user_add(name: str, password: str | None, role: str, area_code: str | None, 
     password = password or accounts.new_password()
     with transaction(settings) as conn:
         try:
-            accounts.create_user(conn, name, password, role, settings.realm, area_code)
+            created = accounts.create_user(conn, name, password, role, settings.realm, area_code)
         except accounts.AccountError as exc:
             raise click.ClickException(str(exc)) from None
+        account_log.user_created(conn, None, created)
     where = f" of {area_name(area_code)}" if area_code else ""
     click.echo(f"created {role} '{name}'{where}" + (f" with password: {password}" if shown else ""))
 
@@ -52,8 +58,11 @@ def user_password(name: str, password: str | None, data_dir: Path) -> None:
     shown = password is None
     password = password or accounts.new_password()
     with transaction(settings) as conn:
-        if not accounts.set_password(conn, name, password, settings.realm):
+        row = admin_queries.user_named_for_update(conn, name)
+        if row is None:
             raise click.ClickException(f"there is no user named '{name}'")
+        accounts.set_password(conn, name, password, settings.realm)
+        account_log.password_set(conn, None, row, generated=shown)
     click.echo(f"password of '{name}' changed" + (f" to: {password}" if shown else ""))
 
 
@@ -67,9 +76,11 @@ def _activation_command(command: str, active: bool, help_text: str, done: str) -
     def set_active(name: str, data_dir: Path) -> None:
         settings = load_settings(data_dir)
         with transaction(settings) as conn:
-            if not user_queries.set_active(conn, name, active):
+            row = admin_queries.user_named_for_update(conn, name)
+            if row is None or not user_queries.set_active(conn, name, active):
                 state = "an active" if active else "a deactivated"
                 raise click.ClickException(f"there is no user named '{name}', or it is already {state} account")
+            account_log.activation_set(conn, None, row, active)
         click.echo(done.format(name=name))
 
 
@@ -111,6 +122,7 @@ def appuser_add(
             app_user_id, token = accounts.create_app_user(conn, project_id, name, area_code)
         except accounts.AccountError as exc:
             raise click.ClickException(str(exc)) from None
+        account_log.app_user_created(conn, None, app_user_id, name.strip(), area_code, project_id)
     where = f", area {area_code} {area_name(area_code)}" if area_code else ""
     click.echo(f"created app user {app_user_id} '{name}' in project {project_id} ({project}){where}")
     _show_app_user_link(settings, server_url, token, project_id, project, png)
@@ -133,6 +145,7 @@ def appuser_qr(app_user: str, png: Path | None, project_id: int, server_url: str
             problem = "no active app user" if not found else f"{len(found)} active app users (use the id)"
             raise click.ClickException(f"there is {problem} called '{app_user}' in project {project_id}")
         token = accounts.reissue_app_user_token(conn, found[0].id)
+        account_log.app_user_new_link(conn, None, found[0])
     click.echo(f"new link for app user {found[0].id} '{found[0].display_name}'; the previous QR code no longer works")
     _show_app_user_link(settings, server_url, token, project_id, project, png)
 
@@ -182,6 +195,8 @@ def appuser_revoke(app_user_id: int, data_dir: Path) -> None:
     """Revoke the app user APP_USER_ID: its link and QR code stop working at once."""
     settings = load_settings(data_dir)
     with transaction(settings) as conn:
-        if not user_queries.revoke_app_user(conn, app_user_id):
+        revoked = user_queries.revoke_app_user(conn, app_user_id)
+        if revoked is None:
             raise click.ClickException(f"there is no active app user {app_user_id}")
+        account_log.app_user_revoked(conn, None, revoked)
     click.echo(f"app user {app_user_id} revoked; its link no longer works")

@@ -19,7 +19,7 @@ from PIL import Image
 from sqlalchemy import Engine, text
 
 from tests.collect import CollectClient
-from tests.web.support import csrf_token, sign_in
+from tests.web.support import audit_rows, csrf_token, sign_in
 from tests.xlsforms import xlsform
 
 
@@ -32,13 +32,6 @@ def post(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
     """POST as the page's form does: with the CSRF token of a page the client has open."""
     token = csrf_token(client.get("/admin/users").get_data(as_text=True))
     return client.post(path, data={**(data or {}), "csrf_token": token}, **kwargs)
-
-
-def audit_rows(db: Engine, action: str | None = None) -> list:
-    query = "SELECT actor_id, action, subject_type, subject_id, area_code, before, after FROM audit_log"
-    with db.connect() as conn:
-        rows = conn.execute(text(query + " ORDER BY id")).all()
-    return [r for r in rows if action is None or r.action == action]
 
 
 def users_named(db: Engine, name: str) -> list:

@@ -8,15 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
-from khoknongna.server.cli import main
 from tests.collect import CollectClient
 from tests.web.conftest import World
-from tests.web.support import page_token, sign_in
+from tests.web.support import knn, page_token, sign_in
 
 PASSWORD = "somchai-pass-2026"  # what the signed_in fixture gives "somchai"
 
@@ -31,14 +29,6 @@ def copy_of_session(app: Flask, client: FlaskClient) -> FlaskClient:
 def user_id(db: Engine, username: str) -> int:
     with db.connect() as conn:
         return conn.execute(text("SELECT id FROM users WHERE username = :u"), {"u": username}).scalar_one()
-
-
-def knn(pg_url: str, tmp_path: Path, *args: str) -> None:
-    """``khoknongna ARGS`` on the test database."""
-    result = CliRunner().invoke(
-        main, [*args, "--data-dir", str(tmp_path)], env={"KNN_DATABASE_URL": pg_url}, catch_exceptions=False
-    )
-    assert result.exit_code == 0, result.output
 
 
 def comments(db: Engine) -> int:
