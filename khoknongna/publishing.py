@@ -31,7 +31,7 @@ from khoknongna.problems import FORM_INVALID, FORM_VERSION_EXISTS, Problem
 from khoknongna.settings import Settings
 from khoknongna.storage import entities as entity_queries
 from khoknongna.storage import forms as queries
-from khoknongna.storage.blobs import BlobStore
+from khoknongna.storage.blobs import BlobNotFound, BlobStore
 from khoknongna.storage.gis_views import refresh_form_views
 from khoknongna.storage.projects import DEFAULT_PROJECT_ID
 
@@ -231,3 +231,32 @@ def publish_bundled_forms(
             progress(f"  warning: {warning}")
         results.append(result)
     return results
+
+
+def fill_definition_nodes(engine: Engine, blobs: BlobStore, progress: Callable[[str], None] = logger.info) -> int:
+    """Give the stored definition of every form version published before it kept ``nodes`` (the primary
+    instance's elements, which the Central-shaped API needs for the fields and CSV columns without a bind) its
+    ``nodes``, read from the version's XForm in the blob store as publishing reads it; run at start-up.
+
+    Returns how many versions were filled and says so in one line through ``progress`` (nothing when none
+    lacked them). A version whose XForm cannot be read (blob missing, unreadable, not an XForm) is logged and
+    skipped: it keeps the bind-based fields and is tried again at the next start.
+    """
+    with engine.connect() as conn:
+        pending = queries.versions_without_nodes(conn)
+    filled = 0
+    for version in pending:
+        try:
+            definition = read_xform(blobs.read_bytes(version.xform_sha256))
+        except (BlobNotFound, OSError, Problem) as exc:  # BlobStoreError is an OSError
+            logger.warning(
+                "form version %s: its XForm %s cannot be read (%s); skipped", version.id, version.xform_sha256, exc
+            )
+            continue
+        with engine.begin() as conn:
+            queries.set_definition_nodes(conn, version.id, definition.nodes)
+        filled += 1
+    if pending:
+        skipped = f" ({len(pending) - filled} skipped: their XForm could not be read)" if filled < len(pending) else ""
+        progress(f"filled the instance elements (nodes) of {filled} stored form versions{skipped}")
+    return filled

@@ -6,10 +6,11 @@ Older versions stay, and submissions that name them are tied to them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, exists, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, Row, and_, cast, exists, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from khoknongna.storage.schema import datasets, form_attachments, form_versions, forms, submissions
 
@@ -216,3 +217,23 @@ def current_version_id(conn: Connection, form_id: int) -> int | None:
 def definition_json(conn: Connection, form_version_id: int) -> dict[str, Any]:
     """The stored definition (field types, repeats, media) of a form version."""
     return conn.execute(select(form_versions.c.definition).where(form_versions.c.id == form_version_id)).scalar_one()
+
+
+def versions_without_nodes(conn: Connection) -> list[Row]:
+    """``(id, xform_sha256)`` of the form versions whose stored definition has no ``nodes`` key (published before
+    the definition kept the primary instance's elements), oldest first."""
+    return conn.execute(
+        select(form_versions.c.id, form_versions.c.xform_sha256)
+        .where(~form_versions.c.definition.has_key("nodes"))
+        .order_by(form_versions.c.id)
+    ).all()
+
+
+def set_definition_nodes(conn: Connection, form_version_id: int, nodes: Sequence[str]) -> None:
+    """Add ``nodes`` (relative paths in document order) to the stored definition of a form version that has none;
+    the rest of the definition stays as it was."""
+    conn.execute(
+        update(form_versions)
+        .where(form_versions.c.id == form_version_id, ~form_versions.c.definition.has_key("nodes"))
+        .values(definition=form_versions.c.definition.op("||")(cast({"nodes": list(nodes)}, JSONB)))
+    )

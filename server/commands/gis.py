@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from khoknongna.publishing import fill_definition_nodes
 from khoknongna.server.commands.common import data_dir_option, database, load_settings, ready, transaction
 from khoknongna.storage import gis_views
 from khoknongna.storage.migrations import current_revision
@@ -57,8 +58,10 @@ def db() -> None:
 @db.command("upgrade")
 @data_dir_option
 def db_upgrade(data_dir: Path) -> None:
-    """Apply any pending migrations (every command also does this first)."""
+    """Apply any pending migrations (every command also does this first), then fill in what older versions did
+    not store: the instance elements of form versions published before they were kept (``serve`` does it too)."""
     settings = load_settings(data_dir)
     with database(settings) as (_, engine, blobs):
         click.echo(f"database is at revision {current_revision(engine)}")
         click.echo(f"blobs in {ready(blobs).describe()}")
+        fill_definition_nodes(engine, blobs, progress=click.echo)

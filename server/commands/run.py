@@ -14,7 +14,7 @@ from khoknongna import account_log, accounts
 from khoknongna import jobs as job_queue
 from khoknongna.collect_settings import collect_settings
 from khoknongna.problems import Problem
-from khoknongna.publishing import publish_bundled_forms
+from khoknongna.publishing import fill_definition_nodes, publish_bundled_forms
 from khoknongna.server import serve as serving
 from khoknongna.server.commands.common import data_dir_option, database, load_settings, ready
 from khoknongna.settings import Settings
@@ -58,6 +58,7 @@ def serve(
         where = "KNN_DATABASE_URL" if settings.database_url else f"private PostGIS in {settings.pg_path}"
         click.echo(f"database ready ({where})")
         click.echo(f"blobs in {ready(blobs).describe()}")
+        fill_definition_nodes(engine, blobs, progress=click.echo)
         if create_admin:
             _create_first_admin(engine, settings, create_admin)
         if settings.publish_bundled_forms:
