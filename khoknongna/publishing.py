@@ -257,6 +257,6 @@ def fill_definition_nodes(engine: Engine, blobs: BlobStore, progress: Callable[[
             queries.set_definition_nodes(conn, version.id, definition.nodes)
         filled += 1
     if pending:
-        skipped = f" ({len(pending) - filled} skipped: their XForm could not be read)" if filled < len(pending) else ""
-        progress(f"filled the instance elements (nodes) of {filled} stored form versions{skipped}")
+        skipped = f", {len(pending) - filled} skipped (XForm unreadable)" if filled < len(pending) else ""
+        progress(f"form versions stored without their instance elements (nodes): {filled} filled{skipped}")
     return filled
