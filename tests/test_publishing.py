@@ -8,6 +8,7 @@ Collect-like client (``/formList``, the manifest, the downloads).
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,15 +19,15 @@ from flask import Flask
 from lxml import etree
 from pyxform.errors import PyXFormError
 from pyxform.xls2xform import convert
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from khoknongna import publishing
 from khoknongna.forms_xlsform import bundled_forms, bundled_media
 from khoknongna.problems import Problem
-from khoknongna.publishing import Published, publish_bundled_forms, publish_form
+from khoknongna.publishing import Published, fill_definition_nodes, publish_bundled_forms, publish_form
 from khoknongna.settings import Settings
 from tests.collect import CollectClient
-from tests.sql import rows
+from tests.sql import rows, scalar
 from tests.xlsforms import xlsform
 
 XFORMS_LIST_NS = "http://openrosa.org/xforms/xformsList"
@@ -106,6 +107,12 @@ def submission(version: str | None, instance_id: str) -> bytes:
         f'<data xmlns:jr="http://openrosa.org/javarosa" xmlns:orx="http://openrosa.org/xforms" id="{FORM_ID}"'
         f"{attribute}><owner>Somchai</owner><meta><instanceID>{instance_id}</instanceID></meta></data>"
     ).encode()
+
+
+def stored_without_nodes(db: Engine) -> None:
+    """Every stored definition without its ``nodes``, as servers wrote them before definitions kept them."""
+    with db.begin() as conn:
+        conn.execute(text("UPDATE form_versions SET definition = definition - 'nodes'"))
 
 
 def rejected(app: Flask, settings: Settings, data: bytes, name: str = "plot_notes.xlsx") -> Problem:
@@ -513,3 +520,57 @@ def test_offered_media_are_stored_only_when_the_form_names_them(app: Flask, sett
     assert published.missing_media == []
     assert published.ignored_media == []
     assert published.warnings == []
+
+
+# --- definitions stored before they kept the instance's elements --------------------------------------------
+
+
+def test_a_version_stored_without_nodes_gets_at_start_those_publishing_stores(
+    app: Flask, settings: Settings, db: Engine
+) -> None:
+    services = app.extensions["knn"]
+    publish(app, settings, notes_form("1"))
+    published = scalar(db, "SELECT definition -> 'nodes' FROM form_versions")
+    stored_without_nodes(db)
+    messages: list[str] = []
+
+    filled = fill_definition_nodes(services.engine, services.blobs, progress=messages.append)
+
+    assert published
+    assert scalar(db, "SELECT definition -> 'nodes' FROM form_versions") == published
+    assert filled == 1
+    assert messages == ["form versions stored without their instance elements (nodes): 1 filled"]
+
+
+def test_a_version_whose_xform_is_missing_is_logged_and_skipped_and_the_others_are_filled(
+    app: Flask, settings: Settings, db: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    services = app.extensions["knn"]
+    publish(app, settings, notes_form("1"))
+    publish(app, settings, notes_form("2", label="Name of the owner"))
+    lost = scalar(db, "SELECT xform_sha256 FROM form_versions WHERE version = '1'")
+    services.blobs.remove(lost)
+    stored_without_nodes(db)
+    messages: list[str] = []
+
+    with caplog.at_level(logging.WARNING, logger="khoknongna.publishing"):
+        filled = fill_definition_nodes(services.engine, services.blobs, progress=messages.append)
+
+    assert filled == 1
+    assert messages == [
+        "form versions stored without their instance elements (nodes): 1 filled, 1 skipped (XForm unreadable)"
+    ]
+    assert lost in caplog.text
+    assert [r.version for r in rows(db, "SELECT version FROM form_versions WHERE definition ? 'nodes'")] == ["2"]
+
+
+def test_versions_published_with_their_nodes_need_no_filling_and_nothing_is_said(
+    app: Flask, settings: Settings, db: Engine
+) -> None:
+    services = app.extensions["knn"]
+    publish(app, settings, notes_form("1"))
+    messages: list[str] = []
+
+    filled = fill_definition_nodes(services.engine, services.blobs, progress=messages.append)
+
+    assert (filled, messages) == (0, [])

@@ -1,7 +1,8 @@
 """Central's CSV exports (``submissions.csv.zip``, ``submissions.csv``) over real HTTP: the columns and rows
 Central's own code writes for the bundled plot survey, the tables and headers it writes for every corpus and
 bundled form (``central_csv/headers/``, made by ``central_csv/make_headers.py``), repeats as their own tables,
-the submitted files in the zip, and the area narrowing."""
+the submitted files in the zip, the area narrowing, and the columns of a form version stored before its definition
+kept the instance's elements, once the start-up has filled them in."""
 
 from __future__ import annotations
 
@@ -15,13 +16,16 @@ from urllib.parse import quote
 import pytest
 import requests
 from flask import Flask
+from sqlalchemy import Engine
 
+from khoknongna.publishing import fill_definition_nodes
 from khoknongna.settings import Settings
 from tests.collect import CollectClient
 from tests.instances import build_instance
 from tests.server.central_csv.make_headers import HEADERS, form_files
 from tests.server.test_central_api import DISTRICT_A, signed_in
 from tests.test_corpus import ENCRYPTED, FORMS_DIR, download_form, media_of, publish
+from tests.test_publishing import stored_without_nodes
 
 CENTRAL = Path(__file__).parent / "central_csv"
 PHOTOS = {
@@ -154,3 +158,25 @@ def test_the_export_has_the_tables_and_headers_central_writes(
     assert len(root) == 1 + submitted
     for table, rows in got.items():
         assert {len(r) for r in rows} == {len(rows[0])}, table
+
+
+# --- a form version stored before its definition kept the instance's elements ----------------------------------
+
+#: A corpus form whose ``meta/instanceName`` has no bind: a column in Central, missed by the binds alone.
+UNBOUND_NAME = "one-question-entity-update.xml"
+
+
+def test_a_version_stored_without_nodes_has_central_columns_without_a_bind_after_start_up(
+    app: Flask, settings: Settings, db: Engine, live_server, supervisor
+) -> None:
+    (expected,) = json.loads((HEADERS / f"{UNBOUND_NAME}.json").read_text(encoding="utf-8")).values()
+    form_id = publish(app, settings, FORMS_DIR / UNBOUND_NAME).xml_form_id
+    stored_without_nodes(db)
+    before = export(live_server, supervisor, f"{form_id}/submissions.csv").text.splitlines()[0].split(",")
+    services = app.extensions["knn"]
+
+    fill_definition_nodes(services.engine, services.blobs)
+
+    after = export(live_server, supervisor, f"{form_id}/submissions.csv").text.splitlines()[0].split(",")
+    assert "meta-instanceName" not in before
+    assert after == expected

@@ -35,6 +35,8 @@ from khoknongna.storage.embedded import running_cluster
 from khoknongna.storage.migrations import HERE as MIGRATIONS
 from tests.clusters import data_folder, postgres_processes, stop_cluster, world_searchable_folder
 from tests.collect import CollectClient
+from tests.sql import scalar
+from tests.test_publishing import stored_without_nodes
 from tests.xlsforms import xlsform
 
 PLOT_SURVEY = next(p for p in bundled_forms() if p.name == "plot_survey.xlsx")
@@ -218,6 +220,23 @@ def test_db_upgrade_prints_the_revision(data_dir: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert f"database is at revision {head}" in result.output
+
+
+def test_db_upgrade_fills_the_nodes_of_form_versions_stored_without_them(
+    data_dir: Path, plot_survey_published: Result
+) -> None:
+    with served(data_dir) as client:
+        stored_without_nodes(client.application.extensions["knn"].engine)
+
+    result = knn(data_dir, "db", "upgrade")
+
+    assert result.exit_code == 0, result.output
+    assert re.search(
+        r"^form versions stored without their instance elements \(nodes\): [1-9]\d* filled$", result.output, re.M
+    )
+    with served(data_dir) as client:
+        engine = client.application.extensions["knn"].engine
+        assert scalar(engine, "SELECT count(*) FROM form_versions WHERE NOT definition ? 'nodes'") == 0
 
 
 def test_a_command_leaves_no_postgres_running_for_the_data_folder(data_dir: Path) -> None:
