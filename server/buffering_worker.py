@@ -34,41 +34,21 @@ logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 LOOP_TIMEOUT_S = 1.0
 
 
-#: Responses on one connection before it is closed (``Connection: close``). The process that accepts a
-#: connection serves it to the end, and a few long-lived connections (a benchmark's, or a reverse proxy's to its
-#: upstream) can all land on one process while another idles; a new connection goes to the process whose event
-#: loop accepts first, the less busy one. nginx's ``keepalive_requests`` does the same (1000 by default); a phone
-#: pays one new connection for every fifty submissions (HEAD and POST).
-KEEPALIVE_REQUESTS = 100
-
-
 class _KeepAliveTask(WSGITask):
     """waitress closes the connection after every response without a ``Content-Length``, and a 204 may not carry
     one (RFC 9110 §8.6), so each ``HEAD /submission`` that Collect sends before its POST would cost the phone a
     new connection. A response without a body (1xx, 204, 304) needs nothing to delimit it: keep HTTP/1.1
-    connections open after it unless the client asked to close, or the connection has served
-    :data:`KEEPALIVE_REQUESTS` responses."""
-
-    channel: _KeepAliveChannel
-
-    def build_response_header(self) -> bytes:
-        self.channel.responses += 1
-        if self.channel.responses >= KEEPALIVE_REQUESTS:
-            self.channel.closing = True
-            WSGITask.set_close_on_finish(self)
-        return super().build_response_header()
+    connections open after it unless the client asked to close."""
 
     def set_close_on_finish(self) -> None:
         bodiless = not self.wrote_header and not self.has_body and self.version == "1.1"
-        if bodiless and not self.channel.closing and self.request.headers.get("CONNECTION", "").lower() != "close":
+        if bodiless and self.request.headers.get("CONNECTION", "").lower() != "close":
             return
         super().set_close_on_finish()
 
 
 class _KeepAliveChannel(HTTPChannel):
     task_class = _KeepAliveTask
-    responses = 0  # answered on this connection
-    closing = False  # the last response of this connection
 
 
 class WaitressWorker(Worker):

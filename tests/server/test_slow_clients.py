@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from khoknongna.server.buffering_worker import KEEPALIVE_REQUESTS
 from tests.clusters import world_searchable_folder
 from tests.instances import build_instance
 from tests.test_serve import Server, free_port, http, knn
@@ -191,19 +190,3 @@ def test_the_head_before_a_submission_keeps_the_phones_connection_open(app_user_
     assert head_status.startswith(b"HTTP/1.1 204")
     assert b"connection: close\r\n" not in head_headers
     assert post_status.startswith(b"HTTP/1.1 201")
-
-
-def test_a_connection_is_closed_after_its_hundredth_response(app_user_url: str) -> None:
-    # so that long-lived connections spread again over the worker processes (server/buffering_worker.py)
-    target = urlsplit(f"{app_user_url}/submission")
-    head = f"HEAD {target.path} HTTP/1.1\r\nHost: {target.netloc}\r\nX-OpenRosa-Version: 1.0\r\n\r\n".encode()
-    closing = []
-    with socket.create_connection((target.hostname, target.port), PATIENCE_S) as sock, sock.makefile("rb") as replies:
-        for _ in range(KEEPALIVE_REQUESTS):
-            sock.sendall(head)
-            assert replies.readline().startswith(b"HTTP/1.1 204")
-            closing.append(b"connection: close\r\n" in [line.lower() for line in iter(replies.readline, b"\r\n")])
-        after_the_last = replies.read(1)
-
-    assert closing == [False] * (KEEPALIVE_REQUESTS - 1) + [True]
-    assert after_the_last == b""
