@@ -250,7 +250,7 @@ def collector_of(sub: Any) -> str | None:
 
 def _save_visit(conn: Connection, sub: Any, answers: list[GeoAnswer]) -> Visit | None:
     """Record where and when the submission's collector was (its start time and first geopoint) and return it;
-    ``None`` (and nothing recorded) without a start time, a geopoint or a collector."""
+    ``None`` without a start time, a geopoint or a collector (a visit recorded by an earlier audit is forgotten)."""
     started, ended = instance_time(sub.data.get("start")), instance_time(sub.data.get("end"))
     point = next((a.vertices[0] for a in answers if a.geo_type == "geopoint"), None)
     collector = collector_of(sub)
