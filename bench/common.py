@@ -154,6 +154,55 @@ def server_rss_mib(pid: int) -> dict[str, float]:
     return memory
 
 
+class ServerCpu:
+    """CPU time (user + system, seconds) that a server of our own on the data folder ``data_dir`` spends, by part:
+    ``http`` (``khoknongna serve``: gunicorn and its HTTP workers), ``worker`` (the checks and audit worker),
+    ``postgres`` (the sessions at nice 0: the HTTP workers'), ``postgres, niced`` (the worker's sessions, which it
+    renices to 10) and ``postgres, own`` (WAL writer, checkpointer and the rest of the cluster).
+
+    :meth:`snapshot` before and after, then :meth:`spent`. A process that started meanwhile counts whole; one that
+    ended meanwhile is not counted.
+    """
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.data_dir = str(data_dir)
+        self.postmaster = int((Path(data_dir) / "pg" / "postmaster.pid").read_text().split()[0])
+
+    def _part(self, process: psutil.Process) -> str | None:
+        if process.pid == self.postmaster:
+            return "postgres, own"
+        if "postgres" in process.name():
+            if process.ppid() != self.postmaster:
+                return None
+            if not any(" [local] " in c or "(" in c for c in process.cmdline()[:1]):  # a session names its client
+                return "postgres, own"
+            return "postgres, niced" if process.nice() >= 10 else "postgres"
+        if process.environ().get("KNN_DATA_DIR") != self.data_dir:
+            return None
+        return "worker" if "worker" in process.cmdline() else "http"
+
+    def snapshot(self) -> dict[int, tuple[str, float]]:
+        """``pid -> (part, CPU seconds so far)`` of the server's processes."""
+        found = {}
+        for process in psutil.process_iter():
+            try:
+                part = self._part(process)
+                if part is not None:
+                    times = process.cpu_times()
+                    found[process.pid] = (part, times.user + times.system)
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+        return found
+
+    @staticmethod
+    def spent(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
+        """CPU seconds per part between two snapshots."""
+        parts: dict[str, float] = {}
+        for pid, (part, seconds) in after.items():
+            parts[part] = parts.get(part, 0.0) + seconds - before.get(pid, (part, 0.0))[1]
+        return parts
+
+
 def http_workers_rss(pid: int) -> int:
     """The resident memory, bytes, of the HTTP workers of the ``khoknongna serve`` process ``pid``, summed."""
     return int(sum(mib for label, mib in server_rss_mib(pid).items() if label.startswith("gunicorn")) * 2**20)

@@ -16,7 +16,9 @@ Latency is the time of HEAD + POST of one submission (auth retries included), ta
 successful submissions only. Throughput is successful submissions (status 201 or 202) divided
 by the wall time of the timed phase. Every other status is counted with a short body excerpt.
 The client's own CPU time (user + system) for the timed phase is printed too, so you can tell
-whether the client, not the server, was the limit.
+whether the client, not the server, was the limit. With a server of its own (``--blob-url``) it also prints the
+CPU time per submission of each part of the server (``bench/common.py``, ``ServerCpu``): the HTTP workers, the
+checks and audit worker, PostgreSQL's sessions of each, and the cluster's own processes.
 
 The instance is built ONCE from the form's XForm (every question answered by its bind type, with
 coordinates near Khon Kaen, north-east Thailand) and pre-serialised, multipart headers included.
@@ -126,7 +128,7 @@ from urllib.parse import SplitResult, quote, urlsplit
 from urllib.request import urlopen
 from xml.sax.saxutils import escape, quoteattr
 
-from common import add_server_options  # bench/common.py, beside this file
+from common import ServerCpu, add_server_options  # bench/common.py, beside this file
 from lxml import etree
 from PIL import Image
 
@@ -781,17 +783,21 @@ class RunResult:
     wall: float
     cpu: float
     connects: int
+    server_cpu: dict[str, float]
 
 
-def run(devices: list[Device], sub: Submission, n: int, warmup: int) -> RunResult:
-    """Warm-up, then ``n`` timed submissions spread over one thread per device."""
+def run(devices: list[Device], sub: Submission, n: int, warmup: int, server: ServerCpu | None = None) -> RunResult:
+    """Warm-up, then ``n`` timed submissions spread over one thread per device; with ``server``, the CPU time the
+    server's parts spend in the timed phase too."""
     warm_jobs, timed_jobs = Countdown(warmup), Countdown(n)
     warm_tallies = [Tally() for _ in devices]
     timed_tallies = [Tally() for _ in devices]
     finished = [0.0] * len(devices)
     started: dict[str, float] = {}
+    server_before: dict[int, tuple[str, float]] = {}
 
     def start_clock() -> None:
+        server_before.update(server.snapshot() if server is not None else {})
         cpu = os.times()
         started.update(
             wall=time.perf_counter(),
@@ -816,6 +822,7 @@ def run(devices: list[Device], sub: Submission, n: int, warmup: int) -> RunResul
     for t in threads:
         t.join()
     cpu = os.times()
+    server_cpu = ServerCpu.spent(server_before, server.snapshot()) if server is not None else {}
     timed, warm = Tally(), Tally()
     for tally in timed_tallies:
         timed.merge(tally)
@@ -827,6 +834,7 @@ def run(devices: list[Device], sub: Submission, n: int, warmup: int) -> RunResul
         max(finished) - started["wall"],
         cpu.user + cpu.system - started["cpu"],
         sum(d.client.connects for d in devices) - int(started["connects"]),
+        server_cpu,
     )
 
 
@@ -904,6 +912,11 @@ def summary(args: argparse.Namespace, entry: dict[str, str], sub: Submission, re
         "connections_opened": res.connects,
         "client_cpu_s": round(res.cpu, 3),
         "client_cpu_us_per_submission": round(res.cpu / done * 1e6, 1) if done else 0.0,
+        "server_cpu_ms_per_submission": {
+            part: round(seconds / done * 1000, 2) for part, seconds in sorted(res.server_cpu.items())
+        }
+        if done
+        else {},
     }
 
 
@@ -942,6 +955,11 @@ def print_text(s: dict[str, object]) -> None:
         + (" (keep-alive held)" if not opened else " (the server closed keep-alive connections)")
     )
     print(f"client CPU   {s['client_cpu_s']:.2f} s ({s['client_cpu_us_per_submission']:.0f} us per submission)")
+    server_cpu = s["server_cpu_ms_per_submission"]
+    assert isinstance(server_cpu, dict)
+    if server_cpu:
+        parts = ", ".join(f"{part} {ms:.2f}" for part, ms in server_cpu.items())
+        print(f"server CPU   ms per submission: {parts} (total {sum(server_cpu.values()):.2f})")
     if "queue_at_end" in s:
         drained = s["queue_drained_s"]
         after = f"empty {drained} s after the run" if drained is not None else "not empty when we stopped waiting"
@@ -1160,11 +1178,13 @@ def main(argv: list[str] | None = None) -> int:
                 from khoknongna.storage.embedded import EmbeddedPostgres
 
                 args.database_url = EmbeddedPostgres(Path(data_dir) / "pg").url
-            return bench(args)
+            return bench(args, ServerCpu(data_dir))
     return bench(args)
 
 
-def bench(args: argparse.Namespace) -> int:
+def bench(args: argparse.Namespace, server_cpu: ServerCpu | None = None) -> int:
+    """Run the benchmark against ``args.server`` and print its figures; with ``server_cpu`` (a server of our own)
+    the server's CPU time per submission too."""
     server = urlsplit(args.server.rstrip("/"))
     if server.scheme not in ("http", "https") or not server.netloc:
         sys.exit(f"--server must be an http(s) URL, got {args.server!r}")
@@ -1192,7 +1212,7 @@ def bench(args: argparse.Namespace) -> int:
         )
 
     watch = QueueWatch(conninfo(args.database_url), args.queue_every) if args.queue else None
-    result = run(devices, sub, args.n, args.warmup)
+    result = run(devices, sub, args.n, args.warmup, server_cpu)
     for device in devices:
         device.client.close()
     report = summary(args, entry, sub, result)
