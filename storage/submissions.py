@@ -169,7 +169,7 @@ class JobRow:
     lock_prefix: str
 
 
-#: The area rule of a submission (docs/security.md, Areas): the area of the plot it names (``plot``, else
+#: The area rule of a submission (docs/security.md, Roles and areas): the area of the plot it names (``plot``, else
 #: ``plot_id``), among the entities its version writes (``{created}``: ``plot``, ``uuid``, ``area_code``,
 #: ``position``) and the plots registered in its project (``{project}``); else the first area of an entity its
 #: version writes; else its app user's (``{app_user}``) area; else NULL. ``named`` gives the plot's uuid.
@@ -188,15 +188,13 @@ def _named_plot(data: str) -> str:
     return f"lower(coalesce({data}->>'plot', {data}->>'plot_id'))"
 
 
+_NEW_AREA = _AREA_RULE.format(
+    created="new_entity", project="CAST(:project_id AS integer)", app_user="CAST(:app_user_id AS integer)"
+)
 _REGISTER = _version_statement(
     f"""
     INSERT INTO submissions (form_id, instance_id, area_code)
-    SELECT CAST(:form_id AS integer), CAST(:instance_id AS text),
-           {
-        _AREA_RULE.format(
-            created="new_entity", project="CAST(:project_id AS integer)", app_user="CAST(:app_user_id AS integer)"
-        )
-    }
+    SELECT CAST(:form_id AS integer), CAST(:instance_id AS text), {_NEW_AREA}
     WHERE NOT EXISTS (SELECT FROM submission_versions v
                        WHERE v.form_id = CAST(:form_id AS integer) AND v.instance_id = CAST(:instance_id AS text))
       AND NOT EXISTS (SELECT FROM entities e JOIN new_entity n USING (dataset_id, uuid))
@@ -332,6 +330,9 @@ def fill_attachment(
     )
 
 
+_VERSION_AREA = _AREA_RULE.format(
+    created="written", project="(SELECT project_id FROM version)", app_user="(SELECT app_user_id FROM version)"
+)
 _PLACE = text(
     f"""
     WITH version AS (
@@ -346,11 +347,7 @@ _PLACE = text(
     )
     UPDATE submissions s SET
       review_state = CASE WHEN :edited THEN 'edited' ELSE s.review_state END,
-      area_code = {
-        _AREA_RULE.format(
-            created="written", project="(SELECT project_id FROM version)", app_user="(SELECT app_user_id FROM version)"
-        )
-    }
+      area_code = {_VERSION_AREA}
     WHERE s.id = :submission_id
     """  # noqa: S608 - fixed fragments, values bound
 )
