@@ -174,7 +174,8 @@ class ServerCpu:
         if "postgres" in process.name():
             if process.ppid() != self.postmaster:
                 return None
-            if not any(" [local] " in c or "(" in c for c in process.cmdline()[:1]):  # a session names its client
+            client = " ".join(process.cmdline())  # a session's title names its client: [local] or host(port)
+            if " [local] " not in client and "(" not in client:
                 return "postgres, own"
             return "postgres, niced" if process.nice() >= 10 else "postgres"
         if process.environ().get("KNN_DATA_DIR") != self.data_dir:
