@@ -48,6 +48,7 @@ from khoknongna.spatial.rules import GpsTrustRules, TravelRules
 from khoknongna.spatial.travel import Visit, travel_check
 from khoknongna.storage import audit as queries
 from khoknongna.storage import checks as check_queries
+from khoknongna.storage import submissions as submission_queries
 from khoknongna.storage.blobs import BlobNotFound, BlobStore, BlobStoreError
 
 logger = logging.getLogger(__name__)
@@ -392,7 +393,7 @@ def audit_submission(
     if sub is None or sub.encrypted or sub.data is None:
         return [], []
     results: list[CheckResult] = []
-    files = queries.attachments(conn, sub.version_id)
+    files = submission_queries.attachments(conn, sub.version_id, arrived=True)
     photos = _hash_photos(conn, blobs, sub, files)
     answers = _answers(conn, sub.version_id)
     queries.save_points(conn, sub.submission_id, sub.version_id, sub.plot_uuid)

@@ -401,7 +401,7 @@ def _accept(
             if not existing.current:
                 raise Problem(EDIT_OUTDATED, instance_id=header.instance_id)
             outcome, submission_id, version_id = Outcome.RESENT, existing.submission_id, existing.id
-            slots = {s.name: s.blob_sha256 for s in queries.attachment_slots(conn, version_id)}
+            slots = {s.name: s.blob_sha256 for s in queries.attachments(conn, version_id)}
         elif header.deprecated_id:
             old = queries.version_by_instance_id(conn, form_id, header.deprecated_id, lock=True)
             if old is None:
@@ -413,7 +413,7 @@ def _accept(
             version_id = queries.add_version(conn, submission_id, version, attachments, geometries)
             carried = {
                 s.name: (s.blob_sha256, s.size, s.content_type)
-                for s in queries.attachment_slots(conn, old.id)
+                for s in queries.attachments(conn, old.id)
                 if s.blob_sha256 is not None
             }
             slots = dict.fromkeys(attachments)

@@ -47,6 +47,8 @@ from khoknongna.server.auth import Actor, authenticate, password_user
 from khoknongna.server.context import db, services
 from khoknongna.storage import api_sessions
 from khoknongna.storage import central as queries
+from khoknongna.storage import forms as form_queries
+from khoknongna.storage import submissions as submission_queries
 
 bp = Blueprint("central", __name__, url_prefix="/v1")
 
@@ -198,7 +200,7 @@ def form_attachments(project_id: int, xml_form_id: str) -> Response:
     """The media files the current version expects: ``name, type, exists, blobExists, datasetExists, hash``."""
     found = form_row(project_id, xml_form_id)
     out = []
-    for a in queries.form_attachments(db(), found.form_version_id):
+    for a in form_queries.attachments(db(), found.form_version_id):
         out.append(
             {
                 "name": a.name,
@@ -384,14 +386,17 @@ def attachments(project_id: int, xml_form_id: str, instance_id: str) -> Response
     """``[{"name", "exists"}]`` of the files the current version names."""
     _, found = submission_row(project_id, xml_form_id, instance_id)
     return _json(
-        [{"name": a.name, "exists": a.blob_sha256 is not None} for a in queries.attachments(db(), found.version_id)]
+        [
+            {"name": a.name, "exists": a.blob_sha256 is not None}
+            for a in submission_queries.attachments(db(), found.version_id)
+        ]
     )
 
 
 @bp.get(_SUBMISSION + "/attachments/<name>")
 def attachment(project_id: int, xml_form_id: str, instance_id: str, name: str) -> Response:
     _, found = submission_row(project_id, xml_form_id, instance_id)
-    match = [a for a in queries.attachments(db(), found.version_id) if a.name == name and a.blob_sha256]
+    match = [a for a in submission_queries.attachments(db(), found.version_id, arrived=True) if a.name == name]
     if not match:
         raise Problem(MEDIA_NOT_FOUND, form_id=xml_form_id, name=name)
     response = send_file(

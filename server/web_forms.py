@@ -49,9 +49,9 @@ from khoknongna.server.security_headers import content_security_policy
 from khoknongna.server.web import bp
 from khoknongna.server.web_review import in_scope, reviewer
 from khoknongna.server.web_session import csrf, require_csrf_header, require_reader
-from khoknongna.storage import audit as audit_queries
 from khoknongna.storage import forms as form_queries
 from khoknongna.storage import review as review_queries
+from khoknongna.storage import submissions as submission_queries
 from khoknongna.storage.projects import DEFAULT_PROJECT_ID, project_name
 from khoknongna.web_form_support import unsupported_questions
 
@@ -232,7 +232,7 @@ def submission_edit(submission_id: int) -> Response:
     """The web form of the submission's form, opened on the current version's answers and files."""
     row = _editable(submission_id)
     form = _current(row.xml_form_id)
-    files = [f.name for f in audit_queries.attachments(db(), row.version_id) if f.blob_sha256]
+    files = [f.name for f in submission_queries.attachments(db(), row.version_id, arrived=True)]
     config = {
         **_session_config(row.xml_form_id),
         "edit": {

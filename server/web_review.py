@@ -36,6 +36,7 @@ from khoknongna.spatial import evidence, gps_trust, travel
 from khoknongna.storage import audit as audit_queries
 from khoknongna.storage import checks as check_queries
 from khoknongna.storage import review as queries
+from khoknongna.storage import submissions as submission_queries
 from khoknongna.storage.forms import current_versions
 from khoknongna.storage.selection import REVIEW_STATES
 from khoknongna.thumbnails import NotAnImage, thumbnail
@@ -146,7 +147,7 @@ def _signals(actor: Actor, rows: list[Any]) -> list[dict[str, Any]]:
 def _detail(actor: Actor, submission_id: int, **extra: Any) -> str:
     row = _submission(actor, submission_id)
     conn = db()
-    files = audit_queries.attachments(conn, row.version_id)
+    files = submission_queries.attachments(conn, row.version_id, arrived=True)
     photo_names = [f.name for f in files if is_photo(f.name, f.content_type)]
     labels = _labels_of(row.xform_sha256)
     answers = answer_rows(row.data, row.definition, labels, photo_names)

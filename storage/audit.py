@@ -88,16 +88,6 @@ def submission_ids(conn: Connection, project_id: int | None = None, since: datet
     )
 
 
-def attachments(conn: Connection, version_id: int) -> list[Row]:
-    """``(name, blob_sha256, content_type)`` of the files of a submission version that have arrived."""
-    return db.rows(
-        conn,
-        "SELECT name, blob_sha256, content_type FROM submission_attachments"
-        " WHERE submission_version_id = :id AND blob_sha256 IS NOT NULL ORDER BY name",
-        {"id": version_id},
-    )
-
-
 def hashes_of(conn: Connection, submission_id: int) -> dict[str, Row]:
     """``attachment_name -> photo_hashes row`` of a submission."""
     rows = conn.execute(text("SELECT * FROM photo_hashes WHERE submission_id = :id"), {"id": submission_id})

@@ -80,16 +80,6 @@ def form_versions(conn: Connection, form_pk: int) -> list[Row]:
     )
 
 
-def form_attachments(conn: Connection, form_version_id: int) -> list[Row]:
-    """``(name, blob_sha256, md5, content_type)`` of the media files a form version declares, by name."""
-    return db.rows(
-        conn,
-        "SELECT a.name, a.blob_sha256, a.md5, a.content_type FROM form_attachments a"
-        " WHERE a.form_version_id = :v ORDER BY a.name",
-        {"v": form_version_id},
-    )
-
-
 _SUBMISSIONS = f"""
     SELECT s.id, s.instance_id, s.created_at, s.review_state, s.area_code,
            v.id AS version_id, v.instance_id AS current_instance_id, v.instance_name, v.submitter_id,
@@ -139,16 +129,6 @@ def versions(conn: Connection, submission_id: int) -> list[Row]:
         "SELECT id, instance_id, instance_name, submitter_id, app_user_id, device_id, user_agent,"
         " received_at, current FROM submission_versions WHERE submission_id = :s ORDER BY id DESC",
         {"s": submission_id},
-    )
-
-
-def attachments(conn: Connection, version_id: int) -> list[Row]:
-    """``(name, blob_sha256, size, content_type)`` of the files a submission version names, by name."""
-    return db.rows(
-        conn,
-        "SELECT name, blob_sha256, size, content_type FROM submission_attachments"
-        " WHERE submission_version_id = :v ORDER BY name",
-        {"v": version_id},
     )
 
 

@@ -300,20 +300,16 @@ def retire_version(conn: Connection, version_id: int) -> None:
     conn.execute(update(submission_versions).where(submission_versions.c.id == version_id).values(current=False))
 
 
-def attachment_slots(conn: Connection, version_id: int) -> list[Row]:
-    """``(name, blob_sha256, size, content_type)`` of the version's expected files, by name."""
-    return list(
-        conn.execute(
-            select(
-                submission_attachments.c.name,
-                submission_attachments.c.blob_sha256,
-                submission_attachments.c.size,
-                submission_attachments.c.content_type,
-            )
-            .where(submission_attachments.c.submission_version_id == version_id)
-            .order_by(submission_attachments.c.name)
-        )
+def attachments(conn: Connection, version_id: int, *, arrived: bool = False) -> list[Row]:
+    """``(name, blob_sha256, size, content_type)`` of the files a submission version names, by name
+    (``blob_sha256`` ``None`` while a file has not arrived); with ``arrived``, only the files that have."""
+    files = submission_attachments.c
+    query = select(files.name, files.blob_sha256, files.size, files.content_type).where(
+        files.submission_version_id == version_id
     )
+    if arrived:
+        query = query.where(files.blob_sha256.is_not(None))
+    return list(conn.execute(query.order_by(files.name)))
 
 
 def fill_attachment(
