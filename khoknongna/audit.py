@@ -235,11 +235,10 @@ def _exif(conn: Connection, sub: Any, photos: list[dict[str, Any]], rules: Photo
 
 def _answers(conn: Connection, version_id: int) -> list[GeoAnswer]:
     answers = []
-    for row in queries.geo_answers(conn, version_id):
+    for row in submission_queries.geo_answers(conn, version_id):
         parsed = parse_odk_geo(row.geo_type, row.raw_value)
         if parsed.geometry is not None:
-            name = row.field_path + "".join(f"[{p}]" for p in row.repeat_position)
-            answers.append(GeoAnswer(name, row.geo_type, parsed.geometry.vertices))
+            answers.append(GeoAnswer(row.name, row.geo_type, parsed.geometry.vertices))
     return answers
 
 

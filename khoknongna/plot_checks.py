@@ -39,6 +39,7 @@ from khoknongna.spatial.rules import (
 from khoknongna.spatial.units import RaiNganWa
 from khoknongna.spatial.validity import validity_check
 from khoknongna.storage import checks as queries
+from khoknongna.storage import submissions as submission_queries
 
 logger = logging.getLogger(__name__)
 
@@ -174,11 +175,10 @@ def check_follow_up(conn: Connection, submission_id: int, rules: CheckRules) -> 
             "The plot this submission names is not registered or has no boundary; its location cannot be checked.",
         )
     else:
-        points = []
-        for row in queries.geopoints(conn, follow_up.submission_version_id):
-            parsed = parse_odk_geo("geopoint", row.raw_value)
-            name = row.field_path + "".join(f"[{p}]" for p in row.repeat_position)
-            points.append(EvidencePoint.from_odk(name, parsed.geometry))
+        points = [
+            EvidencePoint.from_odk(row.name, parse_odk_geo("geopoint", row.raw_value).geometry)
+            for row in submission_queries.geo_answers(conn, follow_up.submission_version_id, "geopoint")
+        ]
         result = evidence_check(points, boundary.polygon(), rules.evidence)
     queries.save_results(conn, [result], entity_id=follow_up.plot_entity_id, submission_id=submission_id)
     return result

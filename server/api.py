@@ -110,7 +110,7 @@ def plot_checks(plot: str) -> Response:
     entity_id = found.entity_id if found is not None and _in_area(found.area_code) else None
     if entity_id is None:
         raise Problem(PLOT_NOT_FOUND, plot=plot, project_id=g.project_id)
-    checks = _named(queries.to_json(queries.results_of_plot(db(), entity_id)))
+    checks = _named(queries.to_json(queries.results_of(db(), "plot", entity_id)))
     return _json({"plot": plot.lower(), "checks": checks})
 
 
@@ -123,7 +123,7 @@ def _named(results: list[dict]) -> list[dict]:
 def submission_checks(form_id: str, instance_id: str) -> Response:
     """``{"instanceId": …, "checks": [check…]}`` for a submission (its evidence location, when it names a plot)."""
     submission_id = _submission(g.project_id, form_id, instance_id)
-    results = _named(queries.to_json(queries.results_of_submission(db(), submission_id)))
+    results = _named(queries.to_json(queries.results_of(db(), "submission", submission_id)))
     return _json({"instanceId": instance_id, "checks": results})
 
 

@@ -48,6 +48,7 @@ from khoknongna.server.context import db, services
 from khoknongna.storage import api_sessions
 from khoknongna.storage import central as queries
 from khoknongna.storage import forms as form_queries
+from khoknongna.storage import review as review_queries
 from khoknongna.storage import submissions as submission_queries
 
 bp = Blueprint("central", __name__, url_prefix="/v1")
@@ -396,7 +397,7 @@ def attachments(project_id: int, xml_form_id: str, instance_id: str) -> Response
 @bp.get(_SUBMISSION + "/attachments/<name>")
 def attachment(project_id: int, xml_form_id: str, instance_id: str, name: str) -> Response:
     _, found = submission_row(project_id, xml_form_id, instance_id)
-    match = [a for a in submission_queries.attachments(db(), found.version_id, arrived=True) if a.name == name]
+    match = submission_queries.attachments(db(), found.version_id, arrived=True, name=name)
     if not match:
         raise Problem(MEDIA_NOT_FOUND, form_id=xml_form_id, name=name)
     response = send_file(
@@ -411,7 +412,7 @@ def attachment(project_id: int, xml_form_id: str, instance_id: str, name: str) -
 
 @bp.get(_SUBMISSION + "/comments")
 def comments(project_id: int, xml_form_id: str, instance_id: str) -> Response:
-    return _listed(project_id, xml_form_id, instance_id, queries.comments, central.comment_json)
+    return _listed(project_id, xml_form_id, instance_id, review_queries.comments_of, central.comment_json)
 
 
 @bp.post(_SUBMISSION + "/comments")

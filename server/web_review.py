@@ -175,8 +175,8 @@ def _detail(actor: Actor, submission_id: int, **extra: Any) -> str:
         drawing=sketch(drawn),
         plot=plot,
         checks=once_each(
-            _results(actor, check_queries.results_of_submission(conn, row.id)),
-            _results(actor, check_queries.results_of_plot(conn, plot.entity_id), about_plot=True) if plot else [],
+            _results(actor, check_queries.results_of(conn, "submission", row.id)),
+            _results(actor, check_queries.results_of(conn, "plot", plot.entity_id), about_plot=True) if plot else [],
         ),
         signals=_signals(actor, audit_queries.signals_of_submission(conn, row.id)),
         comments=queries.comments_of(conn, row.id),
@@ -275,9 +275,10 @@ def submission_file(submission_id: int, name: str) -> Response:
     row = _submission(actor, submission_id)
     if not is_safe_file_name(name):
         abort(404)
-    found = queries.attachment_of(db(), row.id, name)
-    if found is None:
+    files = submission_queries.attachments(db(), row.version_id, arrived=True, name=name)
+    if not files:
         abort(404)
+    found = files[0]
     blobs = services().blobs
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"}
     if request.args.get("size") == "thumb":
@@ -321,7 +322,7 @@ def plot_detail(plot_uuid: str) -> str:
         properties=property_rows(plot.properties or {}, survey.definition if survey else None, labels),
         actor=actor,
         drawing=drawing,
-        checks=_results(actor, check_queries.results_of_plot(conn, plot.entity_id)),
+        checks=_results(actor, check_queries.results_of(conn, "plot", plot.entity_id)),
         submissions=queries.submissions_about_plot(conn, plot.entity_id, plot.uuid, actor.area_code),
         versions=versions,
     )

@@ -9,24 +9,15 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Row, func, select, update
 
+from khoknongna.storage import db
 from khoknongna.storage.schema import form_versions, forms, submissions, users
 from khoknongna.storage.users import NEXT_GENERATION
 
 
 def list_users(conn: Connection) -> list[Row]:
     """``(id, username, role, area_code, created_at, deactivated_at)`` of every user, by name."""
-    return list(
-        conn.execute(
-            select(
-                users.c.id,
-                users.c.username,
-                users.c.role,
-                users.c.area_code,
-                users.c.created_at,
-                users.c.deactivated_at,
-            ).order_by(users.c.username)
-        )
-    )
+    columns = ("id", "username", "role", "area_code", "created_at", "deactivated_at")
+    return db.table_rows(conn, users, columns, order_by="username")
 
 
 _FOR_UPDATE = select(

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Row, text
 from khoknongna.spatial.results import CheckResult
 from khoknongna.storage import db
 from khoknongna.storage.schema import PHASH_BANDS, audit_signals, collector_visits, photo_hashes
+from khoknongna.storage.submissions import ANSWER_NAME
 
 _PHOTO_COLUMNS = (
     "field_path",
@@ -197,14 +198,13 @@ def submission_labels(conn: Connection, submission_ids: Iterable[int]) -> dict[i
     return {r.id: r for r in rows}
 
 
-def geo_answers(conn: Connection, version_id: int) -> list[Row]:
-    """``(field_path, repeat_position, geo_type, raw_value)`` of the valid geo answers of a version, in order."""
-    return db.rows(
-        conn,
-        "SELECT field_path, repeat_position, geo_type, raw_value FROM submission_geometries"
-        " WHERE submission_version_id = :id AND geom IS NOT NULL ORDER BY id",
-        {"id": version_id},
-    )
+_SAVE_POINTS = text(
+    "INSERT INTO audit_points (submission_id, name, lon, lat, plot_uuid)"  # noqa: S608 - a fixed expression
+    " SELECT DISTINCT ON (name) :id, name, ST_X(geom), ST_Y(geom), :plot FROM ("
+    f"   SELECT {ANSWER_NAME} AS name, geom, id FROM submission_geometries"
+    "   WHERE submission_version_id = :version AND geo_type = 'geopoint' AND geom IS NOT NULL) g"
+    " ORDER BY name, id"
+)
 
 
 def save_points(conn: Connection, submission_id: int, version_id: int, plot_uuid: str | None) -> None:
@@ -213,17 +213,7 @@ def save_points(conn: Connection, submission_id: int, version_id: int, plot_uuid
     conn.execute(text("DELETE FROM audit_points WHERE submission_id = :id"), {"id": submission_id})
     if plot_uuid is None:
         return
-    conn.execute(
-        text(
-            "INSERT INTO audit_points (submission_id, name, lon, lat, plot_uuid)"
-            " SELECT DISTINCT ON (name) :id, name, ST_X(geom), ST_Y(geom), :plot FROM ("
-            "   SELECT field_path || array_to_string(array(SELECT '[' || p || ']' FROM unnest(repeat_position) p), '')"
-            "          AS name, geom, id FROM submission_geometries"
-            "   WHERE submission_version_id = :version AND geo_type = 'geopoint' AND geom IS NOT NULL) g"
-            " ORDER BY name, id"
-        ),
-        {"id": submission_id, "version": version_id, "plot": plot_uuid},
-    )
+    conn.execute(_SAVE_POINTS, {"id": submission_id, "version": version_id, "plot": plot_uuid})
 
 
 def same_spots(conn: Connection, submission_id: int, *, limit: int) -> list[Row]:

@@ -1,6 +1,7 @@
 """Queries of the ODK Central-shaped API (``server/central_api.py``, ``server/central_odata.py``): projects,
-forms and their versions, submissions with their versions, attachments and comments, and the rows of the
-OData feed, streamed.
+forms and their versions, submissions with their versions, a comment just made, and the rows of the OData
+feed, streamed. A version's files and a submission's comments are read where the other pages read them
+(``storage.submissions``, ``storage.forms``, ``storage.review``).
 
 Every submission query takes ``area``: a province, amphoe or tambon code prefix of ``submissions.area_code``,
 already narrowed to the user's area (``None`` = every submission), as the map and the lists do
@@ -128,16 +129,6 @@ def versions(conn: Connection, submission_id: int) -> list[Row]:
         conn,
         "SELECT id, instance_id, instance_name, submitter_id, app_user_id, device_id, user_agent,"
         " received_at, current FROM submission_versions WHERE submission_id = :s ORDER BY id DESC",
-        {"s": submission_id},
-    )
-
-
-def comments(conn: Connection, submission_id: int) -> list[Row]:
-    """``(id, body, user_id, created_at)`` of a submission's comments, oldest first."""
-    return db.rows(
-        conn,
-        "SELECT id, body, user_id, created_at FROM submission_comments WHERE submission_id = :s"
-        " ORDER BY created_at, id",
         {"s": submission_id},
     )
 

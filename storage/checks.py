@@ -19,19 +19,15 @@ from khoknongna.storage.periods import period_sql
 from khoknongna.storage.schema import check_results
 
 _RESULT_COLUMNS = ("entity_id", "rule_version", "status", "result", "checked_version")
-#: One statement per subject: its constant predicate (not a bound parameter) lets PostgreSQL match the partial
-#: unique index of plots' or submissions' results.
+#: The subjects of a check result, each with the column of its id.
+_SUBJECT_KEY = {"plot": "entity_id", "submission": "submission_id"}
+#: Each subject as a constant predicate (not a bound parameter), so that PostgreSQL matches the partial unique
+#: index of plots' or submissions' results.
+_SUBJECT_IS = {subject: text(f"subject = '{subject}'") for subject in _SUBJECT_KEY}
+#: One upsert statement per subject.
 _SAVE_RESULT = {
-    "plot": db.upsert(
-        check_results, ("entity_id", "rule"), _RESULT_COLUMNS, stamp="computed_at", where=text("subject = 'plot'")
-    ),
-    "submission": db.upsert(
-        check_results,
-        ("submission_id", "rule"),
-        _RESULT_COLUMNS,
-        stamp="computed_at",
-        where=text("subject = 'submission'"),
-    ),
+    subject: db.upsert(check_results, (key, "rule"), _RESULT_COLUMNS, stamp="computed_at", where=_SUBJECT_IS[subject])
+    for subject, key in _SUBJECT_KEY.items()
 }
 
 PLOTS_LIST = "plots"
@@ -128,16 +124,6 @@ def follow_up_for_check(conn: Connection, submission_id: int) -> Row | None:
     )
 
 
-def geopoints(conn: Connection, submission_version_id: int) -> list[Row]:
-    """``(field_path, repeat_position, raw_value)`` of the valid geopoint answers of a submission version."""
-    return db.rows(
-        conn,
-        "SELECT field_path, repeat_position, raw_value FROM submission_geometries"
-        " WHERE submission_version_id = :id AND geo_type = 'geopoint' AND geom IS NOT NULL ORDER BY id",
-        {"id": submission_version_id},
-    )
-
-
 def save_results(
     conn: Connection,
     results: Sequence[CheckResult],
@@ -166,24 +152,12 @@ def save_results(
     conn.execute(_SAVE_RESULT[subject], rows)
 
 
-def results_of_plot(conn: Connection, entity_id: int) -> list[Row]:
-    """``(rule, rule_version, status, result, checked_version, computed_at)`` of a plot, by rule."""
-    return db.rows(
-        conn,
-        "SELECT rule, rule_version, status, result, checked_version, computed_at FROM check_results"
-        " WHERE subject = 'plot' AND entity_id = :id ORDER BY rule",
-        {"id": entity_id},
-    )
-
-
-def results_of_submission(conn: Connection, submission_id: int) -> list[Row]:
-    """``(rule, rule_version, status, result, computed_at)`` of a submission, by rule."""
-    return db.rows(
-        conn,
-        "SELECT rule, rule_version, status, result, computed_at FROM check_results"
-        " WHERE subject = 'submission' AND submission_id = :id ORDER BY rule",
-        {"id": submission_id},
-    )
+def results_of(conn: Connection, subject: str, subject_id: int) -> list[Row]:
+    """``(rule, rule_version, status, result, checked_version, computed_at)`` of a plot (``subject`` "plot", by
+    its entity id) or of a submission ("submission", by its id), by rule."""
+    columns = ("rule", "rule_version", "status", "result", "checked_version", "computed_at")
+    key = check_results.c[_SUBJECT_KEY[subject]]
+    return db.table_rows(conn, check_results, columns, _SUBJECT_IS[subject], key == subject_id, order_by="rule")
 
 
 def overlapping_plot_ids(conn: Connection, entity_id: int) -> list[int]:

@@ -1,5 +1,6 @@
 """Database engines (the configured PostGIS database, or the private cluster in the data folder), and what the
-query modules share: an upsert statement, and running SQL text for its rows, its one row or its first column."""
+query modules share: an upsert statement, the rows of one table, and running SQL text for its rows, its one row
+or its first column."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, Table, create_engine, event, func, text
+from sqlalchemy import ColumnElement, Connection, Engine, Row, Table, create_engine, event, func, select, text
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.exc import DBAPIError, InterfaceError
 
@@ -111,6 +112,14 @@ def upsert(
     if stamp is not None:
         changes[stamp] = func.now()
     return stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys], index_where=where, set_=changes)
+
+
+def table_rows(
+    conn: Connection, table: Table, columns: Sequence[str], *where: ColumnElement[bool], order_by: str
+) -> list[Row]:
+    """The ``columns`` (by name) of the rows of ``table`` that meet every ``where`` condition, in the order of the
+    column ``order_by``."""
+    return list(conn.execute(select(*table.c[tuple(columns)]).where(*where).order_by(table.c[order_by])))
 
 
 def rows(conn: Connection, sql: str, params: Mapping[str, Any]) -> list[Row]:

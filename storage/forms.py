@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, cast, exists, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
+from khoknongna.storage import db
 from khoknongna.storage.schema import datasets, form_attachments, form_versions, forms, submissions
 
 
@@ -99,12 +100,9 @@ def set_attachment(
 
 def attachments(conn: Connection, form_version_id: int) -> list[Row]:
     """``(name, blob_sha256, md5, size, content_type)`` of the version's media, by name."""
-    return list(
-        conn.execute(
-            select(*form_attachments.c["name", "blob_sha256", "md5", "size", "content_type"])
-            .where(form_attachments.c.form_version_id == form_version_id)
-            .order_by(form_attachments.c.name)
-        )
+    columns = ("name", "blob_sha256", "md5", "size", "content_type")
+    return db.table_rows(
+        conn, form_attachments, columns, form_attachments.c.form_version_id == form_version_id, order_by="name"
     )
 
 

@@ -63,10 +63,10 @@ def add_comment(conn: Connection, submission_id: int, user_id: int, body: str) -
 
 
 def comments_of(conn: Connection, submission_id: int) -> list[Row]:
-    """``(id, body, created_at, username)`` of the submission's comments, oldest first."""
+    """``(id, body, user_id, created_at, username)`` of the submission's comments, oldest first."""
     return db.rows(
         conn,
-        "SELECT c.id, c.body, c.created_at, u.username FROM submission_comments c"
+        "SELECT c.id, c.body, c.user_id, c.created_at, u.username FROM submission_comments c"
         " JOIN users u ON u.id = c.user_id WHERE c.submission_id = :s ORDER BY c.created_at, c.id",
         {"s": submission_id},
     )
@@ -155,17 +155,6 @@ def submission_for_page(conn: Connection, project_id: int, submission_id: int) -
         f" LEFT JOIN plots p ON p.project_id = f.project_id AND p.uuid = {PLOT_OF_VERSION}"
         " WHERE s.id = :id AND f.project_id = :project",
         {"id": submission_id, "project": project_id},
-    )
-
-
-def attachment_of(conn: Connection, submission_id: int, name: str) -> Row | None:
-    """``(blob_sha256, content_type, size)`` of a file of the submission's current version that has arrived."""
-    return db.row(
-        conn,
-        "SELECT a.blob_sha256, a.content_type, a.size FROM submission_attachments a"
-        " JOIN submission_versions sv ON sv.id = a.submission_version_id AND sv.current"
-        " WHERE sv.submission_id = :id AND a.name = :name AND a.blob_sha256 IS NOT NULL",
-        {"id": submission_id, "name": name},
     )
 
 

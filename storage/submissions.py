@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ARRAY, Connection, Row, Text, TextClause, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql
 
+from khoknongna.storage import db
 from khoknongna.storage.schema import submission_attachments, submission_versions
 
 
@@ -300,16 +301,35 @@ def retire_version(conn: Connection, version_id: int) -> None:
     conn.execute(update(submission_versions).where(submission_versions.c.id == version_id).values(current=False))
 
 
-def attachments(conn: Connection, version_id: int, *, arrived: bool = False) -> list[Row]:
+def attachments(conn: Connection, version_id: int, *, arrived: bool = False, name: str | None = None) -> list[Row]:
     """``(name, blob_sha256, size, content_type)`` of the files a submission version names, by name
-    (``blob_sha256`` ``None`` while a file has not arrived); with ``arrived``, only the files that have."""
+    (``blob_sha256`` ``None`` while a file has not arrived); with ``arrived``, only the files that have; with
+    ``name``, only that file."""
     files = submission_attachments.c
-    query = select(files.name, files.blob_sha256, files.size, files.content_type).where(
-        files.submission_version_id == version_id
-    )
+    where = [files.submission_version_id == version_id]
     if arrived:
-        query = query.where(files.blob_sha256.is_not(None))
-    return list(conn.execute(query.order_by(files.name)))
+        where.append(files.blob_sha256.is_not(None))
+    if name is not None:
+        where.append(files.name == name)
+    columns = ("name", "blob_sha256", "size", "content_type")
+    return db.table_rows(conn, submission_attachments, columns, *where, order_by="name")
+
+
+#: SQL of a geo answer's name in ``submission_geometries``: its path and repeat positions (``where``,
+#: ``visits/where[2]``), the name checks and signals give a point.
+ANSWER_NAME = "field_path || array_to_string(array(SELECT '[' || p || ']' FROM unnest(repeat_position) p), '')"
+
+_GEO_ANSWERS = text(
+    f"SELECT {ANSWER_NAME} AS name, geo_type, raw_value FROM submission_geometries"  # noqa: S608 - fixed SQL
+    " WHERE submission_version_id = :version AND geom IS NOT NULL"
+    " AND (CAST(:geo_type AS text) IS NULL OR geo_type = :geo_type) ORDER BY id"
+)
+
+
+def geo_answers(conn: Connection, version_id: int, geo_type: str | None = None) -> list[Row]:
+    """``(name, geo_type, raw_value)`` of the valid geo answers of a submission version (of ``geo_type`` only,
+    when given: ``geopoint``, ``geotrace`` or ``geoshape``), in answer order; ``name`` as :data:`ANSWER_NAME`."""
+    return list(conn.execute(_GEO_ANSWERS, {"version": version_id, "geo_type": geo_type}))
 
 
 def fill_attachment(

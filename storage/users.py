@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Row, bindparam, func, select, update
 
+from khoknongna.storage import db
 from khoknongna.storage.schema import app_users, users
 
 
@@ -128,10 +129,5 @@ def revoke_app_user(conn: Connection, app_user_id: int) -> Row | None:
 
 def list_app_users(conn: Connection, project_id: int) -> list[Row]:
     """``(id, display_name, area_code, created_at, revoked_at)`` of the project's app users, oldest first."""
-    return list(
-        conn.execute(
-            select(*app_users.c["id", "display_name", "area_code", "created_at", "revoked_at"])
-            .where(app_users.c.project_id == project_id)
-            .order_by(app_users.c.id)
-        )
-    )
+    columns = ("id", "display_name", "area_code", "created_at", "revoked_at")
+    return db.table_rows(conn, app_users, columns, app_users.c.project_id == project_id, order_by="id")
