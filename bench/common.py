@@ -71,13 +71,20 @@ def add_server_options(
     parser: argparse.ArgumentParser,
     server_help: str = "server URL as typed into Collect",
     blob_help: str = "start a server of our own with this blob store: local, moto, s3://…",
+    database_help: str = "the server's database (with --server)",
 ) -> None:
     """The server a load benchmark talks to: ``--server`` (one already running) or ``--blob-url`` (one of our own,
-    ``ingest.own_server``), and ``--serve-args`` for the latter."""
+    ``ingest.own_server``), and ``--serve-args`` for the latter; ``--user`` and ``--password`` to sign in to it,
+    ``--database-url`` for its database (``database_help`` says what the benchmark reads there) and
+    ``--timeout``, seconds per request (default 60)."""
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--server", help=server_help)
     target.add_argument("--blob-url", help=blob_help)
     parser.add_argument("--serve-args", default="", help="extra options for 'khoknongna serve' with --blob-url")
+    parser.add_argument("--user", help="user of --server (with --blob-url: the server's own bench user)")
+    parser.add_argument("--password")
+    parser.add_argument("--database-url", help=database_help)
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request (60)")
 
 
 def run_benchmark(

@@ -417,10 +417,11 @@ def _run(
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Daily logs at the same plots; watch the checks and audit queue drain.")
-    add_server_options(p, server_help="server URL as typed into Collect (with --user, --password, --database-url)")
-    p.add_argument("--user")
-    p.add_argument("--password")
-    p.add_argument("--database-url", help="the server's database (with --server): its job queue")
+    add_server_options(
+        p,
+        server_help="server URL as typed into Collect (with --user, --password, --database-url)",
+        database_help="the server's database (with --server): its job queue",
+    )
     p.add_argument("--developers", type=int, default=20, help="field developers, one device each (20)")
     p.add_argument("--plots", type=int, help="plots per developer (default: the run's logs cover one month)")
     p.add_argument("--month", help="YYYY-MM of the first working day logged (default: last month)")
@@ -433,7 +434,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--drain-every", type=float, default=5.0, help="seconds between queue lines while draining (5)")
     p.add_argument("--give-up", type=float, default=600.0, help="seconds to wait for an empty queue at all (600)")
     p.add_argument("--seed", type=int, default=20261205)
-    p.add_argument("--timeout", type=float, default=60.0)
     args = p.parse_args(argv)
     if args.server and not (args.database_url and args.user):
         p.error("--server needs --user, --password and --database-url")

@@ -1130,25 +1130,23 @@ def conninfo(database_url: str) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Benchmark ODK Collect-style submission ingest.")
     add_server_options(
-        p, blob_help="start a server of our own with this blob store: local, moto, seaweedfs, or s3://bucket?endpoint=…"
+        p,
+        blob_help="start a server of our own with this blob store: local, moto, seaweedfs, or s3://bucket?endpoint=…",
+        database_help="the server's database, for --queue with --server",
     )
     p.add_argument(
         "--app-user", action="store_true", help="with --blob-url: send as an app user (key in the URL, no Digest)"
     )
-    p.add_argument("--user")
-    p.add_argument("--password")
     p.add_argument("--form", help="formID (default plot_survey, else the first form)")
     p.add_argument("-n", type=int, default=1000, help="timed submissions (default 1000)")
     p.add_argument("-c", type=int, default=4, help="concurrent devices (default 4)")
     p.add_argument("--photo-kb", type=int, default=0, help="KiB per photo, 0 = XML only")
     p.add_argument("--photos", type=int, default=1, help="image questions answered with a photo (default 1)")
     p.add_argument("--warmup", type=int, default=20, help="untimed submissions (default 20)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--queue", action="store_true", help="print the checks and audit queue, and its drain time")
     p.add_argument("--queue-every", type=float, default=5.0, help="seconds between queue samples (5)")
     p.add_argument("--drain", type=float, default=120.0, help="seconds to wait for the queue to empty (120)")
-    p.add_argument("--database-url", help="the server's database, for --queue with --server")
     args = p.parse_args(argv)
     if args.queue and args.server and not args.database_url:
         p.error("--queue with --server needs --database-url")

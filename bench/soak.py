@@ -328,11 +328,8 @@ def soak(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Soak the server with mixed traffic and watch its memory.")
-    add_server_options(p)
-    p.add_argument("--user")
-    p.add_argument("--password")
+    add_server_options(p, database_help="the server's database, to count its queued jobs (with --server)")
     p.add_argument("--pid", type=int, help="pid of 'khoknongna serve' (default: found by the server's port)")
-    p.add_argument("--database-url", help="the server's database, to count its queued jobs (with --server)")
     p.add_argument("--form", default="plot_survey")
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--every", type=float, default=30.0, help="seconds per printed interval")
@@ -340,7 +337,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=0.0, help="requests/s of all devices (0: as fast as they can)")
     p.add_argument("--photo-kb", type=int, default=200)
     p.add_argument("--days", type=float, default=40.0, help="each device's first plot is this many days ago")
-    p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--verbose", action="store_true", help="print every failed read")
     args = p.parse_args(argv)
     return against_server(args, soak)

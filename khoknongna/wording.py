@@ -1,6 +1,6 @@
 """The words the supervisors' pages use for the project's codes, Thai first with English beside it: check and
-signal rules, their statuses, review states, roles, audit actions and who made an entry without a signed-in user;
-and dates in the Buddhist era.
+signal rules, their statuses, review states, roles, audit actions and who made an entry without a signed-in user
+(the words are in ``wording.toml`` beside this module, read once at import); and dates in the Buddhist era.
 
 One convention for dates on the pages (the PDF reports use the same era): the day, the abbreviated Thai month and
 the Buddhist-era year in Arabic digits, then the time in Thai time (``5 ธ.ค. 2569 14:30``); the ISO 8601 value
@@ -10,93 +10,40 @@ abbreviations; Buddhist era = Gregorian year + 543.
 
 from __future__ import annotations
 
+import tomllib
 from datetime import date, datetime
+from importlib.resources import files
 from zoneinfo import ZoneInfo
 
 THAILAND = ZoneInfo("Asia/Bangkok")
 BUDDHIST_ERA_OFFSET = 543
 MONTHS_TH = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.")
 
-#: Check and signal rules: code -> (Thai, English).
-RULES: dict[str, tuple[str, str]] = {
-    "plot_area": ("ขนาดแปลง", "plot area"),
-    "plot_validity": ("ขอบเขตแปลง", "boundary"),
-    "plot_overlaps": ("แปลงทับซ้อน", "overlaps"),
-    "plot_parts": ("สัดส่วน 30:30:30:10", "30:30:30:10 parts"),
-    "evidence_location": ("ตำแหน่งหลักฐาน", "evidence location"),
-    "photo_reused_exact": ("รูปซ้ำ", "reused photo"),
-    "photo_reused_near": ("รูปคล้ายกัน", "near-duplicate photo"),
-    "photo_exif": ("ข้อมูล EXIF ของรูป", "photo EXIF"),
-    "gps_untrusted": ("GPS ไม่น่าเชื่อถือ", "untrusted GPS"),
-    "impossible_travel": ("เดินทางเร็วเกินจริง", "impossible travel"),
-    "certification_missing": ("ไม่มีการรับรอง", "certification missing"),
-    "monthly_coverage": ("การรายงานประจำเดือน", "monthly coverage"),
-}
-#: Statuses of check results and signals: code -> (Thai, English).
-STATUSES: dict[str, tuple[str, str]] = {
-    "ok": ("ผ่าน", "ok"),
-    "warning": ("ผ่าน มีข้อสังเกต", "warning"),
-    "inside": ("อยู่ในแปลง", "inside"),
-    "near": ("อยู่ใกล้แปลง", "near"),
-    "outside": ("อยู่นอกแปลง", "outside"),
-    "raised": ("พบสิ่งผิดปกติ", "raised"),
-    "overlaps": ("ทับแปลงอื่น", "overlaps"),
-    "invalid": ("ขอบเขตไม่ถูกต้อง", "invalid"),
-    "undersized": ("เล็กกว่าที่กำหนด", "undersized"),
-    "oversized": ("ใหญ่กว่าที่กำหนด", "oversized"),
-    "uncertain": ("ไม่แน่ชัด", "uncertain"),
-    "deviates": ("ไม่ตรงสัดส่วน", "deviates"),
-    "no_parts": ("ไม่มีส่วนของแปลง", "no parts"),
-    "no_plots": ("ไม่มีแปลง", "no plots"),
-    "no_points": ("ไม่มีพิกัด", "no points"),
-    "not_measured": ("วัดไม่ได้", "not measured"),
-    "complete": ("ครบ", "complete"),
-    "incomplete": ("ไม่ครบ", "incomplete"),
-}
+#: The tables' words (code -> [Thai, English]), from ``wording.toml`` beside this module, where translators edit them.
+_WORDS = tomllib.loads(files(__package__).joinpath("wording.toml").read_text(encoding="utf-8"))
+
+
+def _table(name: str) -> dict[str, tuple[str, str]]:
+    """The table ``name`` of ``wording.toml``, in the file's order: code -> (Thai, English). Raises ``ValueError``
+    for an entry that is not two words."""
+    return {code: (th, en) for code, (th, en) in _WORDS[name].items()}
+
+
+#: Check and signal rules.
+RULES: dict[str, tuple[str, str]] = _table("rules")
+#: Statuses of check results and signals.
+STATUSES: dict[str, tuple[str, str]] = _table("statuses")
 #: The statuses that mean nothing needs a supervisor's look.
 GOOD_STATUSES = frozenset({"ok", "warning", "inside", "near", "complete"})
 #: Review states (ODK Central's names).
-REVIEW_STATES: dict[str, tuple[str, str]] = {
-    "received": ("รับแล้ว", "received"),
-    "hasIssues": ("มีปัญหา", "has issues"),
-    "edited": ("แก้ไขแล้ว", "edited"),
-    "approved": ("อนุมัติ", "approved"),
-    "rejected": ("ไม่อนุมัติ", "rejected"),
-}
+REVIEW_STATES: dict[str, tuple[str, str]] = _table("review_states")
 #: Roles, with what each may do.
-ROLES: dict[str, tuple[str, str]] = {
-    "admin": ("ผู้ดูแลระบบ", "Administrator: everything"),
-    "department": ("ส่วนกลาง", "Department: reviews every area"),
-    "province": ("ผู้ตรวจระดับจังหวัด", "Province supervisor: one province"),
-    "district": ("ผู้ตรวจระดับอำเภอ", "District supervisor: one amphoe"),
-    "gis": ("GIS อ่านอย่างเดียว", "GIS: reads everything, changes nothing"),
-    "collector": ("ผู้เก็บข้อมูล", "Collector: ODK Collect only, no web pages"),
-}
+ROLES: dict[str, tuple[str, str]] = _table("roles")
 #: Audit-log actions.
-ACTIONS: dict[str, tuple[str, str]] = {
-    "submission.review": ("เปลี่ยนสถานะการตรวจ", "review state changed"),
-    "submission.comment": ("แสดงความเห็น", "comment"),
-    "signal.explain": ("อธิบายสัญญาณ", "signal explained"),
-    "submission.edit": ("แก้ไขข้อมูลที่ส่ง", "submission edited"),
-    "report.submit": ("ส่งรายงานประจำเดือน", "monthly report submitted"),
-    "signin.lockout": ("ระงับการเข้าสู่ระบบชั่วคราว", "sign-in locked"),
-    "entity.create": ("เพิ่มรายการในทะเบียน", "entity created"),
-    "entity.update": ("แก้ไขรายการในทะเบียน", "entity updated"),
-    "user.create": ("สร้างบัญชีผู้ใช้", "user created"),
-    "user.password": ("ตั้งรหัสผ่านใหม่", "password changed"),
-    "user.role": ("เปลี่ยนบทบาทผู้ใช้", "role changed"),
-    "user.deactivate": ("ระงับบัญชีผู้ใช้", "user deactivated"),
-    "user.activate": ("เปิดใช้บัญชีผู้ใช้อีกครั้ง", "user activated"),
-    "app_user.create": ("สร้างผู้ใช้แอป", "app user created"),
-    "app_user.qr": ("ออกคิวอาร์โค้ดใหม่ให้ผู้ใช้แอป", "app user's new QR code"),
-    "app_user.revoke": ("ยกเลิกผู้ใช้แอป", "app user revoked"),
-}
+ACTIONS: dict[str, tuple[str, str]] = _table("actions")
 #: Who made an audit-log entry that has no signed-in user, by its ``after["via"]``: a change made with the
 #: ``khoknongna`` command (``khoknongna.account_log``); without ``via``, the server itself (a sign-in lockout).
-NO_ACTOR: dict[str, tuple[str, str]] = {
-    "command line": ("บรรทัดคำสั่ง", "command line"),
-    "system": ("ระบบ", "system"),
-}
+NO_ACTOR: dict[str, tuple[str, str]] = _table("no_actor")
 
 
 def thai(words: dict[str, tuple[str, str]], code: str | None) -> str:

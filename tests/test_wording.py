@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from khoknongna import accounts, wording
+from khoknongna.storage import selection
 from khoknongna.wording import REVIEW_STATES, buddhist_date, http_error, iso, thai
 
 
@@ -22,6 +24,12 @@ def test_a_date_has_no_time_and_no_shift() -> None:
 def test_a_code_without_words_is_shown_as_it_is() -> None:
     assert thai(REVIEW_STATES, "hasIssues") == "มีปัญหา"
     assert thai(REVIEW_STATES, "someday") == "someday"
+
+
+def test_every_role_and_review_state_has_thai_and_english_words() -> None:
+    for words, codes in ((wording.ROLES, accounts.ROLES), (wording.REVIEW_STATES, selection.REVIEW_STATES)):
+        for code in codes:
+            assert all(words[code]), code
 
 
 def test_an_error_status_without_its_own_words_gets_general_ones() -> None:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 import click
 from sqlalchemy import Connection, Engine
@@ -21,6 +21,9 @@ from khoknongna.storage.projects import DEFAULT_PROJECT_ID, ensure_default_proje
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def data_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -87,6 +90,15 @@ def transaction(settings: Settings) -> Iterator[Connection]:
     """A connection to the migrated database, in a transaction committed when the block ends."""
     with database(settings) as (_, engine, _blobs), engine.begin() as conn:
         yield conn
+
+
+def in_transaction(
+    data_dir: Path, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """``work(conn, *args, **kwargs)`` in a :func:`transaction` of the database of ``data_dir``, for a command that
+    runs one query: its result. A bad setting ends the command with its message (:func:`load_settings`)."""
+    with transaction(load_settings(data_dir)) as conn:
+        return work(conn, *args, **kwargs)
 
 
 def progress(length: int, label: str) -> ProgressBar[int]:

@@ -12,10 +12,10 @@ from khoknongna.publishing import publish_bundled_forms, publish_form
 from khoknongna.server.commands.common import (
     data_dir_option,
     database,
+    in_transaction,
     load_settings,
     project_option,
     ready,
-    transaction,
 )
 from khoknongna.storage import forms as form_queries
 
@@ -77,9 +77,7 @@ def forms_publish_bundled(data_dir: Path) -> None:
 @data_dir_option
 def forms_list(project_id: int, data_dir: Path) -> None:
     """List the forms with their current version, submissions and missing media."""
-    settings = load_settings(data_dir)
-    with transaction(settings) as conn:
-        rows = form_queries.form_summaries(conn, project_id)
+    rows = in_transaction(data_dir, form_queries.form_summaries, project_id)
     if not rows:
         click.echo("no forms published")
         return

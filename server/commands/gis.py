@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 
 from khoknongna.publishing import fill_definition_nodes
-from khoknongna.server.commands.common import data_dir_option, database, load_settings, ready, transaction
+from khoknongna.server.commands.common import (
+    data_dir_option,
+    database,
+    in_transaction,
+    load_settings,
+    ready,
+    transaction,
+)
 from khoknongna.storage import gis_views
 from khoknongna.storage.migrations import current_revision
 
@@ -44,9 +51,7 @@ def gis_grant(role: str, password: str | None, ask_password: bool, data_dir: Pat
 @data_dir_option
 def gis_refresh(data_dir: Path) -> None:
     """Create the views of every form again (publishing does this for the form it publishes)."""
-    settings = load_settings(data_dir)
-    with transaction(settings) as conn:
-        names = gis_views.refresh_all_form_views(conn)
+    names = in_transaction(data_dir, gis_views.refresh_all_form_views)
     click.echo(f"{len(names)} views in schema forms: {', '.join(names) or 'none'}")
 
 

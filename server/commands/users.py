@@ -15,7 +15,13 @@ from khoknongna import account_log, accounts
 from khoknongna.areas import area_name
 from khoknongna.collect_settings import collect_settings, encode_settings, save_png, settings_qr
 from khoknongna.server import serve as serving
-from khoknongna.server.commands.common import data_dir_option, load_settings, project_option, transaction
+from khoknongna.server.commands.common import (
+    data_dir_option,
+    in_transaction,
+    load_settings,
+    project_option,
+    transaction,
+)
 from khoknongna.settings import Settings
 from khoknongna.storage import admin as admin_queries
 from khoknongna.storage import users as user_queries
@@ -177,9 +183,7 @@ def _show_app_user_link(
 @data_dir_option
 def appuser_list(project_id: int, data_dir: Path) -> None:
     """List the project's app users (their links are never shown again)."""
-    settings = load_settings(data_dir)
-    with transaction(settings) as conn:
-        rows = user_queries.list_app_users(conn, project_id)
+    rows = in_transaction(data_dir, user_queries.list_app_users, project_id)
     if not rows:
         click.echo("no app users")
     for r in rows:

@@ -210,6 +210,17 @@ def test_forms_list_shows_each_form_with_its_version_and_missing_media(
     assert not any("missing media" in line for line in after_plot), "the address and plots lists are never missing"
 
 
+def test_gis_refresh_creates_the_views_of_every_published_form_again(
+    data_dir: Path, plot_survey_published: Result
+) -> None:
+    result = knn(data_dir, "gis", "refresh")
+
+    assert result.exit_code == 0, result.output
+    count, names = re.fullmatch(r"(\d+) views in schema forms: (.*)\n", result.output).groups()
+    assert int(count) == len(names.split(", "))
+    assert "plot_survey" in names.split(", ")
+
+
 # --- database -----------------------------------------------------------------------------------------------
 
 
