@@ -5,6 +5,9 @@ XForm), a *submission* has *submission versions* (each one an instance with its 
 names the one it replaces in ``meta/deprecatedID``).
 
 A column takes NULL unless it says ``nullable=False`` (or is part of the primary key): SQLAlchemy's default.
+A foreign-key column names no type: SQLAlchemy gives it the type of the ``id`` it references (``Integer`` or
+``BigInteger``), so the two always match. A plain one-column index is ``index=True`` on its column: its name
+comes from the naming convention below (``ix_<table>_<column>``), as the migrations spell it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.schema import SchemaItem
+from sqlalchemy.types import TypeEngine
 
 metadata = MetaData(
     naming_convention={
@@ -44,27 +49,58 @@ metadata = MetaData(
 )
 
 
+def _table(name: str, *items: SchemaItem) -> Table:
+    """A table of this schema: its ``items`` (columns, constraints, indexes) in the module's one ``metadata``,
+    so that it is named by the naming convention, created by the tests and compared with the migrations."""
+    return Table(name, metadata, *items)
+
+
 def _id(type_: type[Integer] = Integer) -> Column:
     """The table's ``id``: an identity column (``Integer`` or ``BigInteger``), its primary key."""
     return Column("id", type_, Identity(), primary_key=True)
 
 
+def _at(name: str, **kwargs: Any) -> Column:
+    """A ``timestamp with time zone`` column, so that no date-time of the schema goes without its zone (``kwargs``:
+    ``nullable``, ``comment``, ``index``, … as for ``Column``)."""
+    return Column(name, DateTime(timezone=True), **kwargs)
+
+
 def _now(name: str = "created_at", **kwargs: Any) -> Column:
     """A timestamp column the database fills with the time of the insert (``kwargs``: e.g. ``index=True``)."""
-    return Column(name, DateTime(timezone=True), nullable=False, server_default=func.now(), **kwargs)
+    return _at(name, nullable=False, server_default=func.now(), **kwargs)
 
 
-projects = Table(
+def _empty_array(name: str, item_type: type[TypeEngine[Any]], comment: str) -> Column:
+    """A NOT NULL PostgreSQL array of ``item_type`` that starts out empty (``'{}'``)."""
+    return Column(name, ARRAY(item_type), nullable=False, server_default=text("'{}'"), comment=comment)
+
+
+def _stored_file(blob_comment: str, *, md5: bool = False) -> tuple[Column, ...]:
+    """The columns of a named file kept in the blob store, after the key of what it is attached to.
+
+    ``name`` (the rest of the primary key), ``blob_sha256`` (the blob key; NULL until the bytes are stored,
+    ``blob_comment`` says when that is), ``md5`` when asked for (the form manifest lists it), ``size`` in bytes
+    and ``content_type``.
+    """
+    return (
+        Column("name", Text, primary_key=True),
+        Column("blob_sha256", Text, comment=blob_comment),
+        *((Column("md5", Text),) if md5 else ()),
+        Column("size", BigInteger),
+        Column("content_type", Text),
+    )
+
+
+projects = _table(
     "projects",
-    metadata,
     _id(),
     Column("name", Text, nullable=False),
     _now(),
 )
 
-users = Table(
+users = _table(
     "users",
-    metadata,
     _id(),
     Column("username", Text, nullable=False, unique=True),
     Column("role", Text, nullable=False),
@@ -81,7 +117,7 @@ users = Table(
         server_default=text("0"),
         comment="raised to end every web session of the user",
     ),
-    Column("deactivated_at", DateTime(timezone=True), comment="when the account stopped signing in; NULL = active"),
+    _at("deactivated_at", comment="when the account stopped signing in; NULL = active"),
     CheckConstraint("role IN ('admin', 'department', 'province', 'district', 'gis', 'collector')", name="role"),
     CheckConstraint(
         "(role = 'province' AND area_code ~ '^[0-9]{2}$') OR (role = 'district' AND area_code ~ '^[0-9]{4}$') "
@@ -90,15 +126,14 @@ users = Table(
     ),
 )
 
-app_users = Table(
+app_users = _table(
     "app_users",
-    metadata,
     _id(),
-    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("project_id", ForeignKey(projects.c.id), nullable=False),
     Column("display_name", Text, nullable=False),
     Column("token_sha256", Text, unique=True, comment="SHA-256 of the URL token; NULL once revoked"),
     _now(),
-    Column("revoked_at", DateTime(timezone=True)),
+    _at("revoked_at"),
     Column(
         "area_code",
         Text,
@@ -107,21 +142,19 @@ app_users = Table(
     ),
 )
 
-forms = Table(
+forms = _table(
     "forms",
-    metadata,
     _id(),
-    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("project_id", ForeignKey(projects.c.id), nullable=False),
     Column("xml_form_id", Text, nullable=False),
     _now(),
     UniqueConstraint("project_id", "xml_form_id"),
 )
 
-form_versions = Table(
+form_versions = _table(
     "form_versions",
-    metadata,
     _id(),
-    Column("form_id", Integer, ForeignKey("forms.id"), nullable=False),
+    Column("form_id", ForeignKey(forms.c.id), nullable=False),
     Column("version", Text, nullable=False, comment="the XForm's version attribute, '' when it has none"),
     Column("title", Text, nullable=False),
     Column("xform_sha256", Text, nullable=False, comment="blob key of the XForm bytes served to Collect"),
@@ -131,44 +164,36 @@ form_versions = Table(
     Column("encrypted", Boolean, nullable=False),
     Column("definition", JSONB, nullable=False, comment="field types, repeats and media names of the XForm"),
     _now("published_at"),
-    Column("published_by", Integer, ForeignKey("users.id")),
+    Column("published_by", ForeignKey(users.c.id)),
     UniqueConstraint("form_id", "xform_sha256"),
 )
 
-form_attachments = Table(
+form_attachments = _table(
     "form_attachments",
-    metadata,
-    Column("form_version_id", Integer, ForeignKey("form_versions.id"), primary_key=True),
-    Column("name", Text, primary_key=True),
-    Column("blob_sha256", Text, comment="NULL while the file has not been uploaded"),
-    Column("md5", Text),
-    Column("size", BigInteger),
-    Column("content_type", Text),
+    Column("form_version_id", ForeignKey(form_versions.c.id), primary_key=True),
+    *_stored_file("NULL while the file has not been uploaded", md5=True),
 )
 
-submissions = Table(
+submissions = _table(
     "submissions",
-    metadata,
     _id(BigInteger),
-    Column("form_id", Integer, ForeignKey("forms.id"), nullable=False),
+    Column("form_id", ForeignKey(forms.c.id), nullable=False),
     Column("instance_id", Text, nullable=False, comment="instanceID of the first version"),
-    _now(),
+    _now(index=True),
     Column("review_state", Text, nullable=False, server_default=text("'received'")),
     Column(
         "area_code",
         Text,
         comment="tambon (or wider) code of the plot it is about, else of its app user; NULL = no area",
     ),
-    Column("audited_at", DateTime(timezone=True), comment="when its audit signals were computed"),
+    _at("audited_at", comment="when its audit signals were computed"),
     UniqueConstraint("form_id", "instance_id"),
     CheckConstraint("review_state IN ('received', 'hasIssues', 'edited', 'approved', 'rejected')", name="review_state"),
     Index("ix_submissions_area_code", "area_code", postgresql_ops={"area_code": "text_pattern_ops"}),
-    Index("ix_submissions_created_at", "created_at"),
 )
 
-signin_failures = Table(
+signin_failures = _table(
     "signin_failures",
-    metadata,
     Column("username", Text, primary_key=True, comment="the name tried, cut to 255 characters"),
     Column("address", Text, primary_key=True, comment="client address the guesses came from"),
     Column("failures", Integer, nullable=False),
@@ -177,25 +202,23 @@ signin_failures = Table(
     Column("last_at", Float, nullable=False, comment="latest failure, epoch seconds", index=True),
 )
 
-digest_nonce_counts = Table(
+digest_nonce_counts = _table(
     "digest_nonce_counts",
-    metadata,
     Column("nonce", Text, primary_key=True),
     Column("nc", BigInteger, nullable=False, comment="highest nonce count accepted"),
     Column("expires_at", Float, nullable=False, comment="when the row may go, epoch seconds", index=True),
 )
 
 #: A district's submission of its monthly report (a revision per submission), the files frozen in the blob store.
-report_signoffs = Table(
+report_signoffs = _table(
     "report_signoffs",
-    metadata,
     _id(BigInteger),
-    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("project_id", ForeignKey(projects.c.id), nullable=False),
     Column("district_code", Text, nullable=False, comment="amphoe code, 4 digits"),
     Column("month", Text, nullable=False, comment="YYYY-MM, the month reported on"),
     Column("revision", Integer, nullable=False, comment="1 for the first submission, then 2, …"),
     _now("submitted_at"),
-    Column("submitted_by", Integer, ForeignKey("users.id")),
+    Column("submitted_by", ForeignKey(users.c.id)),
     Column("pdf_sha256", Text, nullable=False),
     Column("xlsx_sha256", Text, nullable=False),
     Column("pdf_size", BigInteger, nullable=False),
@@ -207,33 +230,30 @@ report_signoffs = Table(
     UniqueConstraint("project_id", "district_code", "month", "revision"),
 )
 
-api_sessions = Table(
+api_sessions = _table(
     "api_sessions",
-    metadata,
     Column("token_sha256", Text, primary_key=True, comment="SHA-256 of the bearer token"),
-    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("user_id", ForeignKey(users.c.id), nullable=False, index=True),
     Column("generation", Integer, nullable=False, comment="users.session_generation when it was made"),
     _now(),
-    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    _at("expires_at", nullable=False, index=True),
 )
 
-submission_comments = Table(
+submission_comments = _table(
     "submission_comments",
-    metadata,
     _id(BigInteger),
-    Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False, index=True),
-    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("submission_id", ForeignKey(submissions.c.id), nullable=False, index=True),
+    Column("user_id", ForeignKey(users.c.id), nullable=False),
     Column("body", Text, nullable=False),
     _now(),
 )
 
 #: Who did what, when, with the subject before and after. Append-only: a trigger refuses UPDATE and DELETE.
-audit_log = Table(
+audit_log = _table(
     "audit_log",
-    metadata,
     _id(BigInteger),
     _now("at", index=True),
-    Column("actor_id", Integer, ForeignKey("users.id"), comment="NULL = the system/CLI"),
+    Column("actor_id", ForeignKey(users.c.id), comment="NULL = the system/CLI"),
     Column("action", Text, nullable=False, comment="e.g. submission.review, submission.comment, user.create"),
     Column("subject_type", Text, nullable=False, comment="submission, user, app_user, form, signal"),
     Column("subject_id", BigInteger),
@@ -243,13 +263,12 @@ audit_log = Table(
     Index("ix_audit_log_subject_type_subject_id", "subject_type", "subject_id"),
 )
 
-submission_versions = Table(
+submission_versions = _table(
     "submission_versions",
-    metadata,
     _id(BigInteger),
-    Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
-    Column("form_id", Integer, ForeignKey("forms.id"), nullable=False),
-    Column("form_version_id", Integer, ForeignKey("form_versions.id"), nullable=False),
+    Column("submission_id", ForeignKey(submissions.c.id), nullable=False, index=True),
+    Column("form_id", ForeignKey(forms.c.id), nullable=False),
+    Column("form_version_id", ForeignKey(form_versions.c.id), nullable=False),
     Column("instance_id", Text, nullable=False),
     Column("instance_id_made_up", Boolean, nullable=False, server_default=text("false")),
     Column("deprecated_id", Text),
@@ -260,41 +279,29 @@ submission_versions = Table(
     Column("xml", Text, nullable=False),
     Column("xml_sha256", Text, nullable=False),
     Column("data", JSONB, comment="the answers; NULL for encrypted submissions"),
-    Column("submitter_id", Integer, ForeignKey("users.id")),
-    Column("app_user_id", Integer, ForeignKey("app_users.id")),
+    Column("submitter_id", ForeignKey(users.c.id)),
+    Column("app_user_id", ForeignKey(app_users.c.id)),
     Column("device_id", Text),
     Column("user_agent", Text),
     _now("received_at"),
     UniqueConstraint("form_id", "instance_id"),
     Index("uq_submission_versions_current", "submission_id", unique=True, postgresql_where=text("current")),
-    Index("ix_submission_versions_submission_id", "submission_id"),
     Index("ix_submission_versions_plot", text("lower(data->>'plot')"), postgresql_where=text("current")),
 )
 
-submission_attachments = Table(
+submission_attachments = _table(
     "submission_attachments",
-    metadata,
-    Column("submission_version_id", BigInteger, ForeignKey("submission_versions.id"), primary_key=True),
-    Column("name", Text, primary_key=True),
-    Column("blob_sha256", Text, comment="NULL until the file arrives (split uploads)"),
-    Column("size", BigInteger),
-    Column("content_type", Text),
-    Column("received_at", DateTime(timezone=True)),
+    Column("submission_version_id", ForeignKey(submission_versions.c.id), primary_key=True),
+    *_stored_file("NULL until the file arrives (split uploads)"),
+    _at("received_at"),
 )
 
-submission_geometries = Table(
+submission_geometries = _table(
     "submission_geometries",
-    metadata,
     _id(BigInteger),
-    Column("submission_version_id", BigInteger, ForeignKey("submission_versions.id"), nullable=False),
+    Column("submission_version_id", ForeignKey(submission_versions.c.id), nullable=False, index=True),
     Column("field_path", Text, nullable=False, comment="path from the instance root, e.g. parts/part_shape"),
-    Column(
-        "repeat_position",
-        ARRAY(Integer),
-        nullable=False,
-        server_default=text("'{}'"),
-        comment="1-based positions of the enclosing repeats, outermost first",
-    ),
+    _empty_array("repeat_position", Integer, "1-based positions of the enclosing repeats, outermost first"),
     Column("geo_type", Text, nullable=False),
     Column(
         "geom",
@@ -306,7 +313,6 @@ submission_geometries = Table(
     CheckConstraint("geo_type IN ('geopoint', 'geotrace', 'geoshape')", name="geo_type"),
     CheckConstraint("(geom IS NULL) = (problem IS NOT NULL)", name="geom_or_problem"),
     Index("ix_submission_geometries_geom", "geom", postgresql_using="gist"),
-    Index("ix_submission_geometries_submission_version_id", "submission_version_id"),
     # The typed 2D geometries of the GIS views (storage/gis_views.py), so that map queries use an index.
     *(
         Index(
@@ -322,28 +328,20 @@ submission_geometries = Table(
 #: Every write to an entity takes the next number, so that a list's version token changes with any write.
 entity_changes = Sequence("entity_changes", metadata=metadata)
 
-datasets = Table(
+datasets = _table(
     "datasets",
-    metadata,
     _id(),
-    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("project_id", ForeignKey(projects.c.id), nullable=False),
     Column("name", Text, nullable=False, comment="the entity list name forms use (entities sheet list_name)"),
-    Column(
-        "properties",
-        ARRAY(Text),
-        nullable=False,
-        server_default=text("'{}'"),
-        comment="property names in the order forms first declared them (the CSV column order)",
-    ),
+    _empty_array("properties", Text, "property names in the order forms first declared them (the CSV column order)"),
     _now(),
     UniqueConstraint("project_id", "name"),
 )
 
-entities = Table(
+entities = _table(
     "entities",
-    metadata,
     _id(BigInteger),
-    Column("dataset_id", Integer, ForeignKey("datasets.id"), nullable=False),
+    Column("dataset_id", ForeignKey(datasets.c.id), nullable=False),
     Column("uuid", Text, nullable=False, comment="the entity's name in the CSV: a lowercase UUID, no 'uuid:' prefix"),
     Column("label", Text, nullable=False),
     Column("version", Integer, nullable=False, comment="__version: 1 when created, +1 on every update"),
@@ -356,8 +354,8 @@ entities = Table(
     Column("change_seq", BigInteger, nullable=False, server_default=text("nextval('entity_changes')")),
     Column("conflict", Text, comment="'soft' or 'hard' when an update was based on an old version"),
     _now(),
-    Column("updated_at", DateTime(timezone=True)),
-    Column("deleted_at", DateTime(timezone=True)),
+    _at("updated_at"),
+    _at("deleted_at"),
     Column(
         "geometry",
         Geometry("GEOMETRYZM", srid=4326, spatial_index=False),
@@ -369,46 +367,40 @@ entities = Table(
     Index("ix_entities_geometry", "geometry", postgresql_using="gist"),
 )
 
-entity_versions = Table(
+entity_versions = _table(
     "entity_versions",
-    metadata,
-    Column("entity_id", BigInteger, ForeignKey("entities.id"), primary_key=True),
+    Column("entity_id", ForeignKey(entities.c.id), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("label", Text, nullable=False),
     Column("properties", JSONB, nullable=False),
     Column("base_version", Integer, comment="the version the phone had when it made this update"),
     Column("conflict", Text),
-    Column("submission_version_id", BigInteger, ForeignKey("submission_versions.id")),
+    Column("submission_version_id", ForeignKey(submission_versions.c.id), index=True),
     Column(
         "user_id",
-        Integer,
-        ForeignKey("users.id"),
+        ForeignKey(users.c.id),
         comment="the user who wrote this version over the API; NULL = a submission wrote it",
     ),
     Column("user_agent", Text),
     _now(),
-    Index("ix_entity_versions_submission_version_id", "submission_version_id"),
 )
 
-entity_problems = Table(
+entity_problems = _table(
     "entity_problems",
-    metadata,
     _id(BigInteger),
-    Column("submission_version_id", BigInteger, ForeignKey("submission_versions.id"), nullable=False),
+    Column("submission_version_id", ForeignKey(submission_versions.c.id), nullable=False, index=True),
     Column("dataset", Text),
     Column("entity_uuid", Text),
     Column("problem", Text, nullable=False, comment="why the submission's entity block changed nothing"),
     _now(),
-    Index("ix_entity_problems_submission_version_id", "submission_version_id"),
 )
 
-check_results = Table(
+check_results = _table(
     "check_results",
-    metadata,
     _id(BigInteger),
     Column("subject", Text, nullable=False, comment="'plot' (entity_id) or 'submission' (submission_id, about a plot)"),
-    Column("entity_id", BigInteger, ForeignKey("entities.id"), comment="the plot checked or referred to"),
-    Column("submission_id", BigInteger, ForeignKey("submissions.id")),
+    Column("entity_id", ForeignKey(entities.c.id), comment="the plot checked or referred to"),
+    Column("submission_id", ForeignKey(submissions.c.id)),
     Column("rule", Text, nullable=False, comment="e.g. plot_area, plot_validity, plot_overlaps, plot_parts, evidence"),
     Column("rule_version", Integer, nullable=False),
     Column("status", Text, nullable=False),
@@ -435,18 +427,17 @@ check_results = Table(
 #: 4k + 3 share a band within distance k (pigeonhole). See docs/audit.md.
 PHASH_BANDS = tuple(f"((phash >> {shift}) & 65535)" for shift in (48, 32, 16, 0))
 
-photo_hashes = Table(
+photo_hashes = _table(
     "photo_hashes",
-    metadata,
     _id(BigInteger),
-    Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
+    Column("submission_id", ForeignKey(submissions.c.id), nullable=False),
     Column("attachment_name", Text, nullable=False),
     Column("field_path", Text, comment="the image question it answers, e.g. photos/photo"),
     Column("blob_sha256", Text, nullable=False),
     Column("phash", BigInteger, comment="64-bit DCT perceptual hash (imagehash.phash), signed"),
     Column("width", Integer),
     Column("height", Integer),
-    Column("exif_taken_at", DateTime(timezone=True), comment="EXIF DateTimeOriginal"),
+    _at("exif_taken_at", comment="EXIF DateTimeOriginal"),
     Column("exif_lon", Float, comment="EXIF GPS longitude, degrees"),
     Column("exif_lat", Float, comment="EXIF GPS latitude, degrees"),
     Column("plot_uuid", Text, comment="the plot the submission is about"),
@@ -465,13 +456,12 @@ photo_hashes = Table(
     ),
 )
 
-collector_visits = Table(
+collector_visits = _table(
     "collector_visits",
-    metadata,
-    Column("submission_id", BigInteger, ForeignKey("submissions.id"), primary_key=True),
+    Column("submission_id", ForeignKey(submissions.c.id), primary_key=True),
     Column("collector", Text, nullable=False, comment="'app_user:<id>' or 'user:<id>', '/' device id"),
-    Column("started_at", DateTime(timezone=True), nullable=False, comment="the instance's start"),
-    Column("ended_at", DateTime(timezone=True), nullable=False, comment="its end (start when missing)"),
+    _at("started_at", nullable=False, comment="the instance's start"),
+    _at("ended_at", nullable=False, comment="its end (start when missing)"),
     Column("lon", Float, nullable=False),
     Column("lat", Float, nullable=False),
     Index("ix_collector_visits_collector_started_at_submission_id", "collector", "started_at", "submission_id"),
@@ -479,10 +469,9 @@ collector_visits = Table(
 
 #: The geopoints of each audited submission about a plot, by place: "the same coordinates in a submission about
 #: another plot" is two bounded index probes at one spot (migration 0012, docs/audit.md).
-audit_points = Table(
+audit_points = _table(
     "audit_points",
-    metadata,
-    Column("submission_id", BigInteger, ForeignKey("submissions.id"), primary_key=True),
+    Column("submission_id", ForeignKey(submissions.c.id), primary_key=True),
     Column("name", Text, primary_key=True, comment="the geopoint's path and repeat positions, e.g. where"),
     Column("lon", Float, nullable=False),
     Column("lat", Float, nullable=False),
@@ -490,19 +479,18 @@ audit_points = Table(
     Index("ix_audit_points_spot_plot", "lon", "lat", "plot_uuid", "submission_id"),
 )
 
-audit_signals = Table(
+audit_signals = _table(
     "audit_signals",
-    metadata,
     _id(BigInteger),
-    Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
+    Column("submission_id", ForeignKey(submissions.c.id), nullable=False),
     Column("rule", Text, nullable=False),
     Column("rule_version", Integer, nullable=False),
     Column("plot_uuid", Text, comment="the plot the submission is about, when computed"),
     Column("status", Text, nullable=False, comment="'raised' or 'ok'"),
     Column("result", JSONB, nullable=False, comment="numbers, findings and Thai/English sentences"),
     _now("computed_at"),
-    Column("explained_at", DateTime(timezone=True)),
-    Column("explained_by", Integer, ForeignKey("users.id")),
+    _at("explained_at"),
+    Column("explained_by", ForeignKey(users.c.id)),
     Column("explanation", Text),
     CheckConstraint("status IN ('raised', 'ok')", name="status"),
     CheckConstraint("(explained_at IS NULL) = (explanation IS NULL)", name="explained"),
@@ -510,17 +498,15 @@ audit_signals = Table(
     Index("ix_audit_signals_raised", "rule", postgresql_where=text("status = 'raised'")),
 )
 
-signal_explanations = Table(
+signal_explanations = _table(
     "signal_explanations",
-    metadata,
     _id(BigInteger),
-    Column("signal_id", BigInteger, ForeignKey("audit_signals.id"), nullable=False),
-    Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
+    Column("signal_id", ForeignKey(audit_signals.c.id), nullable=False, index=True),
+    Column("submission_id", ForeignKey(submissions.c.id), nullable=False),
     Column("rule", Text, nullable=False),
-    Column("explained_by", Integer, ForeignKey("users.id"), nullable=False),
+    Column("explained_by", ForeignKey(users.c.id), nullable=False),
     _now("explained_at"),
     Column("reason", Text, nullable=False),
     Column("before", JSONB, nullable=False, comment="the signal before: status, result, explanation"),
     Column("after", JSONB, nullable=False, comment="the signal after"),
-    Index("ix_signal_explanations_signal_id", "signal_id"),
 )
