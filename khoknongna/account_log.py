@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Row
 
-from khoknongna.accounts import NewUser
 from khoknongna.storage import review as audit_log
 
 #: ``after["via"]`` of an account change made with the ``khoknongna`` command.
@@ -36,8 +35,9 @@ def _record(
     audit_log.record(conn, actor_id, action, subject_type, subject_id, area_code=area_code, before=before, after=after)
 
 
-def user_created(conn: Connection, actor_id: int | None, user: NewUser) -> None:
-    """``user.create``: the new user's name, role and area. ``actor_id`` None: made at the command line."""
+def user_created(conn: Connection, actor_id: int | None, user: Row) -> None:
+    """``user.create`` of ``user`` (a row with ``id``, ``username``, ``role``, ``area_code``): its name, role and
+    area. ``actor_id`` None: made at the command line."""
     after = {"username": user.username, "role": user.role, "area_code": user.area_code}
     _record(conn, actor_id, "user.create", "user", user.id, area_code=user.area_code, after=after)
 

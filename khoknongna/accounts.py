@@ -13,11 +13,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from khoknongna.areas import area_name
@@ -68,14 +67,6 @@ def token_sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class NewUser:
-    id: int
-    username: str
-    role: str
-    area_code: str | None = None
-
-
 def check_role(role: str, area_code: str | None) -> None:
     """Raise :class:`AccountError` unless ``role`` is one of :data:`ROLES` and ``area_code`` fits it: a
     province supervisor needs a province code (2 digits), a district supervisor an amphoe code (4), the
@@ -91,9 +82,10 @@ def check_role(role: str, area_code: str | None) -> None:
 
 def create_user(
     conn: Connection, username: str, password: str, role: str, realm: str, area_code: str | None = None
-) -> NewUser:
-    """Create a user who signs in with ``password``; ``area_code`` for a province or district supervisor
-    (:func:`check_role`). Raises :class:`AccountError` when that cannot be."""
+) -> Row:
+    """Create a user who signs in with ``password``: ``(id, username, role, area_code)`` as stored. ``area_code``
+    for a province or district supervisor (:func:`check_role`). Raises :class:`AccountError` when that cannot
+    be."""
     username = username.strip()
     if not username or ":" in username:
         raise AccountError("a user name must be non-empty and must not contain ':'")
@@ -102,12 +94,11 @@ def create_user(
         raise AccountError("the password must not be empty")
     try:
         with conn.begin_nested():
-            user_id = queries.insert_user(
+            return queries.insert_user(
                 conn, username, role, hash_password(password), digest_ha1(username, realm, password), area_code
             )
     except IntegrityError:
         raise AccountError(f"a user named '{username}' already exists") from None
-    return NewUser(user_id, username, role, area_code)
 
 
 def create_app_user(

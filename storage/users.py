@@ -15,13 +15,14 @@ def insert_user(
     password_hash: str,
     digest_ha1: str | None,
     area_code: str | None = None,
-) -> int:
-    """Create a user; raises ``sqlalchemy.exc.IntegrityError`` when the name is taken."""
+) -> Row:
+    """Create a user: ``(id, username, role, area_code)`` as stored; raises ``sqlalchemy.exc.IntegrityError`` when
+    the name is taken."""
     return conn.execute(
         users.insert()
         .values(username=username, role=role, password_hash=password_hash, digest_ha1=digest_ha1, area_code=area_code)
-        .returning(users.c.id)
-    ).scalar_one()
+        .returning(users.c.id, users.c.username, users.c.role, users.c.area_code)
+    ).one()
 
 
 #: The value that ends every web session of a user (their cookies carry the old one).
