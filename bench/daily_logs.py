@@ -74,7 +74,7 @@ from ingest import (
     fetch_form,
 )
 from lxml import etree
-from soak import ENTITY_ID, FieldDeveloper, Window, intervals, p95_ms, relocated
+from soak import ENTITY_ID, FieldDeveloper, Window, add_run_options, intervals, p95_ms, relocated
 
 #: Half the side of the district, degrees (0.12: about 26 x 26 km, a district of 300-1,000 km²).
 DISTRICT = 0.12
@@ -422,12 +422,11 @@ def main(argv: list[str] | None = None) -> int:
         server_help="server URL as typed into Collect (with --user, --password, --database-url)",
         database_help="the server's database (with --server): its job queue",
     )
+    add_run_options(p)
     p.add_argument("--developers", type=int, default=20, help="field developers, one device each (20)")
     p.add_argument("--plots", type=int, help="plots per developer (default: the run's logs cover one month)")
     p.add_argument("--month", help="YYYY-MM of the first working day logged (default: last month)")
-    p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--rate", type=float, default=40.0, help="daily logs per second, all developers together (40)")
-    p.add_argument("--every", type=float, default=30.0, help="seconds per printed interval (30)")
     p.add_argument("--jitter-m", type=float, default=5.0, help="GPS jitter of a log, metres (5; 0: the same point)")
     p.add_argument("--photo-kb", type=int, default=50, help="KiB of the photo and of the signature (50)")
     p.add_argument("--drain", type=float, default=60.0, help="seconds the queue may take to empty (60)")

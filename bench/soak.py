@@ -103,6 +103,13 @@ class Window:
             return taken
 
 
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """``--minutes`` the devices send for (default 10) and ``--every``, the seconds of each printed interval
+    (default 30): the ``stop`` and ``every`` of :func:`intervals`."""
+    parser.add_argument("--minutes", type=float, default=10.0, help="minutes the devices send for (10)")
+    parser.add_argument("--every", type=float, default=30.0, help="seconds per printed interval (30)")
+
+
 def intervals(
     threads: list[threading.Thread], window: Window, every: float, stop: float
 ) -> Iterator[tuple[float, float, tuple[int, Counter[str], dict[str, list[float]]]]]:
@@ -330,9 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Soak the server with mixed traffic and watch its memory.")
     add_server_options(p, database_help="the server's database, to count its queued jobs (with --server)")
     p.add_argument("--pid", type=int, help="pid of 'khoknongna serve' (default: found by the server's port)")
+    add_run_options(p)
     p.add_argument("--form", default="plot_survey")
-    p.add_argument("--minutes", type=float, default=10.0)
-    p.add_argument("--every", type=float, default=30.0, help="seconds per printed interval")
     p.add_argument("-c", type=int, default=8, help="concurrent devices")
     p.add_argument("--rate", type=float, default=0.0, help="requests/s of all devices (0: as fast as they can)")
     p.add_argument("--photo-kb", type=int, default=200)
