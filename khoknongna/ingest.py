@@ -412,9 +412,7 @@ def _accept(
             outcome, submission_id = Outcome.EDITED, old.submission_id
             version_id = queries.add_version(conn, submission_id, version, attachments, geometries)
             carried = {
-                s.name: (s.blob_sha256, s.size, s.content_type)
-                for s in queries.attachments(conn, old.id)
-                if s.blob_sha256 is not None
+                s.name: (s.blob_sha256, s.size, s.content_type) for s in queries.attachments(conn, old.id, arrived=True)
             }
             slots = dict.fromkeys(attachments)
         else:
