@@ -34,6 +34,11 @@ from khoknongna.spatial.units import format_m, format_m2, format_pct
 RULE = "plot_overlaps"
 RULE_VERSION = 1
 
+#: Overlaps listed in one plot's result. More than this on one spot (a plot drawn again and again where others
+#: lie) is reported as "more than" this number; listing them all would make each check cost as much as the
+#: plots already there.
+MAX_OVERLAPS_LISTED = 50
+
 
 @dataclass(frozen=True)
 class Overlap:
@@ -111,14 +116,15 @@ def overlaps_check(plot_id: int, overlaps: list[Overlap]) -> CheckResult:
     """Rule ``plot_overlaps`` v1 for one plot, from its overlaps (any order of a/b; ignored ones are skipped).
 
     Status ``ok`` (no reportable overlap) or ``overlaps``. Numbers: ``count``, ``total_overlap_m2``,
-    ``largest_share`` (0–1, of this plot). One finding per overlap, with the other plot's id.
+    ``largest_share`` (0–1, of this plot), and ``more: true`` when more than :data:`MAX_OVERLAPS_LISTED` overlaps
+    are reportable: the first that many are listed and counted (a plot on a spot drawn over and over). One finding
+    per listed overlap, with the other plot's id.
     """
+    reportable = [o for o in overlaps if not o.ignored]
     findings = []
     total = 0.0
     largest = 0.0
-    for o in overlaps:
-        if o.ignored:
-            continue
+    for o in reportable[:MAX_OVERLAPS_LISTED]:
         mine_first = o.plot_a == plot_id
         other = o.plot_b if mine_first else o.plot_a
         mine, theirs = (o.share_a, o.share_b) if mine_first else (o.share_b, o.share_a)
@@ -145,6 +151,9 @@ def overlaps_check(plot_id: int, overlaps: list[Overlap]) -> CheckResult:
         "total_overlap_m2": round(total, 1),
         "largest_share": round(largest, 4),
     }
+    more = len(reportable) > MAX_OVERLAPS_LISTED
+    if more:
+        numbers["more"] = True
     if not findings:
         return CheckResult.passed(
             RULE,
@@ -153,15 +162,19 @@ def overlaps_check(plot_id: int, overlaps: list[Overlap]) -> CheckResult:
             "แปลงนี้ไม่ทับกับแปลงอื่นที่ลงทะเบียนไว้",
             "This plot does not overlap any other registered plot.",
         )
+    n = len(findings)
+    how_many_th, how_many_en = (
+        (f"มากกว่า {n} แปลง (แสดง {n} แปลงแรก)", f"more than {n} other plots (the first {n} listed)")
+        if more
+        else (f" {n} แปลง", f"{n} other plot(s)")
+    )
     return CheckResult(
         RULE,
         RULE_VERSION,
         "overlaps",
         numbers,
-        f"แปลงนี้ทับกับแปลงอื่น {len(findings)} แปลง รวม {format_m2(total)} ตร.ม.: "
-        + "; ".join(f.message_th for f in findings),
-        f"This plot overlaps {len(findings)} other plot(s), {format_m2(total)} m² in all. "
-        + " ".join(f.message_en for f in findings),
+        f"แปลงนี้ทับกับแปลงอื่น{how_many_th} รวม {format_m2(total)} ตร.ม.: " + "; ".join(f.message_th for f in findings),
+        f"This plot overlaps {how_many_en}, {format_m2(total)} m² in all. " + " ".join(f.message_en for f in findings),
         tuple(findings),
     )
 
@@ -181,6 +194,7 @@ WITH pairs AS MATERIALIZED (
       JOIN plots b ON ST_Intersects(a.boundary, b.boundary)
      WHERE b.project_id = a.project_id AND b.entity_id <> a.entity_id
        AND {which_plots}
+     {pairs_order}
 ), valid AS (
     SELECT plot_a, plot_b,
            CASE WHEN ST_IsValid(boundary_a) THEN boundary_a ELSE ST_MakeValid(boundary_a) END AS boundary_a,
@@ -197,15 +211,26 @@ SELECT plot_a, plot_b, overlap_m2,
        ST_Perimeter(overlap::geography) AS perimeter_m
   FROM measured
  WHERE overlap_m2 >= :min_area_m2
- ORDER BY plot_a, plot_b
+ {finally_}
 """
-#: One plot against the others.
-OVERLAPS_FOR_PLOT_SQL = text(_OVERLAPS_SQL.format(which_plots="a.entity_id = :entity_id", which_pairs="TRUE"))
+#: One plot against the others: the first ``:limit`` overlaps, earliest registered plots first. ``pairs`` is
+#: sorted before anything is measured, and the scan of it stops at the limit, so a plot drawn where hundreds of
+#: others lie measures ``:limit`` of them, not all (an ORDER BY here would measure every pair before sorting).
+OVERLAPS_FOR_PLOT_SQL = text(
+    _OVERLAPS_SQL.format(
+        which_plots="a.entity_id = :entity_id",
+        pairs_order="ORDER BY plot_b",
+        which_pairs="TRUE",
+        finally_="LIMIT :limit",
+    )
+)
 #: Every pair once, of one project or of all.
 OVERLAP_SCAN_SQL = text(
     _OVERLAPS_SQL.format(
         which_plots="(CAST(:project_id AS integer) IS NULL OR a.project_id = :project_id)",
+        pairs_order="",
         which_pairs="plot_a < plot_b",
+        finally_="ORDER BY plot_a, plot_b",
     )
 )
 
@@ -230,15 +255,19 @@ def _judge_rows(rows: list, rules: OverlapRules, include_ignored: bool) -> list[
 def overlaps_for_plot(
     conn: Connection, entity_id: int, rules: OverlapRules | None = None, include_ignored: bool = False
 ) -> list[Overlap]:
-    """Overlaps of plot ``entity_id`` with the other plots of its project, from the ``plots`` table.
+    """Overlaps of plot ``entity_id`` with the other plots of its project, from the ``plots`` table, ordered by the
+    other plot's id.
 
     Each :class:`Overlap` has ``plot_a = entity_id``. Overlaps below ``rules.min_area_m2`` are dropped in SQL;
     the share and width criteria are applied here, and those overlaps are returned only with
-    ``include_ignored``. Uses the GiST index on ``plots.boundary``. An unknown plot gives ``[]``.
+    ``include_ignored``. At most ``MAX_OVERLAPS_LISTED + 1`` overlaps are measured (those with the earliest
+    registered plots), so the cost of one plot's check does not grow with the plots drawn at its spot; one more
+    than :func:`overlaps_check` lists tells it that there are more. Uses the GiST index on ``plots.boundary``. An
+    unknown plot gives ``[]``.
     """
     rules = rules or OverlapRules()
-    rows = conn.execute(OVERLAPS_FOR_PLOT_SQL, {"entity_id": entity_id, "min_area_m2": rules.min_area_m2}).all()
-    return _judge_rows(rows, rules, include_ignored)
+    parameters = {"entity_id": entity_id, "min_area_m2": rules.min_area_m2, "limit": MAX_OVERLAPS_LISTED + 1}
+    return _judge_rows(conn.execute(OVERLAPS_FOR_PLOT_SQL, parameters).all(), rules, include_ignored)
 
 
 def overlap_scan(

@@ -9,6 +9,7 @@ from shapely import Polygon
 from sqlalchemy import Engine, text
 
 from khoknongna.spatial.overlaps import (
+    MAX_OVERLAPS_LISTED,
     OVERLAPS_FOR_PLOT_SQL,
     overlap_between,
     overlap_scan,
@@ -57,6 +58,16 @@ def test_overlaps_check_names_the_other_plot_and_its_share() -> None:
     assert result.findings[0].numbers["other_plot"] == 7
     assert result.numbers["total_overlap_m2"] == pytest.approx(800, rel=0.001)
     assert "ทับแปลง 7 800 ตร.ม." in result.message_th
+
+
+def test_overlaps_check_lists_the_first_fifty_overlaps_and_says_there_are_more() -> None:
+    overlaps = [overlap_between(polygon(A), polygon(B), plot_a=1, plot_b=other) for other in range(2, 62)]
+    result = overlaps_check(1, overlaps)
+    assert result.numbers["count"] == MAX_OVERLAPS_LISTED == 50
+    assert result.numbers["more"] is True
+    assert [f.numbers["other_plot"] for f in result.findings] == list(range(2, 52))
+    assert result.message_en.startswith("This plot overlaps more than 50 other plots (the first 50 listed)")
+    assert result.message_th.startswith("แปลงนี้ทับกับแปลงอื่นมากกว่า 50 แปลง")
 
 
 def test_overlaps_check_without_overlaps_is_ok() -> None:
@@ -161,6 +172,24 @@ def test_overlaps_for_plot_uses_the_gist_index(plots: Engine) -> None:
         )
         conn.execute(text("ANALYZE entities"))
         plan = conn.execute(
-            text("EXPLAIN " + OVERLAPS_FOR_PLOT_SQL.text), {"entity_id": 5, "min_area_m2": 10.0}
+            text("EXPLAIN " + OVERLAPS_FOR_PLOT_SQL.text), {"entity_id": 5, "min_area_m2": 10.0, "limit": 51}
         ).scalars()
         assert "ix_entities_geometry" in "\n".join(plan)
+
+
+def test_a_plot_drawn_where_many_lie_measures_only_one_more_than_it_lists(plots: Engine) -> None:
+    for entity_id in range(1, 81):
+        add(plots, entity_id, A)  # 80 plots drawn on one spot
+    with plots.connect() as conn:
+        found = overlaps_for_plot(conn, 80)
+        plan = conn.execute(
+            text("EXPLAIN (ANALYZE, FORMAT JSON) " + OVERLAPS_FOR_PLOT_SQL.text),
+            {"entity_id": 80, "min_area_m2": 10.0, "limit": MAX_OVERLAPS_LISTED + 1},
+        ).scalar_one()
+    assert [o.plot_b for o in found] == list(range(1, 52))  # the earliest registered first
+
+    def measured(node: dict) -> list[int]:
+        here = [node["Actual Rows"]] if node.get("Node Type") == "CTE Scan" else []
+        return here + [rows for child in node.get("Plans", []) for rows in measured(child)]
+
+    assert measured(plan[0]["Plan"]) == [51]  # of the 79 overlapping plots, 51 were measured
