@@ -25,6 +25,7 @@ from khoknongna.spatial.coverage import CoverageReport, FollowUp, RegisteredPlot
 from khoknongna.spatial.evidence import EvidencePoint, evidence_check
 from khoknongna.spatial.geodesy import Boundary
 from khoknongna.spatial.odk_geo import parse_odk_geo
+from khoknongna.spatial.overlaps import RULE as OVERLAPS_RULE
 from khoknongna.spatial.overlaps import overlaps_check, overlaps_for_plot
 from khoknongna.spatial.parts import USE_OF_PART, Part, parts_check
 from khoknongna.spatial.results import CheckResult
@@ -143,11 +144,13 @@ MAX_NEIGHBOUR_RECHECKS = 50
 
 def check_plot_and_neighbours(conn: Connection, entity_id: int, rules: CheckRules) -> list[CheckResult]:
     """:func:`check_plot`, then the same for every plot it overlapped before or overlaps now (at most
-    :data:`MAX_NEIGHBOUR_RECHECKS`; ``khoknongna check plots`` re-checks them all)."""
+    :data:`MAX_NEIGHBOUR_RECHECKS`, and none when it overlaps more plots than its result lists;
+    ``khoknongna check plots`` re-checks them all)."""
     before = set(queries.overlapping_plot_ids(conn, entity_id))
     results = check_plot(conn, entity_id, rules)
     neighbours = sorted(before | set(queries.overlapping_plot_ids(conn, entity_id)))
-    if len(neighbours) > MAX_NEIGHBOUR_RECHECKS:
+    crowded = any(r.rule == OVERLAPS_RULE and r.numbers.get("more") for r in results)
+    if crowded or len(neighbours) > MAX_NEIGHBOUR_RECHECKS:
         logger.warning(
             "plot %d overlaps %d plots; their own overlap results are not refreshed", entity_id, len(neighbours)
         )

@@ -24,6 +24,7 @@ from khoknongna.jobs import run_worker
 from khoknongna.publishing import publish_form
 from khoknongna.server.cli import main
 from khoknongna.settings import Settings
+from khoknongna.spatial import overlaps as overlaps_module
 from tests.activity import received
 from tests.collect import CollectClient
 from tests.small_forms import MINI_ACTIVITY_REPORT, MINI_PLOT_SURVEY
@@ -328,6 +329,24 @@ def test_a_plot_drawn_over_many_others_does_not_re_check_them_one_by_one(
 
     assert plot_checks(collect, third)["plot_overlaps"]["numbers"]["count"] == 2
     assert plot_checks(collect, first)["plot_overlaps"]["numbers"]["count"] == 1, "not refreshed: over the limit"
+
+
+def test_a_plot_drawn_over_more_plots_than_its_result_lists_does_not_re_check_them(
+    forms, collect: CollectClient, settings: Settings, db: Engine, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(overlaps_module, "MAX_OVERLAPS_LISTED", 1)
+    first, second, third = (str(uuid.uuid4()) for _ in range(3))
+    register(collect, first, square(0, 0, 40))
+    register(collect, second, square(10, 0, 40))
+    work(settings, db, pg_url)
+
+    register(collect, third, square(5, 0, 40))  # overlaps both: more than its result lists
+    work(settings, db, pg_url)
+
+    assert plot_checks(collect, third)["plot_overlaps"]["numbers"] == pytest.approx(
+        {"count": 1, "more": True, "total_overlap_m2": 1400, "largest_share": 0.875}, rel=0.01
+    )
+    assert "more" not in plot_checks(collect, first)["plot_overlaps"]["numbers"], "not re-checked: a crowded spot"
 
 
 def test_a_report_for_last_month_sent_this_month_counts_for_last_month_as_late(
