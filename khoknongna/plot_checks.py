@@ -152,7 +152,10 @@ def check_plot_and_neighbours(conn: Connection, entity_id: int, rules: CheckRule
     crowded = any(r.rule == OVERLAPS_RULE and r.numbers.get("more") for r in results)
     if crowded or len(neighbours) > MAX_NEIGHBOUR_RECHECKS:
         logger.warning(
-            "plot %d overlaps %d plots; their own overlap results are not refreshed", entity_id, len(neighbours)
+            "plot %d overlaps %s%d plots; their own overlap results are not refreshed",
+            entity_id,
+            "more than " if crowded else "",
+            len(neighbours),
         )
         return results
     for neighbour in neighbours:

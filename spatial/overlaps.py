@@ -267,7 +267,8 @@ def overlaps_for_plot(
     """
     rules = rules or OverlapRules()
     parameters = {"entity_id": entity_id, "min_area_m2": rules.min_area_m2, "limit": MAX_OVERLAPS_LISTED + 1}
-    return _judge_rows(conn.execute(OVERLAPS_FOR_PLOT_SQL, parameters).all(), rules, include_ignored)
+    rows = sorted(conn.execute(OVERLAPS_FOR_PLOT_SQL, parameters).all(), key=lambda r: r.plot_b)
+    return _judge_rows(rows, rules, include_ignored)
 
 
 def overlap_scan(
