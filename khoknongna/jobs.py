@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,9 +34,11 @@ import sqlalchemy.exc
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
 from procrastinate.jobs import Job, Status
 from procrastinate.manager import JobManager
+from procrastinate.middleware import WorkerMiddleware
 from sqlalchemy import Connection, Engine, make_url
 
 from khoknongna.audit import AuditRules, audit_submission
+from khoknongna.cpu_pressure import CpuPressure
 from khoknongna.plot_checks import CheckRules, check_follow_up, check_plot_and_neighbours
 from khoknongna.settings import Settings
 from khoknongna.storage import audit as audit_queries
@@ -275,6 +277,32 @@ def _defer(
             logger.exception("could not queue %s %s; the sweep will catch up", job[0].name, job[1])
 
 
+#: The jobs that give way to ingest (the stalled-job recovery and the sweep do not).
+GIVE_WAY_TASKS = frozenset(
+    task.name for task in (check_plot_job, check_follow_up_job, audit_submission_job, reaudit_submission_job)
+)
+#: Seconds a job waits at most for the CPUs to ease before it runs anyway, and seconds between two looks.
+GIVE_WAY_MAX_S = 5.0
+GIVE_WAY_STEP_S = 0.25
+
+
+def give_way_to_ingest(pressure: CpuPressure, limit: float) -> WorkerMiddleware:
+    """A procrastinate worker middleware: before a checks or audit job (:data:`GIVE_WAY_TASKS`) runs, wait while
+    runnable tasks waited for a CPU at least ``limit`` (0–1) of the last moments (:mod:`khoknongna.cpu_pressure`),
+    at most :data:`GIVE_WAY_MAX_S` seconds. Answering phones comes first in a rush (issue 16); the job, already
+    taken, waits on the event loop and holds nothing in the database."""
+
+    async def middleware(call_next: Callable[[], Awaitable[Any]], context: procrastinate.JobContext, _: Any) -> Any:
+        if context.job.task_name in GIVE_WAY_TASKS:
+            waited = 0.0
+            while waited < GIVE_WAY_MAX_S and (pressure.share() or 0.0) >= limit:
+                await asyncio.sleep(GIVE_WAY_STEP_S)
+                waited += GIVE_WAY_STEP_S
+        return await call_next()
+
+    return middleware
+
+
 async def _runnable_jobs(job_manager: JobManager) -> bool:
     """Whether a job of the queue waits that may run now (not one scheduled for later)."""
     now = datetime.now(UTC)
@@ -283,7 +311,9 @@ async def _runnable_jobs(job_manager: JobManager) -> bool:
 
 
 def run_worker(settings: Settings, engine: Engine, database_url: str, *, wait: bool = True) -> None:
-    """Run the checks and audit worker until SIGINT/SIGTERM (or, with ``wait=False``, until the queue is empty)."""
+    """Run the checks and audit worker until SIGINT/SIGTERM (or, with ``wait=False``, until the queue is empty).
+    Waiting for jobs, it gives way to ingest (:func:`give_way_to_ingest`, ``settings.worker_give_way_pressure``);
+    working the queue off once, it does not."""
     context = {
         "engine": engine,
         "rules": CheckRules.from_settings(settings),
@@ -291,6 +321,9 @@ def run_worker(settings: Settings, engine: Engine, database_url: str, *, wait: b
         "blobs": open_blob_store(settings),
         "reaudit_window": timedelta(seconds=settings.audit_reaudit_window_s),
     }
+
+    limit = settings.worker_give_way_pressure
+    middleware = [give_way_to_ingest(CpuPressure(), limit)] if wait and limit > 0 else []
 
     async def work(app: procrastinate.App) -> None:
         async with app.open_async():
@@ -305,6 +338,7 @@ def run_worker(settings: Settings, engine: Engine, database_url: str, *, wait: b
                     delete_jobs="successful",
                     update_heartbeat_interval=HEARTBEAT_INTERVAL,
                     stalled_worker_timeout=STALLED_AFTER,
+                    worker_middleware=middleware,
                 )
                 # Without waiting, procrastinate stops once a free slot finds nothing to take, even while another
                 # slot's job is queueing more (a re-audit): go on until nothing runnable is left.

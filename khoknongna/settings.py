@@ -108,6 +108,14 @@ class Settings(BaseSettings):
         description="Jobs the checks and audit worker runs at once. A job spends much of its time waiting on "
         "PostgreSQL, so two keep both cores of a small machine busy after a rush.",
     )
+    worker_give_way_pressure: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="The checks and audit worker holds each job (up to 5 s) while runnable tasks waited for a CPU "
+        "this share of the last half second or more (Linux's /proc/pressure/cpu), so that a rush of submissions "
+        "gets the CPUs first. 0: never holds a job.",
+    )
     # Spatial checks (docs/spatial.md gives the reasons for each default).
     area_tolerance: dict[str, tuple[float, float]] = Field(
         default_factory=lambda: dict(AreaRules().tolerance),

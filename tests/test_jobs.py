@@ -8,9 +8,11 @@ its job ``doing``. Plots are registered and checked as in ``tests/test_plot_chec
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner, Result
@@ -191,6 +193,125 @@ def test_the_worker_runs_as_many_jobs_at_once_as_worker_concurrency_says(
 
     assert waiting == concurrency
     assert queued(db) == [], "the whole backlog done"
+
+
+# --- giving way to ingest -------------------------------------------------------------------------------------
+
+
+class Pressure:
+    """CPU pressure as a test sets it (``busy``: 0.9, else 0.1; ``None``: not reported); counts the looks."""
+
+    def __init__(self, busy: bool | None = True, busy_looks: int | None = None) -> None:
+        self.busy = busy
+        self.busy_looks = busy_looks
+        self.looks = 0
+
+    def share(self) -> float | None:
+        self.looks += 1
+        if self.busy_looks is not None and self.looks > self.busy_looks:
+            self.busy = False
+        return None if self.busy is None else 0.9 if self.busy else 0.1
+
+
+def run_job(pressure: Pressure, task_name: str) -> bool:
+    """Run one job of ``task_name`` through :func:`jobs.give_way_to_ingest` at a limit of 0.5; whether it ran."""
+    ran = []
+
+    async def job() -> None:
+        ran.append(True)
+
+    context = SimpleNamespace(job=SimpleNamespace(task_name=task_name))
+    asyncio.run(jobs.give_way_to_ingest(pressure, 0.5)(job, context, None))  # type: ignore[arg-type]
+    return ran == [True]
+
+
+@pytest.fixture
+def short_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Looks 1 ms apart, and a job held at most 4 of them."""
+    monkeypatch.setattr(jobs, "GIVE_WAY_STEP_S", 0.001)
+    monkeypatch.setattr(jobs, "GIVE_WAY_MAX_S", 0.004)
+
+
+def test_a_check_job_waits_while_the_cpus_are_contended_and_runs_when_they_ease(short_steps) -> None:
+    pressure = Pressure(busy_looks=2)
+
+    assert run_job(pressure, "check_plot")
+    assert pressure.looks == 3, "two looks while contended, the third found the CPUs free"
+
+
+def test_a_held_job_runs_anyway_once_it_has_waited_the_longest_it_may(short_steps) -> None:
+    pressure = Pressure(busy=True)
+
+    assert run_job(pressure, "audit_submission")
+    assert pressure.looks == 4
+
+
+def test_the_stalled_job_recovery_never_gives_way(short_steps) -> None:
+    pressure = Pressure(busy=True)
+
+    assert run_job(pressure, "retry_stalled_jobs")
+    assert pressure.looks == 0
+
+
+def test_a_job_does_not_wait_where_the_kernel_reports_no_pressure(short_steps) -> None:
+    pressure = Pressure(busy=None)
+
+    assert run_job(pressure, "check_plot")
+    assert pressure.looks == 1
+
+
+def test_the_waiting_worker_holds_a_check_while_the_cpus_are_contended_and_runs_it_when_they_ease(
+    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pressure = Pressure(busy=True)
+    monkeypatch.setattr(jobs, "CpuPressure", lambda: pressure)
+    monkeypatch.setattr(jobs, "GIVE_WAY_STEP_S", 0.01)
+    monkeypatch.setattr(jobs, "GIVE_WAY_MAX_S", 600.0)
+    workers = []
+    give_way = jobs.give_way_to_ingest
+
+    def give_way_and_note_the_worker(*args):  # type: ignore[no-untyped-def]
+        middleware = give_way(*args)
+
+        async def noting(call_next, context, worker):  # type: ignore[no-untyped-def]
+            workers.append(worker)
+            return await middleware(call_next, context, worker)
+
+        return noting
+
+    monkeypatch.setattr(jobs, "give_way_to_ingest", give_way_and_note_the_worker)
+    plot, job_id = plot_with_a_job(collect, db)
+    thread = threading.Thread(target=jobs.run_worker, args=(settings, db, pg_url), kwargs={"wait": True})
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while pressure.looks < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pressure.looks >= 20
+        assert job_status(db, job_id) == "doing", "held while the CPUs are contended"
+
+        pressure.busy = False
+        while queued(db) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        pressure.busy = False
+        if workers:
+            workers[0].stop()
+        thread.join(30)
+    assert plot_checks(collect, plot)["plot_area"]["status"] == "ok"
+
+
+def test_a_worker_working_off_the_queue_once_does_not_give_way(
+    forms, collect: CollectClient, db: Engine, pg_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pressure = Pressure(busy=True)
+    monkeypatch.setattr(jobs, "CpuPressure", lambda: pressure)
+    plot, _ = plot_with_a_job(collect, db)
+
+    work(settings, db, pg_url)  # run_worker(wait=False): the queue worked off once, as the tests do
+
+    assert pressure.looks == 0
+    assert plot_checks(collect, plot)["plot_area"]["status"] == "ok"
 
 
 # --- khoknongna jobs list / retry -------------------------------------------------------------------------------
