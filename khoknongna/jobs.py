@@ -9,7 +9,7 @@ audit signals (``khoknongna/audit.py``); ``khoknongna audit run`` recomputes the
 audit names (the other side of a shared photo, copied position or journey) are audited again by a
 ``reaudit_submission`` job, at a lower priority and after a window (docs/audit.md). Each plot or submission has at
 most one job of a kind waiting (a queueing lock), so a burst of edits, or of submissions at one spot, does not
-pile up work.
+pile up work. While ingest keeps the CPUs busy, a job waits a little before it starts (:func:`give_way_to_ingest`).
 
 A worker that dies (killed, out of memory, power cut) leaves its job ``doing``. Every worker updates a
 heartbeat in procrastinate's worker table; a job whose worker has been silent for :data:`STALLED_AFTER` is
