@@ -281,7 +281,7 @@ def test_the_waiting_worker_holds_a_check_while_the_cpus_are_contended_and_runs_
 
     monkeypatch.setattr(jobs, "give_way_to_ingest", give_way_and_note_the_worker)
     plot, job_id = plot_with_a_job(collect, db)
-    thread = threading.Thread(target=jobs.run_worker, args=(settings, db, pg_url), kwargs={"wait": True})
+    thread = threading.Thread(target=jobs.run_worker, args=(settings, db, pg_url), kwargs={"wait": True}, daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + 30
