@@ -315,17 +315,24 @@ def test_the_json_api_asks_for_a_password(forms, app: Flask) -> None:
     assert "Digest" in response.headers["WWW-Authenticate"]
 
 
-def test_a_plot_drawn_over_many_others_does_not_re_check_them_one_by_one(
-    forms, collect: CollectClient, settings: Settings, db: Engine, pg_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(plot_checks_module, "MAX_NEIGHBOUR_RECHECKS", 1)
+def a_third_plot_over_two_checked_ones(
+    collect: CollectClient, settings: Settings, db: Engine, pg_url: str
+) -> tuple[str, str]:
+    """Two overlapping plots, registered and checked; then a third drawn over both, checked: (first, third)."""
     first, second, third = (str(uuid.uuid4()) for _ in range(3))
     register(collect, first, square(0, 0, 40))
     register(collect, second, square(10, 0, 40))
     work(settings, db, pg_url)
-
-    register(collect, third, square(5, 0, 40))  # overlaps both: more than the limit
+    register(collect, third, square(5, 0, 40))
     work(settings, db, pg_url)
+    return first, third
+
+
+def test_a_plot_drawn_over_many_others_does_not_re_check_them_one_by_one(
+    forms, collect: CollectClient, settings: Settings, db: Engine, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plot_checks_module, "MAX_NEIGHBOUR_RECHECKS", 1)
+    first, third = a_third_plot_over_two_checked_ones(collect, settings, db, pg_url)  # more than the limit
 
     assert plot_checks(collect, third)["plot_overlaps"]["numbers"]["count"] == 2
     assert plot_checks(collect, first)["plot_overlaps"]["numbers"]["count"] == 1, "not refreshed: over the limit"
@@ -335,13 +342,7 @@ def test_a_plot_drawn_over_more_plots_than_its_result_lists_does_not_re_check_th
     forms, collect: CollectClient, settings: Settings, db: Engine, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(overlaps_module, "MAX_OVERLAPS_LISTED", 1)
-    first, second, third = (str(uuid.uuid4()) for _ in range(3))
-    register(collect, first, square(0, 0, 40))
-    register(collect, second, square(10, 0, 40))
-    work(settings, db, pg_url)
-
-    register(collect, third, square(5, 0, 40))  # overlaps both: more than its result lists
-    work(settings, db, pg_url)
+    first, third = a_third_plot_over_two_checked_ones(collect, settings, db, pg_url)  # more than it lists
 
     assert plot_checks(collect, third)["plot_overlaps"]["numbers"] == pytest.approx(
         {"count": 1, "more": True, "total_overlap_m2": 1400, "largest_share": 0.875}, rel=0.01
