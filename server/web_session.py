@@ -15,7 +15,8 @@ import hmac
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, Request, abort, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
 from wtforms import ValidationError
@@ -94,10 +95,21 @@ def require_csrf_header() -> None:
         raise CSRFError(exc.args[0]) from None
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, opened empty without building their signer when the request carries no
+    session cookie: every request of ODK Collect, and of scripts using the API."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask, settings: Settings) -> None:
     """Configure sessions and CSRF protection on ``app``; routes that are not web pages are exempted by the
     caller with ``csrf.exempt``."""
     app.secret_key = hmac.new(secret_key(settings).encode(), b"web-session", hashlib.sha256).hexdigest()
+    app.session_interface = CookieSessions()
     app.config.update(
         SESSION_COOKIE_NAME="knn_session",
         SESSION_COOKIE_HTTPONLY=True,
