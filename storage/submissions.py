@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, TextClause, bindparam, func, select, text, update
@@ -119,7 +119,7 @@ def _content_params(
         {"name": name, "blob": f.blob_sha256, "size": f.size, "content_type": f.content_type} if f else {"name": name}
         for name, f in zip(attachment_names, files, strict=True)
     ]
-    return {"slots": json.dumps(slots), "geometries": json.dumps([asdict(g) for g in geometries])}
+    return {"slots": json.dumps(slots), "geometries": json.dumps([vars(g) for g in geometries])}
 
 
 def create_submission(
@@ -257,8 +257,8 @@ def register_submission(
         "project_id": project_id,
         **version,
         **_content_params(attachment_names, geometries, received),
-        "entities": json.dumps([asdict(e) | {"position": n} for n, e in enumerate(new_entities)]),
-        "jobs": json.dumps([asdict(j) for j in jobs]),
+        "entities": json.dumps([vars(e) | {"position": n} for n, e in enumerate(new_entities)]),
+        "jobs": json.dumps([vars(j) for j in jobs]),
     }
     return conn.execute(_REGISTER, params).one_or_none()
 
