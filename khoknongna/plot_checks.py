@@ -148,8 +148,10 @@ def check_plot_and_neighbours(conn: Connection, entity_id: int, rules: CheckRule
     ``khoknongna check plots`` re-checks them all)."""
     before = set(queries.overlapping_plot_ids(conn, entity_id))
     results = check_plot(conn, entity_id, rules)
-    neighbours = sorted(before | set(queries.overlapping_plot_ids(conn, entity_id)))
-    crowded = any(r.rule == OVERLAPS_RULE and r.numbers.get("more") for r in results)
+    overlaps = [r for r in results if r.rule == OVERLAPS_RULE]  # what check_plot just stored: not read back
+    now = {f.numbers.get("other_plot") for r in overlaps for f in r.findings} - {None}
+    neighbours = sorted(before | {int(o) for o in now})
+    crowded = any(r.numbers.get("more") for r in overlaps)
     if crowded or len(neighbours) > MAX_NEIGHBOUR_RECHECKS:
         logger.warning(
             "plot %d overlaps %s%d plots; their own overlap results are not refreshed",

@@ -194,6 +194,20 @@ def test_overlapping_plots_are_reported_on_both_and_cleared_when_one_moves(
     assert plot_checks(collect, second)["plot_overlaps"]["status"] == "ok"
 
 
+def test_a_plot_drawn_over_a_checked_plot_refreshes_that_plots_overlaps(
+    forms, collect: CollectClient, settings: Settings, db: Engine, pg_url: str
+) -> None:
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    register(collect, first, square(0, 0, 40))
+    work(settings, db, pg_url)
+    assert plot_checks(collect, first)["plot_overlaps"]["status"] == "ok"
+
+    register(collect, second, square(20, 0, 40))  # drawn later, over the first
+    work(settings, db, pg_url)
+
+    assert plot_checks(collect, first)["plot_overlaps"]["status"] == "overlaps"
+
+
 def test_parts_are_measured_against_the_new_theory_split(
     forms, collect: CollectClient, settings: Settings, db: Engine, pg_url: str
 ) -> None:
